@@ -1,0 +1,2 @@
+//! netobs-capture: see the README; this crate is not written yet.
+#![doc = include_str!("../README.md")]

@@ -1,0 +1,142 @@
+//! Test worlds for netobs integration tests: network namespaces, veth pairs,
+//! bridges and traffic, built with the real iproute2 tools and removed again
+//! on drop, also when the test panics. Namespaces left behind by a killed
+//! test run are found by name and removed by the next run.
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Prefix of every namespace this crate creates.
+pub const PREFIX: &str = "nbt";
+
+/// Whether the test may use privileged kernel features. Outside root it
+/// returns false after printing why, so a developer's unprivileged
+/// `cargo test` skips; under CI (`CI=true`) it panics instead, because a
+/// privileged test must never silently skip there.
+pub fn privileged(test: &str) -> bool {
+    // SAFETY-free: geteuid via /proc to avoid unsafe here.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false);
+    if root {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{test}: needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and CI=true forbids skipping");
+    }
+    eprintln!("{test}: skipped, not root (EPERM for namespace and link creation)");
+    false
+}
+
+/// Runs a command and returns its stdout; panics with its stderr on failure.
+pub fn run(cmd: &str, args: &[&str]) -> String {
+    let out = output(cmd, args);
+    if !out.status.success() {
+        panic!("{cmd} {}: exit {:?}: {}", args.join(" "), out.status.code(), String::from_utf8_lossy(&out.stderr));
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command and returns its whole output, whatever its status.
+pub fn output(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run {cmd}: {e} (is it installed?)"))
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes namespaces named `nbt-PID-N` whose process is gone.
+pub fn remove_stale() {
+    let Ok(dir) = std::fs::read_dir("/run/netns") else { return };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let mut parts = name.split('-');
+        if parts.next() != Some(PREFIX) {
+            continue;
+        }
+        if let Some(pid) = parts.next().and_then(|p| p.parse::<u32>().ok()) {
+            if !pid_alive(pid) {
+                let _ = output("ip", &["netns", "del", &name]);
+            }
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace that exists for the life of the value.
+#[derive(Debug)]
+pub struct TestNetns {
+    name: String,
+}
+
+impl TestNetns {
+    /// Creates `nbt-PID-N` with `ip netns add` and brings its loopback up.
+    pub fn new() -> Self {
+        remove_stale();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{PREFIX}-{}-{n}", std::process::id());
+        run("ip", &["netns", "add", &name]);
+        let ns = TestNetns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// The namespace's name under /run/netns.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace file path.
+    pub fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+
+    /// `ip -n NAME ARGS...`, panicking on failure; returns stdout.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut a = vec!["-n", &self.name];
+        a.extend_from_slice(args);
+        run("ip", &a)
+    }
+
+    /// `ip netns exec NAME CMD ARGS...`, returning the whole output.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> Output {
+        let mut a = vec!["netns", "exec", &self.name, cmd];
+        a.extend_from_slice(args);
+        output("ip", &a)
+    }
+
+    /// Creates a veth pair `a`/`b` in this namespace, both up, with
+    /// addresses `a_addr`/`b_addr` (CIDR) when given.
+    pub fn veth(&self, a: &str, b: &str, a_addr: Option<&str>, b_addr: Option<&str>) {
+        self.ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
+        for (dev, addr) in [(a, a_addr), (b, b_addr)] {
+            if let Some(addr) = addr {
+                self.ip(&["addr", "add", addr, "dev", dev]);
+            }
+            self.ip(&["link", "set", dev, "up"]);
+        }
+    }
+
+    /// Sends `count` pings from this namespace to `dst` (needs iputils-ping).
+    pub fn ping(&self, dst: &str, count: u32) {
+        let c = count.to_string();
+        let out = self.exec("ping", &["-q", "-c", &c, "-i", "0.01", "-W", "1", dst]);
+        assert!(out.status.success(), "ping {dst}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+impl Default for TestNetns {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        // Deleting the namespace destroys its veths, bridges and sockets.
+        let _ = output("ip", &["netns", "del", &self.name]);
+    }
+}

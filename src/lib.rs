@@ -1,0 +1,17 @@
+//! netobs: observe the Linux network stack at every layer.
+//!
+//! The facade re-exports each netobs crate as a module:
+//!
+//! - [`core`]: netlink, rtnetlink links and counters, namespaces, generic netlink
+//! - [`sockdiag`]: sockets (what `ss` shows)
+//! - [`ethtool`]: driver statistics (what `ethtool -S` shows)
+//! - [`capture`]: packets (what `tcpdump` shows)
+//! - [`trace`]: kernel paths and drop points (what `dropwatch` and ftrace show)
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub use netobs_capture as capture;
+pub use netobs_core as core;
+pub use netobs_ethtool as ethtool;
+pub use netobs_sockdiag as sockdiag;
+pub use netobs_trace as trace;

@@ -120,6 +120,18 @@ impl TestNetns {
         }
     }
 
+    /// Creates a veth pair `a` (here) / `b` (in `other`), both up, with
+    /// addresses when given: traffic between them crosses the pair.
+    pub fn veth_to(&self, a: &str, other: &TestNetns, b: &str, a_addr: Option<&str>, b_addr: Option<&str>) {
+        self.ip(&["link", "add", a, "type", "veth", "peer", "name", b, "netns", other.name()]);
+        for (ns, dev, addr) in [(self, a, a_addr), (other, b, b_addr)] {
+            if let Some(addr) = addr {
+                ns.ip(&["addr", "add", addr, "dev", dev]);
+            }
+            ns.ip(&["link", "set", dev, "up"]);
+        }
+    }
+
     /// Sends `count` pings from this namespace to `dst` (needs iputils-ping).
     pub fn ping(&self, dst: &str, count: u32) {
         let c = count.to_string();
@@ -139,4 +151,26 @@ impl Drop for TestNetns {
         // Deleting the namespace destroys its veths, bridges and sockets.
         let _ = output("ip", &["netns", "del", &self.name]);
     }
+}
+
+impl TestNetns {
+    /// Turns IPv6 off in the namespace (before links come up), so no DAD,
+    /// router solicitation or MLD packet moves a counter behind a test's back.
+    pub fn quiet_ipv6(&self) {
+        for key in ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"] {
+            let out = self.exec("sysctl", &["-q", "-w", key]);
+            assert!(out.status.success(), "sysctl {key}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+/// Path of a built example of the workspace (`cargo test` builds examples
+/// next to the test binaries: target/PROFILE/examples/NAME).
+pub fn example_bin(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/PROFILE/deps/test-HASH -> target/PROFILE/examples/NAME
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/PROFILE");
+    let p = profile_dir.join("examples").join(name);
+    assert!(p.exists(), "{} not built: run the tests with `cargo test --all-targets`", p.display());
+    p
 }

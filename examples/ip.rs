@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use netobs::core::rates::CounterSnapshot;
-use netobs::core::rtnetlink::{link_type_name, HwAddr, Link, LinkFlags, LinkStats64, IFLA_LINK, RTM_DELLINK};
+use netobs::core::rtnetlink::{
+    link_type_name, HwAddr, Link, LinkFlags, LinkStats64, OperState, IFLA_LINK, RTM_DELLINK,
+};
 use netobs::core::{Error, NetlinkSocket, Netns, Protocol};
 
 struct Opts {
@@ -34,11 +36,21 @@ fn matches(arg: &str, word: &str) -> bool {
 
 fn parse_args() -> Result<Opts, ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut o = Opts { stats: 0, json: false, netns: None, dev: None, interval: None, count: None };
+    let mut o = Opts {
+        stats: 0,
+        json: false,
+        netns: None,
+        dev: None,
+        interval: None,
+        count: None,
+    };
     let mut i = 0;
     while i < args.len() && args[i].starts_with('-') && !args[i].starts_with("--") {
         let a = args[i].as_str();
-        let a = a.strip_prefix("--").map(|s| s.to_string()).unwrap_or_else(|| a.to_string());
+        let a = a
+            .strip_prefix("--")
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| a.to_string());
         if matches(&a, "-stats") || matches(&a, "-statistics") {
             o.stats += 1;
         } else if matches(&a, "-json") {
@@ -62,7 +74,12 @@ fn parse_args() -> Result<Opts, ExitCode> {
             "show" | "list" | "lst" => {}
             "--interval" => {
                 i += 1;
-                o.interval = Some(args.get(i).and_then(|s| s.parse().ok()).filter(|&s: &f64| s > 0.0).ok_or_else(usage)?);
+                o.interval = Some(
+                    args.get(i)
+                        .and_then(|s| s.parse().ok())
+                        .filter(|&s: &f64| s > 0.0)
+                        .ok_or_else(usage)?,
+                );
             }
             "--count" => {
                 i += 1;
@@ -111,7 +128,11 @@ impl Names {
     }
 
     fn group(&self, id: u32) -> String {
-        self.groups.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone()).unwrap_or_else(|| id.to_string())
+        self.groups
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| id.to_string())
     }
 }
 
@@ -125,7 +146,9 @@ fn read_groups() -> Vec<(u32, String)> {
                 continue;
             }
             let mut it = line.split_whitespace();
-            let (Some(id), Some(name)) = (it.next(), it.next()) else { continue };
+            let (Some(id), Some(name)) = (it.next(), it.next()) else {
+                continue;
+            };
             let id = match id.strip_prefix("0x") {
                 Some(h) => u32::from_str_radix(h, 16).ok(),
                 None => id.parse().ok(),
@@ -247,130 +270,200 @@ fn size_columns(cols: &mut [usize; 8], vals: [u64; 8]) {
     }
 }
 
+/// Writes each `(separator, width, text)` cell, text right-aligned.
+fn cells(out: &mut String, cells: &[(&str, usize, &str)]) {
+    for (sep, w, t) in cells {
+        out.push_str(sep);
+        let _ = write!(out, "{t:>w$}");
+    }
+}
+
+/// Writes each `(width, value)` as iproute2's print_num does: `"%*u "`.
+fn nums(out: &mut String, vals: &[(usize, u64)]) {
+    for (w, v) in vals {
+        let _ = write!(out, "{v:>w$} ");
+    }
+}
+
 /// print_stats64 of iproute2's ip/ipaddress.c, text form.
 fn stats_text(out: &mut String, s: &LinkStats64, carrier_changes: Option<u32>, level: u8) {
     let nohandler = s.rx_nohandler.unwrap_or(0);
     let otherhost = s.rx_otherhost_dropped.unwrap_or(0);
-    let mut cols = [10, 7, 6, 7, 7, 7, 10, 9];
-    size_columns(&mut cols, [s.rx_bytes, s.rx_packets, s.rx_errors, s.rx_dropped, s.rx_missed_errors, s.multicast, s.rx_compressed, 0]);
-    if level > 1 {
-        size_columns(&mut cols, [0, s.rx_length_errors, s.rx_crc_errors, s.rx_frame_errors, s.rx_fifo_errors, s.rx_over_errors, nohandler, otherhost]);
-    }
-    size_columns(&mut cols, [s.tx_bytes, s.tx_packets, s.tx_errors, s.tx_dropped, s.tx_carrier_errors, s.collisions, s.tx_compressed, 0]);
-    if level > 1 {
-        let cc = carrier_changes.unwrap_or(0) as u64;
-        size_columns(&mut cols, [0, 0, s.tx_aborted_errors, s.tx_fifo_errors, s.tx_window_errors, s.tx_heartbeat_errors, cc, 0]);
-    }
-    let num = |out: &mut String, w: usize, v: u64| {
-        let _ = write!(out, "{v:>w$} ");
-    };
-    let c = cols;
-    let _ = writeln!(
-        out,
-        "    RX: {:>w0$} {:>w1$} {:>w2$} {:>w3$} {:>w4$} {:>w5$} {:>w6$}",
-        "bytes",
-        "packets",
-        "errors",
-        "dropped",
-        "missed",
-        "mcast",
-        if s.rx_compressed != 0 { "compressed" } else { "" },
-        w0 = c[0] - 4,
-        w1 = c[1],
-        w2 = c[2],
-        w3 = c[3],
-        w4 = c[4],
-        w5 = c[5],
-        w6 = c[6]
+    let cc = carrier_changes.map(u64::from);
+    let mut c = [10, 7, 6, 7, 7, 7, 10, 9];
+    let (rxc, txc) = (s.rx_compressed, s.tx_compressed);
+    size_columns(
+        &mut c,
+        [
+            s.rx_bytes,
+            s.rx_packets,
+            s.rx_errors,
+            s.rx_dropped,
+            s.rx_missed_errors,
+            s.multicast,
+            rxc,
+            0,
+        ],
     );
-    out.push_str("    ");
-    for (w, v) in [(c[0], s.rx_bytes), (c[1], s.rx_packets), (c[2], s.rx_errors), (c[3], s.rx_dropped), (c[4], s.rx_missed_errors), (c[5], s.multicast)] {
-        num(out, w, v);
+    if level > 1 {
+        let e = [
+            0,
+            s.rx_length_errors,
+            s.rx_crc_errors,
+            s.rx_frame_errors,
+            s.rx_fifo_errors,
+            s.rx_over_errors,
+        ];
+        size_columns(&mut c, [e[0], e[1], e[2], e[3], e[4], e[5], nohandler, otherhost]);
     }
-    if s.rx_compressed != 0 {
-        num(out, c[6], s.rx_compressed);
+    size_columns(
+        &mut c,
+        [
+            s.tx_bytes,
+            s.tx_packets,
+            s.tx_errors,
+            s.tx_dropped,
+            s.tx_carrier_errors,
+            s.collisions,
+            txc,
+            0,
+        ],
+    );
+    if level > 1 {
+        let e = [
+            s.tx_aborted_errors,
+            s.tx_fifo_errors,
+            s.tx_window_errors,
+            s.tx_heartbeat_errors,
+        ];
+        size_columns(&mut c, [0, 0, e[0], e[1], e[2], e[3], cc.unwrap_or(0), 0]);
+    }
+    let opt = |on: bool, text: &'static str| if on { text } else { "" };
+
+    out.push_str("    RX:");
+    let rx_head = [
+        ("bytes", c[0] - 4),
+        ("packets", c[1]),
+        ("errors", c[2]),
+        ("dropped", c[3]),
+        ("missed", c[4]),
+    ];
+    for (t, w) in rx_head {
+        cells(out, &[(" ", w, t)]);
+    }
+    cells(out, &[(" ", c[5], "mcast"), (" ", c[6], opt(rxc != 0, "compressed"))]);
+    out.push_str("\n    ");
+    nums(
+        out,
+        &[
+            (c[0], s.rx_bytes),
+            (c[1], s.rx_packets),
+            (c[2], s.rx_errors),
+            (c[3], s.rx_dropped),
+        ],
+    );
+    nums(out, &[(c[4], s.rx_missed_errors), (c[5], s.multicast)]);
+    if rxc != 0 {
+        nums(out, &[(c[6], rxc)]);
     }
     if level > 1 {
-        let _ = write!(
+        out.push_str("\n    RX errors:");
+        cells(
             out,
-            "\n    RX errors:{:>w0$} {:>w1$} {:>w2$} {:>w3$} {:>w4$} {:>w5$}{:>w6$}{:>w7$}\n",
-            "",
-            "length",
-            "crc",
-            "frame",
-            "fifo",
-            "overrun",
-            if nohandler != 0 { " nohandler" } else { "" },
-            if otherhost != 0 { " otherhost" } else { "" },
-            w0 = c[0] - 10,
-            w1 = c[1],
-            w2 = c[2],
-            w3 = c[3],
-            w4 = c[4],
-            w5 = c[5],
-            w6 = if nohandler != 0 { c[6] + 1 } else { 0 },
-            w7 = if otherhost != 0 { c[7] + 1 } else { 0 },
+            &[
+                ("", c[0] - 10, ""),
+                (" ", c[1], "length"),
+                (" ", c[2], "crc"),
+                (" ", c[3], "frame"),
+            ],
         );
-        let _ = write!(out, "{:w$}", "", w = c[0] + 5);
-        for (w, v) in [(c[1], s.rx_length_errors), (c[2], s.rx_crc_errors), (c[3], s.rx_frame_errors), (c[4], s.rx_fifo_errors), (c[5], s.rx_over_errors)] {
-            num(out, w, v);
-        }
+        cells(out, &[(" ", c[4], "fifo"), (" ", c[5], "overrun")]);
+        cells(
+            out,
+            &[(
+                "",
+                if nohandler != 0 { c[6] + 1 } else { 0 },
+                opt(nohandler != 0, " nohandler"),
+            )],
+        );
+        cells(
+            out,
+            &[(
+                "",
+                if otherhost != 0 { c[7] + 1 } else { 0 },
+                opt(otherhost != 0, " otherhost"),
+            )],
+        );
+        let _ = write!(out, "\n{:w$}", "", w = c[0] + 5);
+        nums(
+            out,
+            &[
+                (c[1], s.rx_length_errors),
+                (c[2], s.rx_crc_errors),
+                (c[3], s.rx_frame_errors),
+            ],
+        );
+        nums(out, &[(c[4], s.rx_fifo_errors), (c[5], s.rx_over_errors)]);
         if nohandler != 0 {
-            num(out, c[6], nohandler);
+            nums(out, &[(c[6], nohandler)]);
         }
         if otherhost != 0 {
-            num(out, c[7], otherhost);
+            nums(out, &[(c[7], otherhost)]);
         }
     }
-    out.push('\n');
-    let _ = writeln!(
-        out,
-        "    TX: {:>w0$} {:>w1$} {:>w2$} {:>w3$} {:>w4$} {:>w5$} {:>w6$}",
-        "bytes",
-        "packets",
-        "errors",
-        "dropped",
-        "carrier",
-        "collsns",
-        if s.tx_compressed != 0 { "compressed" } else { "" },
-        w0 = c[0] - 4,
-        w1 = c[1],
-        w2 = c[2],
-        w3 = c[3],
-        w4 = c[4],
-        w5 = c[5],
-        w6 = c[6]
-    );
-    out.push_str("    ");
-    for (w, v) in [(c[0], s.tx_bytes), (c[1], s.tx_packets), (c[2], s.tx_errors), (c[3], s.tx_dropped), (c[4], s.tx_carrier_errors), (c[5], s.collisions)] {
-        num(out, w, v);
+    out.push_str("\n    TX:");
+    let tx_head = [
+        ("bytes", c[0] - 4),
+        ("packets", c[1]),
+        ("errors", c[2]),
+        ("dropped", c[3]),
+        ("carrier", c[4]),
+    ];
+    for (t, w) in tx_head {
+        cells(out, &[(" ", w, t)]);
     }
-    if s.tx_compressed != 0 {
-        num(out, c[6], s.tx_compressed);
+    cells(out, &[(" ", c[5], "collsns"), (" ", c[6], opt(txc != 0, "compressed"))]);
+    out.push_str("\n    ");
+    nums(
+        out,
+        &[
+            (c[0], s.tx_bytes),
+            (c[1], s.tx_packets),
+            (c[2], s.tx_errors),
+            (c[3], s.tx_dropped),
+        ],
+    );
+    nums(out, &[(c[4], s.tx_carrier_errors), (c[5], s.collisions)]);
+    if txc != 0 {
+        nums(out, &[(c[6], txc)]);
     }
     if level > 1 {
-        let _ = write!(
+        out.push_str("\n    TX errors:");
+        cells(
             out,
-            "\n    TX errors:{:>w0$} {:>w1$} {:>w2$} {:>w3$} {:>w4$} {:>w5$}\n",
-            "",
-            "aborted",
-            "fifo",
-            "window",
-            "heartbt",
-            if carrier_changes.is_some() { "transns" } else { "" },
-            w0 = c[0] - 10,
-            w1 = c[1],
-            w2 = c[2],
-            w3 = c[3],
-            w4 = c[4],
-            w5 = c[5],
+            &[
+                ("", c[0] - 10, ""),
+                (" ", c[1], "aborted"),
+                (" ", c[2], "fifo"),
+                (" ", c[3], "window"),
+            ],
         );
-        let _ = write!(out, "{:w$}", "", w = c[0] + 5);
-        for (w, v) in [(c[1], s.tx_aborted_errors), (c[2], s.tx_fifo_errors), (c[3], s.tx_window_errors), (c[4], s.tx_heartbeat_errors)] {
-            num(out, w, v);
-        }
-        if let Some(cc) = carrier_changes {
-            num(out, c[5], cc as u64);
+        cells(
+            out,
+            &[(" ", c[4], "heartbt"), (" ", c[5], opt(cc.is_some(), "transns"))],
+        );
+        let _ = write!(out, "\n{:w$}", "", w = c[0] + 5);
+        nums(
+            out,
+            &[
+                (c[1], s.tx_aborted_errors),
+                (c[2], s.tx_fifo_errors),
+                (c[3], s.tx_window_errors),
+            ],
+        );
+        nums(out, &[(c[4], s.tx_heartbeat_errors)]);
+        if let Some(cc) = cc {
+            nums(out, &[(c[5], cc)]);
         }
     }
 }
@@ -448,7 +541,9 @@ fn print_link(out: &mut String, l: &Link<'_>, o: &Opts, names: &mut Names, sock:
                 json_link_index = Some(iflink);
                 shown = format!("{name}@if{iflink}");
             } else {
-                let (peer, pflags) = names.lookup(sock, iflink).unwrap_or_else(|| (format!("if{iflink}"), LinkFlags::empty()));
+                let (peer, pflags) = names
+                    .lookup(sock, iflink)
+                    .unwrap_or_else(|| (format!("if{iflink}"), LinkFlags::empty()));
                 mdown = !pflags.contains(LinkFlags::UP);
                 json_link = Some(Some(peer.clone()));
                 shown = format!("{name}@{peer}");
@@ -459,11 +554,24 @@ fn print_link(out: &mut String, l: &Link<'_>, o: &Opts, names: &mut Names, sock:
         }
     }
     let words = flag_words(flags, mdown);
-    let master = l.master().map(|m| names.lookup(sock, m).map(|(n, _)| n).unwrap_or_else(|| format!("if{m}")));
+    let master = l.master().map(|m| {
+        names
+            .lookup(sock, m)
+            .map(|(n, _)| n)
+            .unwrap_or_else(|| format!("if{m}"))
+    });
     let group = l.group().map(|g| names.group(g));
-    let type_name = link_type_name(l.link_type()).map(str::to_string).unwrap_or_else(|| format!("[{}]", l.link_type()));
+    let type_name = link_type_name(l.link_type())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("[{}]", l.link_type()));
     let ptp = flags.contains(LinkFlags::POINTOPOINT);
-    let hw = |b: &[u8]| HwAddr { bytes: b, link_type: l.link_type() }.to_string();
+    let hw = |b: &[u8]| {
+        HwAddr {
+            bytes: b,
+            link_type: l.link_type(),
+        }
+        .to_string()
+    };
     let permaddr = l.perm_address().filter(|p| l.address() != Some(*p));
 
     if o.json {
@@ -502,10 +610,8 @@ fn print_link(out: &mut String, l: &Link<'_>, o: &Opts, names: &mut Names, sock:
             obj.str("master", m);
         }
         match l.operstate() {
-            Some(s) => match s.name() {
-                Some(n) => obj.str("operstate", n),
-                None => obj.num("operstate_index", l.attr(16).and_then(|a| a.u8().ok()).unwrap_or(0)),
-            },
+            Some(OperState::Other(v)) => obj.num("operstate_index", v),
+            Some(s) => obj.str("operstate", s.name().unwrap_or_default()),
             None => {}
         }
         if let Some(m) = l.link_mode() {
@@ -575,16 +681,14 @@ fn print_link(out: &mut String, l: &Link<'_>, o: &Opts, names: &mut Names, sock:
     if let Some(m) = &master {
         let _ = write!(out, "master {m} ");
     }
-    if let Some(s) = l.operstate() {
-        match s.name() {
-            Some(n) => {
-                let _ = write!(out, "state {n} ");
-            }
-            None => {
-                let v = l.attr(16).and_then(|a| a.u8().ok()).unwrap_or(0);
-                let _ = write!(out, "state {v:#x}");
-            }
+    match l.operstate() {
+        Some(OperState::Other(v)) => {
+            let _ = write!(out, "state {v:#x}");
         }
+        Some(s) => {
+            let _ = write!(out, "state {} ", s.name().unwrap_or_default());
+        }
+        None => {}
     }
     if let Some(m) = l.link_mode() {
         match LINK_MODES.get(m as usize) {
@@ -664,7 +768,11 @@ fn open_socket(o: &Opts) -> Result<NetlinkSocket, ExitCode> {
 
 fn show(o: &Opts) -> Result<(), ExitCode> {
     let mut sock = open_socket(o)?;
-    let mut names = Names { by_index: Vec::new(), nsids: None, groups: read_groups() };
+    let mut names = Names {
+        by_index: Vec::new(),
+        nsids: None,
+        groups: read_groups(),
+    };
     let mut out = String::with_capacity(1 << 16);
     let stdout = std::io::stdout();
     let mut w = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -695,7 +803,9 @@ fn show(o: &Opts) -> Result<(), ExitCode> {
         // up peers and masters by index on the same socket.
         let mut msgs: Vec<(u16, Vec<u8>)> = Vec::new();
         let r = sock.for_each_link(|l| {
-            names.by_index.push((l.index(), l.name().unwrap_or_default().to_string(), l.flags()));
+            names
+                .by_index
+                .push((l.index(), l.name().unwrap_or_default().to_string(), l.flags()));
             msgs.push((l.msg_kind(), l.payload().to_vec()));
         });
         if let Err(e) = r {
@@ -703,7 +813,9 @@ fn show(o: &Opts) -> Result<(), ExitCode> {
             return Err(ExitCode::from(1));
         }
         for (i, (kind, payload)) in msgs.iter().enumerate() {
-            let Ok(link) = Link::parse_payload(*kind, payload) else { continue };
+            let Ok(link) = Link::parse_payload(*kind, payload) else {
+                continue;
+            };
             if o.json && i > 0 {
                 out.push(',');
             }
@@ -747,7 +859,11 @@ fn rates(o: &Opts, secs: f64) -> Result<(), ExitCode> {
     while o.count.is_none_or(|c| n < c) {
         std::thread::sleep(Duration::from_secs_f64(secs));
         let cur = take(&mut sock)?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0) % 86400;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            % 86400;
         let t = format!("{:02}:{:02}:{:02}", now / 3600, now / 60 % 60, now % 60);
         let mut out = String::new();
         for r in cur.rates_since(&prev) {
@@ -778,7 +894,18 @@ fn rates(o: &Opts, secs: f64) -> Result<(), ExitCode> {
                 let _ = writeln!(
                     out,
                     "{:>8} {:>12} {:>9.2} {:>9.2} {:>8.2} {:>8.2} {:>7.1} {:>7.1} {:>7.2} {:>7.2} {:>7.2} {:>7.2}",
-                    t, r.name, r.rx_kbytes, r.tx_kbytes, r.rx_packets, r.tx_packets, r.rx_avg_size, r.tx_avg_size, r.rx_errors, r.tx_errors, r.rx_dropped, r.tx_dropped
+                    t,
+                    r.name,
+                    r.rx_kbytes,
+                    r.tx_kbytes,
+                    r.rx_packets,
+                    r.tx_packets,
+                    r.rx_avg_size,
+                    r.tx_avg_size,
+                    r.rx_errors,
+                    r.tx_errors,
+                    r.rx_dropped,
+                    r.tx_dropped
                 );
             }
         }

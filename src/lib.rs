@@ -2,11 +2,11 @@
 //!
 //! The facade re-exports each netobs crate as a module:
 //!
-//! - [`core`]: netlink, rtnetlink links and counters, namespaces, generic netlink
-//! - [`sockdiag`]: sockets (what `ss` shows)
-//! - [`ethtool`]: driver statistics (what `ethtool -S` shows)
-//! - [`capture`]: packets (what `tcpdump` shows)
-//! - [`trace`]: kernel paths and drop points (what `dropwatch` and ftrace show)
+//! - [`core`] holds netlink, rtnetlink links and counters, namespaces, generic netlink
+//! - [`sockdiag`] shows sockets (what `ss` shows)
+//! - [`ethtool`] reads driver statistics (what `ethtool -S` shows)
+//! - [`capture`] captures packets (what `tcpdump` shows)
+//! - [`trace`] follows kernel paths and drop points (what `dropwatch` and ftrace show)
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 

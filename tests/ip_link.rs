@@ -14,7 +14,19 @@ fn world() -> (TestNetns, TestNetns) {
     ns.ip(&["link", "set", "vb", "master", "br0"]);
     ns.ip(&["addr", "add", "10.77.0.2/24", "dev", "br0"]);
     ns.ip(&["link", "set", "br0", "up"]);
-    ns.ip(&["link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local", "10.77.0.1"]);
+    ns.ip(&[
+        "link",
+        "add",
+        "vx0",
+        "type",
+        "vxlan",
+        "id",
+        "42",
+        "dstport",
+        "4789",
+        "local",
+        "10.77.0.1",
+    ]);
     ns.veth_to("vc", &other, "vd", Some("10.78.0.1/24"), Some("10.78.0.2/24"));
     ns.ip(&["link", "set", "dev", "va", "alias", "uplink \"a\""]);
     ns.ip(&["link", "property", "add", "dev", "va", "altname", "uplink-to-bridge"]);
@@ -95,12 +107,18 @@ fn interval_prints_rates() {
     }
     let (ns, _other) = world();
     let bin = example_bin("ip");
-    let out = output(bin.to_str().unwrap(), &["-n", ns.name(), "-s", "link", "--interval", "0.2", "--count", "2"]);
+    let out = output(
+        bin.to_str().unwrap(),
+        &["-n", ns.name(), "-s", "link", "--interval", "0.2", "--count", "2"],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].contains("rKB/s") && lines[0].contains("wDrp/s"), "{text}");
     // 2 intervals x 6 links (lo, vb, va, br0, vx0, vc).
     assert_eq!(lines.len(), 1 + 2 * 6, "{text}");
-    assert!(lines.iter().any(|l| l.split_whitespace().nth(1) == Some("va")), "{text}");
+    assert!(
+        lines.iter().any(|l| l.split_whitespace().nth(1) == Some("va")),
+        "{text}"
+    );
 }

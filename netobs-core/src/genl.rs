@@ -50,13 +50,23 @@ impl GenlFamily {
             have: p.len(),
         })?;
         let idx = AttrIndex::<8>::parse(attrs)?;
-        idx.check_sizes(&[(CTRL_ATTR_FAMILY_ID, 2), (CTRL_ATTR_VERSION, 4), (CTRL_ATTR_HDRSIZE, 4), (CTRL_ATTR_MAXATTR, 4)])?;
-        let id = idx.u16(CTRL_ATTR_FAMILY_ID).ok_or(Error::Protocol("family answer without CTRL_ATTR_FAMILY_ID"))?;
+        idx.check_sizes(&[
+            (CTRL_ATTR_FAMILY_ID, 2),
+            (CTRL_ATTR_VERSION, 4),
+            (CTRL_ATTR_HDRSIZE, 4),
+            (CTRL_ATTR_MAXATTR, 4),
+        ])?;
+        let id = idx
+            .u16(CTRL_ATTR_FAMILY_ID)
+            .ok_or(Error::Protocol("family answer without CTRL_ATTR_FAMILY_ID"))?;
         let mut mcast_groups = Vec::new();
         if let Some(groups) = idx.get(CTRL_ATTR_MCAST_GROUPS) {
             for g in groups.nested() {
                 let g = AttrIndex::<4>::parse(g?.payload())?;
-                if let (Some(name), Some(Ok(gid))) = (g.str(CTRL_ATTR_MCAST_GRP_NAME), g.get(CTRL_ATTR_MCAST_GRP_ID).map(|a| a.u32())) {
+                if let (Some(name), Some(Ok(gid))) = (
+                    g.str(CTRL_ATTR_MCAST_GRP_NAME),
+                    g.get(CTRL_ATTR_MCAST_GRP_ID).map(|a| a.u32()),
+                ) {
                     mcast_groups.push((name.to_owned(), gid));
                 }
             }
@@ -88,7 +98,12 @@ pub fn genl_request(buf: &mut MsgBuf, family: u16, cmd: u8, version: u8) -> &mut
 pub fn genl_attrs<'a>(msg: &NlMsg<'a>, hdrsize: usize) -> Result<Attrs<'a>> {
     let p = msg.payload();
     let need = GENL_HDRLEN + crate::nlattr::align4(hdrsize);
-    let a = p.get(need..).ok_or(crate::DecodeError::Truncated { what: "genlmsghdr", offset: NLMSG_HDRLEN, need, have: p.len() })?;
+    let a = p.get(need..).ok_or(crate::DecodeError::Truncated {
+        what: "genlmsghdr",
+        offset: NLMSG_HDRLEN,
+        need,
+        have: p.len(),
+    })?;
     Ok(Attrs::new(a))
 }
 
@@ -98,7 +113,9 @@ impl NetlinkSocket {
     /// [`Error::NoSuchFamily`].
     pub fn genl_family(&mut self, name: &str) -> Result<&GenlFamily> {
         if self.protocol() != Protocol::Generic {
-            return Err(Error::Protocol("generic netlink family lookup needs a NETLINK_GENERIC socket"));
+            return Err(Error::Protocol(
+                "generic netlink family lookup needs a NETLINK_GENERIC socket",
+            ));
         }
         if let Some(i) = self.families.iter().position(|f| f.name == name) {
             return Ok(&self.families[i]);

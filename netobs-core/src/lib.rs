@@ -1,16 +1,16 @@
 //! netobs-core: zero-copy netlink for observing the Linux network stack.
 //!
-//! - [`NetlinkSocket`]: a netlink socket (route, sock_diag, generic) that
+//! - [`NetlinkSocket`] is a netlink socket (route, sock_diag, generic) that
 //!   walks dump answers as borrowed [`NlMsg`] views out of one reused buffer,
 //!   with extended-ack errors, NLM_F_DUMP_INTR and ENOBUFS surfaced.
-//! - [`nlattr`] / [`nlmsg`]: the codec kit: attribute iterator and index,
+//! - [`nlattr`] and [`nlmsg`] are the codec kit: attribute iterator and index,
 //!   message views, request builder. Malformed bytes give [`DecodeError`].
-//! - [`rtnetlink`]: links ([`rtnetlink::Link`], [`rtnetlink::LinkStats64`]),
+//! - [`rtnetlink`] decodes links ([`rtnetlink::Link`], [`rtnetlink::LinkStats64`]),
 //!   RTM_GETSTATS and namespace ids.
-//! - [`netns`]: sockets inside another network namespace without moving the
+//! - [`netns`] opens sockets inside another network namespace without moving the
 //!   caller's thread.
-//! - [`genl`]: generic netlink family lookup.
-//! - [`rates`]: counter snapshots and per-second rates (nicstat, sar).
+//! - [`genl`] looks up generic netlink families.
+//! - [`rates`] turns counter snapshots into and per-second rates (nicstat, sar).
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 

@@ -53,10 +53,12 @@ impl Netns {
     pub fn open(&self) -> Result<Option<OwnedFd>> {
         match self {
             Netns::Current => Ok(None),
-            Netns::Path(p) => File::open(p).map(|f| Some(f.into())).map_err(|source| Error::NoSuchNetns {
-                name: p.display().to_string(),
-                source,
-            }),
+            Netns::Path(p) => File::open(p)
+                .map(|f| Some(f.into()))
+                .map_err(|source| Error::NoSuchNetns {
+                    name: p.display().to_string(),
+                    source,
+                }),
             Netns::Fd(fd) => fd.try_clone().map(Some).map_err(|e| Error::io("dup netns fd", e)),
         }
     }
@@ -71,7 +73,10 @@ impl Netns {
         std::thread::scope(|s| {
             s.spawn(move || {
                 sys::setns_net(fd.as_fd()).map_err(|e| match e.raw_os_error() {
-                    Some(libc::EPERM) => Error::Permission { cap: "CAP_SYS_ADMIN", what: "enter a network namespace" },
+                    Some(libc::EPERM) => Error::Permission {
+                        cap: "CAP_SYS_ADMIN",
+                        what: "enter a network namespace",
+                    },
                     _ => Error::io("setns(CLONE_NEWNET)", e),
                 })?;
                 Ok(f())

@@ -133,7 +133,7 @@ impl<'a> Attrs<'a> {
     }
 
     /// The first attribute of type `kind` (flags ignored).
-    pub fn find(&self, kind: u16) -> Result<Option<Attr<'a>>, DecodeError> {
+    pub fn first(&self, kind: u16) -> Result<Option<Attr<'a>>, DecodeError> {
         for a in self.clone() {
             let a = a?;
             if a.kind() == kind {
@@ -155,18 +155,31 @@ impl<'a> Iterator for Attrs<'a> {
         let start = self.pos;
         if rest < NLA_HDRLEN {
             self.pos = self.buf.len();
-            return Some(Err(DecodeError::Truncated { what: "nlattr", offset: start, need: NLA_HDRLEN, have: rest }));
+            return Some(Err(DecodeError::Truncated {
+                what: "nlattr",
+                offset: start,
+                need: NLA_HDRLEN,
+                have: rest,
+            }));
         }
         let b = &self.buf[start..];
         let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
         let raw_kind = u16::from_ne_bytes([b[2], b[3]]);
         if len < NLA_HDRLEN || len > rest {
             self.pos = self.buf.len();
-            return Some(Err(DecodeError::BadLength { what: "nlattr", offset: start, len, avail: rest }));
+            return Some(Err(DecodeError::BadLength {
+                what: "nlattr",
+                offset: start,
+                len,
+                avail: rest,
+            }));
         }
         // The last attribute's padding may be missing; clamp instead of failing.
         self.pos = (start + align4(len)).min(self.buf.len());
-        Some(Ok(Attr { raw_kind, payload: &b[NLA_HDRLEN..len] }))
+        Some(Ok(Attr {
+            raw_kind,
+            payload: &b[NLA_HDRLEN..len],
+        }))
     }
 }
 
@@ -215,7 +228,10 @@ impl<'a, const N: usize> AttrIndex<'a, N> {
         let b = self.buf.get(start..)?;
         let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
         let raw_kind = u16::from_ne_bytes([b[2], b[3]]);
-        Some(Attr { raw_kind, payload: b.get(NLA_HDRLEN..len)? })
+        Some(Attr {
+            raw_kind,
+            payload: b.get(NLA_HDRLEN..len)?,
+        })
     }
 
     /// Whether an attribute of type `kind` is present.
@@ -241,7 +257,11 @@ impl<'a, const N: usize> AttrIndex<'a, N> {
         for &(kind, size) in sizes {
             if let Some(a) = self.get(kind) {
                 if a.payload.len() != size {
-                    return Err(DecodeError::AttrSize { kind, len: a.payload.len(), expected: size });
+                    return Err(DecodeError::AttrSize {
+                        kind,
+                        len: a.payload.len(),
+                        expected: size,
+                    });
                 }
             }
         }
@@ -308,31 +328,42 @@ mod tests {
         v
     }
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn walks_and_indexes() {
+    fn walks_and_indexes() -> TestResult {
         let mut b = attr(3, b"eth0\0");
         b.extend(attr(4, &1500u32.to_ne_bytes()));
         b.extend(attr(NLA_F_NESTED | 18, &attr(1, b"veth\0")));
-        let idx = AttrIndex::<8>::parse(&b).unwrap();
+        let idx = AttrIndex::<8>::parse(&b)?;
         assert_eq!(idx.str(3), Some("eth0"));
         assert_eq!(idx.u32(4), Some(1500));
         assert!(idx.get(18).is_none()); // beyond N, still reachable by iter
-        let nested = idx.iter().find(|a| a.as_ref().unwrap().kind() == 18).unwrap().unwrap();
+        let nested = idx.iter().first(18)?.ok_or("nested attribute")?;
         assert!(nested.is_nested());
-        assert_eq!(nested.nested().next().unwrap().unwrap().str().unwrap(), "veth");
+        assert_eq!(nested.nested().first(1)?.ok_or("inner")?.str()?, "veth");
+        Ok(())
     }
 
     #[test]
-    fn malformed_is_an_error() {
-        assert!(Attrs::new(&[1, 0]).next().unwrap().is_err());
-        assert!(Attrs::new(&[2, 0, 1, 0]).next().unwrap().is_err());
-        assert!(Attrs::new(&[9, 0, 1, 0, 0]).next().unwrap().is_err());
+    fn malformed_is_an_error() -> TestResult {
+        let first = |b: &'static [u8]| Attrs::new(b).next();
+        assert!(matches!(first(&[1, 0]), Some(Err(_))));
+        assert!(matches!(first(&[2, 0, 1, 0]), Some(Err(_))));
+        assert!(matches!(first(&[9, 0, 1, 0, 0]), Some(Err(_))));
         let mut it = Attrs::new(&[9, 0, 1, 0, 0]);
-        assert!(it.next().unwrap().is_err());
+        assert!(matches!(it.next(), Some(Err(_))));
         assert!(it.next().is_none());
         let ok = attr(1, &[7]);
-        assert_eq!(Attrs::new(&ok[..5]).next().unwrap().unwrap().payload(), &[7]);
-        let a = Attrs::new(&ok).next().unwrap().unwrap();
+        assert_eq!(
+            Attrs::new(&ok[..5])
+                .first(1)?
+                .ok_or("unpadded last attribute")?
+                .payload(),
+            &[7]
+        );
+        let a = Attrs::new(&ok).first(1)?.ok_or("attribute")?;
         assert!(a.u32().is_err());
+        Ok(())
     }
 }

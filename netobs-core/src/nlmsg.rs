@@ -51,11 +51,21 @@ impl<'a> NlMsg<'a> {
     /// messages after this one.
     pub fn parse(buf: &'a [u8]) -> Result<Self, DecodeError> {
         if buf.len() < NLMSG_HDRLEN {
-            return Err(DecodeError::Truncated { what: "nlmsghdr", offset: 0, need: NLMSG_HDRLEN, have: buf.len() });
+            return Err(DecodeError::Truncated {
+                what: "nlmsghdr",
+                offset: 0,
+                need: NLMSG_HDRLEN,
+                have: buf.len(),
+            });
         }
         let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
         if len < NLMSG_HDRLEN || len > buf.len() {
-            return Err(DecodeError::BadLength { what: "nlmsghdr", offset: 0, len, avail: buf.len() });
+            return Err(DecodeError::BadLength {
+                what: "nlmsghdr",
+                offset: 0,
+                len,
+                avail: buf.len(),
+            });
         }
         Ok(NlMsg { buf: &buf[..len] })
     }
@@ -140,8 +150,28 @@ impl<'a> Iterator for NlMsgs<'a> {
 
 fn shift(e: DecodeError, at: usize) -> DecodeError {
     match e {
-        DecodeError::Truncated { what, offset, need, have } => DecodeError::Truncated { what, offset: offset + at, need, have },
-        DecodeError::BadLength { what, offset, len, avail } => DecodeError::BadLength { what, offset: offset + at, len, avail },
+        DecodeError::Truncated {
+            what,
+            offset,
+            need,
+            have,
+        } => DecodeError::Truncated {
+            what,
+            offset: offset + at,
+            need,
+            have,
+        },
+        DecodeError::BadLength {
+            what,
+            offset,
+            len,
+            avail,
+        } => DecodeError::BadLength {
+            what,
+            offset: offset + at,
+            len,
+            avail,
+        },
         other => other,
     }
 }
@@ -156,7 +186,13 @@ pub fn decode_status(msg: &NlMsg<'_>) -> Result<(), Error> {
         if msg.kind() == NLMSG_DONE {
             return Ok(());
         }
-        return Err(DecodeError::Truncated { what: "nlmsgerr", offset: NLMSG_HDRLEN, need: 4, have: p.len() }.into());
+        return Err(DecodeError::Truncated {
+            what: "nlmsgerr",
+            offset: NLMSG_HDRLEN,
+            need: 4,
+            have: p.len(),
+        }
+        .into());
     }
     let code = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
     if code == 0 {
@@ -168,8 +204,15 @@ pub fn decode_status(msg: &NlMsg<'_>) -> Result<(), Error> {
         // NLMSG_ERROR: error code, then the request's header (only the
         // header when NLM_F_CAPPED), then the TLVs. NLMSG_DONE: code, TLVs.
         let tlv_start = if msg.kind() == NLMSG_ERROR {
-            let echoed = p.get(4..).and_then(|h| NlMsg::parse(h).ok().map(|m| m.len())).unwrap_or(0);
-            let echoed = if msg.flags() & NLM_F_CAPPED != 0 { NLMSG_HDRLEN } else { echoed };
+            let echoed = p
+                .get(4..)
+                .and_then(|h| NlMsg::parse(h).ok().map(|m| m.len()))
+                .unwrap_or(0);
+            let echoed = if msg.flags() & NLM_F_CAPPED != 0 {
+                NLMSG_HDRLEN
+            } else {
+                echoed
+            };
             4 + align4(echoed)
         } else {
             4
@@ -182,7 +225,11 @@ pub fn decode_status(msg: &NlMsg<'_>) -> Result<(), Error> {
             }
         }
     }
-    Err(Error::Kernel { errno: code.saturating_neg(), msg: text, offset })
+    Err(Error::Kernel {
+        errno: code.saturating_neg(),
+        msg: text,
+        offset,
+    })
 }
 
 /// A reusable request buffer: header, fixed family header, attributes.
@@ -201,7 +248,9 @@ pub struct MsgBuf {
 impl MsgBuf {
     /// An empty buffer.
     pub fn new() -> Self {
-        MsgBuf { buf: Vec::with_capacity(256) }
+        MsgBuf {
+            buf: Vec::with_capacity(256),
+        }
     }
 
     /// Starts a new message of type `kind`, dropping the previous one; the
@@ -292,25 +341,28 @@ impl MsgBuf {
 mod tests {
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn builder_and_parser_agree() {
+    fn builder_and_parser_agree() -> TestResult {
         let mut b = MsgBuf::new();
         b.begin(18, NLM_F_DUMP).push(&[0u8; 16]).attr_str(3, "veth0");
         let nest = b.nest_begin(18);
         b.attr_str(1, "veth").nest_end(nest);
         let bytes = b.finish(0, 7).to_vec();
-        let m = NlMsg::parse(&bytes).unwrap();
+        let m = NlMsg::parse(&bytes)?;
         assert_eq!(m.kind(), 18);
         assert_eq!(m.seq(), 7);
         assert_eq!(m.flags(), NLM_F_DUMP | NLM_F_REQUEST);
-        let attrs: Vec<_> = Attrs::new(&m.payload()[16..]).map(|a| a.unwrap()).collect();
-        assert_eq!(attrs[0].str().unwrap(), "veth0");
+        let attrs = Attrs::new(&m.payload()[16..]).collect::<Result<Vec<_>, _>>()?;
+        assert_eq!(attrs[0].str()?, "veth0");
         assert!(attrs[1].is_nested());
-        assert_eq!(attrs[1].nested().next().unwrap().unwrap().str().unwrap(), "veth");
+        assert_eq!(attrs[1].nested().first(1)?.ok_or("nested")?.str()?, "veth");
+        Ok(())
     }
 
     #[test]
-    fn error_with_ext_ack() {
+    fn error_with_ext_ack() -> TestResult {
         // nlmsgerr: -ENODEV, capped echo of the request header, then
         // NLMSGERR_ATTR_MSG "no such device".
         let mut p = Vec::new();
@@ -326,9 +378,10 @@ mod tests {
         let mut b = MsgBuf::new();
         b.begin(NLMSG_ERROR, NLM_F_CAPPED | NLM_F_ACK_TLVS).push(&p);
         let bytes = b.finish(0, 1).to_vec();
-        let err = decode_status(&NlMsg::parse(&bytes).unwrap()).unwrap_err();
+        let err = decode_status(&NlMsg::parse(&bytes)?).err().ok_or("an error")?;
         assert_eq!(err.errno(), Some(libc::ENODEV));
         assert!(err.to_string().contains("no such device"), "{err}");
+        Ok(())
     }
 
     #[test]
@@ -340,7 +393,7 @@ mod tests {
         h[0] = 4;
         assert!(NlMsg::parse(&h).is_err());
         let mut it = NlMsgs::new(&h);
-        assert!(it.next().unwrap().is_err());
+        assert!(matches!(it.next(), Some(Err(_))));
         assert!(it.next().is_none());
     }
 }

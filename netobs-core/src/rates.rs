@@ -25,7 +25,10 @@ impl CounterSnapshot {
                 links.push((l.index(), n.to_owned(), s));
             }
         })?;
-        Ok(CounterSnapshot { taken: Instant::now(), links })
+        Ok(CounterSnapshot {
+            taken: Instant::now(),
+            links,
+        })
     }
 
     /// Per-second rates from `earlier` to `self`, for links present in
@@ -102,8 +105,18 @@ mod tests {
 
     #[test]
     fn rates_and_reset() {
-        let then = LinkStats64 { rx_bytes: 1000, rx_packets: 10, tx_bytes: u64::MAX - 5, ..Default::default() };
-        let now = LinkStats64 { rx_bytes: 3048, rx_packets: 12, tx_bytes: 100, ..Default::default() };
+        let then = LinkStats64 {
+            rx_bytes: 1000,
+            rx_packets: 10,
+            tx_bytes: u64::MAX - 5,
+            ..Default::default()
+        };
+        let now = LinkStats64 {
+            rx_bytes: 3048,
+            rx_packets: 12,
+            tx_bytes: 100,
+            ..Default::default()
+        };
         let d = now.delta(&then);
         assert_eq!(d.rx_bytes, 2048);
         assert_eq!(d.tx_bytes, 100, "a counter that went backwards was reset");

@@ -68,14 +68,22 @@ impl NetlinkSocket {
         let mut sock = Socket::new(protocol.number()).map_err(|e| Error::io("open netlink socket", e))?;
         let addr = sock.bind_auto().map_err(|e| Error::io("bind netlink socket", e))?;
         let _ = sock.set_rx_buf_sz(SO_RCVBUF_SIZE);
-        sock.set_ext_ack(true).map_err(|e| Error::io("set NETLINK_EXT_ACK", e))?;
+        sock.set_ext_ack(true)
+            .map_err(|e| Error::io("set NETLINK_EXT_ACK", e))?;
         match sys::setsockopt_int(sock.as_fd(), libc::SOL_NETLINK, libc::NETLINK_GET_STRICT_CHK, 1) {
             Ok(()) => {}
             // Kernels before 4.20 do not know the option: dumps are unfiltered there.
             Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {}
             Err(e) => return Err(Error::io("set NETLINK_GET_STRICT_CHK", e)),
         }
-        Ok(NetlinkSocket { sock, port: addr.port_number(), seq: 0, rx: vec![0; RX_INITIAL], families: Vec::new(), protocol })
+        Ok(NetlinkSocket {
+            sock,
+            port: addr.port_number(),
+            seq: 0,
+            rx: vec![0; RX_INITIAL],
+            families: Vec::new(),
+            protocol,
+        })
     }
 
     /// Opens a socket for `protocol` inside `netns` without moving the
@@ -149,7 +157,14 @@ impl NetlinkSocket {
     /// walker.
     pub fn dump(&mut self, req: &mut MsgBuf) -> Result<Dump<'_>> {
         let seq = self.send_msg(req, NLM_F_DUMP)?;
-        Ok(Dump { sock: self, seq, pos: 0, end: 0, done: false, interrupted: false })
+        Ok(Dump {
+            sock: self,
+            seq,
+            pos: 0,
+            end: 0,
+            done: false,
+            interrupted: false,
+        })
     }
 
     /// Sends `req` and returns the kernel's single answer message (a get

@@ -40,7 +40,10 @@ fn decodes_the_recorded_dump() {
     assert_eq!(va.group(), Some(0));
     // The recorder pinged its own address: the packets crossed lo.
     assert!(lo.stats64().unwrap().rx_packets >= 3);
-    assert_eq!(links.iter().find(|l| l.name() == Some("vx0")).unwrap().kind(), Some("vxlan"));
+    assert_eq!(
+        links.iter().find(|l| l.name() == Some("vx0")).unwrap().kind(),
+        Some("vxlan")
+    );
 }
 
 /// The text iproute2 printed for the same dump agrees with the decoded
@@ -61,7 +64,7 @@ fn differential_against_netlink_packet_route() {
     for raw in messages() {
         let m = netobs_core::NlMsg::parse(raw).unwrap();
         let ours = Link::parse(&m).unwrap();
-        let theirs = LinkMessage::parse(&m.payload()).unwrap();
+        let theirs = LinkMessage::parse(m.payload()).unwrap();
         assert_eq!(ours.index(), theirs.header.index);
         assert_eq!(ours.flags().bits(), theirs.header.flags.bits());
         let mut seen_name = false;
@@ -81,10 +84,27 @@ fn differential_against_netlink_packet_route() {
                     seen_stats = true;
                     let o = ours.stats64().unwrap();
                     assert_eq!(
-                        (o.rx_packets, o.tx_packets, o.rx_bytes, o.tx_bytes, o.rx_errors, o.tx_errors),
-                        (s.rx_packets, s.tx_packets, s.rx_bytes, s.tx_bytes, s.rx_errors, s.tx_errors)
+                        (
+                            o.rx_packets,
+                            o.tx_packets,
+                            o.rx_bytes,
+                            o.tx_bytes,
+                            o.rx_errors,
+                            o.tx_errors
+                        ),
+                        (
+                            s.rx_packets,
+                            s.tx_packets,
+                            s.rx_bytes,
+                            s.tx_bytes,
+                            s.rx_errors,
+                            s.tx_errors
+                        )
                     );
-                    assert_eq!((o.rx_dropped, o.tx_dropped, o.multicast), (s.rx_dropped, s.tx_dropped, s.multicast));
+                    assert_eq!(
+                        (o.rx_dropped, o.tx_dropped, o.multicast),
+                        (s.rx_dropped, s.tx_dropped, s.multicast)
+                    );
                     assert_eq!(o.rx_missed_errors, s.rx_missed_errors);
                     assert_eq!(o.rx_nohandler, Some(s.rx_nohandler));
                     assert_eq!(o.rx_otherhost_dropped, Some(s.rx_otherhost_dropped));
@@ -115,10 +135,38 @@ fn shorter_stats_struct_gives_none() {
 /// Reads every accessor, so a mutation that slips through parse still
 /// cannot make one panic.
 fn touch(l: &Link<'_>) {
-    let _ = (l.index(), l.flags(), l.name(), l.mtu(), l.qdisc(), l.operstate(), l.link_mode());
-    let _ = (l.address(), l.broadcast(), l.perm_address(), l.master(), l.link(), l.link_netnsid());
-    let _ = (l.alias(), l.altnames().count(), l.txqlen(), l.group(), l.kind(), l.slave_kind());
-    let _ = (l.stats64(), l.carrier_changes(), l.xdp_attached(), l.to_owned(), l.attrs().count());
+    let _ = (
+        l.index(),
+        l.flags(),
+        l.name(),
+        l.mtu(),
+        l.qdisc(),
+        l.operstate(),
+        l.link_mode(),
+    );
+    let _ = (
+        l.address(),
+        l.broadcast(),
+        l.perm_address(),
+        l.master(),
+        l.link(),
+        l.link_netnsid(),
+    );
+    let _ = (
+        l.alias(),
+        l.altnames().count(),
+        l.txqlen(),
+        l.group(),
+        l.kind(),
+        l.slave_kind(),
+    );
+    let _ = (
+        l.stats64(),
+        l.carrier_changes(),
+        l.xdp_attached(),
+        l.to_owned(),
+        l.attrs().count(),
+    );
 }
 
 proptest! {

@@ -22,7 +22,11 @@ fn world() -> (TestNetns, TestNetns) {
 fn ip_names(ns: &TestNetns) -> Vec<String> {
     ns.ip(&["-o", "link"])
         .lines()
-        .filter_map(|l| l.split(": ").nth(1).map(|n| n.split('@').next().unwrap_or(n).to_string()))
+        .filter_map(|l| {
+            l.split(": ")
+                .nth(1)
+                .map(|n| n.split('@').next().unwrap_or(n).to_string())
+        })
         .collect()
 }
 
@@ -43,15 +47,24 @@ fn dump_in_namespace_sees_its_links_only() {
     assert_eq!(left.mtu, Some(1500));
     let s = left.stats64.unwrap();
     assert!(s.tx_packets >= 10 && s.rx_packets >= 10, "{s:?}");
-    assert!(s.rx_nohandler.is_some() && s.rx_otherhost_dropped.is_some(), "6.x sends the full struct");
+    assert!(
+        s.rx_nohandler.is_some() && s.rx_otherhost_dropped.is_some(),
+        "6.x sends the full struct"
+    );
     // The caller's thread did not move: its own namespace has no "left".
     let mut here = NetlinkSocket::open(Protocol::Route).unwrap();
     assert!(matches!(here.link_by_name("left"), Err(Error::NoSuchInterface(_))));
     // By path and by fd too.
-    let by_path = NetlinkSocket::open_in(Protocol::Route, &Netns::path(ns.path())).unwrap().links().unwrap();
+    let by_path = NetlinkSocket::open_in(Protocol::Route, &Netns::path(ns.path()))
+        .unwrap()
+        .links()
+        .unwrap();
     assert_eq!(by_path.len(), links.len());
     let fd = Netns::named(ns.name()).open().unwrap().unwrap();
-    let by_fd = NetlinkSocket::open_in(Protocol::Route, &Netns::Fd(fd)).unwrap().links().unwrap();
+    let by_fd = NetlinkSocket::open_in(Protocol::Route, &Netns::Fd(fd))
+        .unwrap()
+        .links()
+        .unwrap();
     assert_eq!(by_fd.len(), links.len());
 }
 
@@ -82,7 +95,10 @@ fn getstats_agrees_with_getlink() {
     let links = sock.links().unwrap();
     let mut seen = 0;
     sock.for_each_link_stats(STATS_ALL_GROUPS, |m| {
-        let l = links.iter().find(|l| l.index == m.ifindex()).expect("stats for a known link");
+        let l = links
+            .iter()
+            .find(|l| l.index == m.ifindex())
+            .expect("stats for a known link");
         assert_eq!(m.stats64(), l.stats64, "{}", l.name);
         seen += 1;
     })
@@ -104,15 +120,19 @@ fn extended_ack_text_reaches_the_error() {
     // index is refused with an extended-ack message (rtnl_valid_dump_ifinfo_req).
     let mut sock = NetlinkSocket::open(Protocol::Route).unwrap();
     let mut req = MsgBuf::new();
-    let hdr = rtnetlink::IfInfoMsg { index: 1, ..Default::default() };
+    let hdr = rtnetlink::IfInfoMsg {
+        index: 1,
+        ..Default::default()
+    };
     req.begin(rtnetlink::RTM_GETLINK, 0).push(&hdr.to_bytes());
-    let mut dump = sock.dump(&mut req).unwrap();
-    let err = dump.next().unwrap_err();
+    let err = sock.dump(&mut req).unwrap().next().unwrap_err();
     assert_eq!(err.errno(), Some(libc::EINVAL), "{err}");
     let text = err.to_string();
-    assert!(text.contains("Filter by device index not supported for link dumps"), "{text}");
+    assert!(
+        text.contains("Filter by device index not supported for link dumps"),
+        "{text}"
+    );
     // The socket stays usable after the error.
-    drop(dump);
     assert!(!sock.links().unwrap().is_empty());
 }
 
@@ -158,9 +178,24 @@ fn link_netnsid_and_names() {
     }
     let a = TestNetns::new();
     let b = TestNetns::new();
-    a.ip(&["link", "add", "x0", "type", "veth", "peer", "name", "x1", "netns", b.name()]);
+    a.ip(&[
+        "link",
+        "add",
+        "x0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "x1",
+        "netns",
+        b.name(),
+    ]);
     let mut sock = NetlinkSocket::open_in(Protocol::Route, &Netns::named(a.name())).unwrap();
-    let id = sock.link_by_name("x0").unwrap().link_netnsid().expect("peer in another namespace");
+    let id = sock
+        .link_by_name("x0")
+        .unwrap()
+        .link_netnsid()
+        .expect("peer in another namespace");
     let names = sock.netns_names_by_id();
     assert!(names.iter().any(|(i, n)| *i == id && n == b.name()), "{names:?}");
 }

@@ -14,10 +14,14 @@ pub const PREFIX: &str = "nbt";
 /// `cargo test` skips; under CI (`CI=true`) it panics instead, because a
 /// privileged test must never silently skip there.
 pub fn privileged(test: &str) -> bool {
-    // SAFETY-free: geteuid via /proc to avoid unsafe here.
+    // The effective uid from /proc, which needs no unsafe geteuid call.
     let root = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
         .unwrap_or(false);
     if root {
         return true;
@@ -33,14 +37,22 @@ pub fn privileged(test: &str) -> bool {
 pub fn run(cmd: &str, args: &[&str]) -> String {
     let out = output(cmd, args);
     if !out.status.success() {
-        panic!("{cmd} {}: exit {:?}: {}", args.join(" "), out.status.code(), String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "{cmd} {}: exit {:?}: {}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs a command and returns its whole output, whatever its status.
 pub fn output(cmd: &str, args: &[&str]) -> Output {
-    Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("cannot run {cmd}: {e} (is it installed?)"))
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e} (is it installed?)"))
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -49,7 +61,9 @@ fn pid_alive(pid: u32) -> bool {
 
 /// Removes namespaces named `nbt-PID-N` whose process is gone.
 pub fn remove_stale() {
-    let Ok(dir) = std::fs::read_dir("/run/netns") else { return };
+    let Ok(dir) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
     for e in dir.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let mut parts = name.split('-');
@@ -123,7 +137,18 @@ impl TestNetns {
     /// Creates a veth pair `a` (here) / `b` (in `other`), both up, with
     /// addresses when given: traffic between them crosses the pair.
     pub fn veth_to(&self, a: &str, other: &TestNetns, b: &str, a_addr: Option<&str>, b_addr: Option<&str>) {
-        self.ip(&["link", "add", a, "type", "veth", "peer", "name", b, "netns", other.name()]);
+        self.ip(&[
+            "link",
+            "add",
+            a,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            b,
+            "netns",
+            other.name(),
+        ]);
         for (ns, dev, addr) in [(self, a, a_addr), (other, b, b_addr)] {
             if let Some(addr) = addr {
                 ns.ip(&["addr", "add", addr, "dev", dev]);
@@ -136,7 +161,11 @@ impl TestNetns {
     pub fn ping(&self, dst: &str, count: u32) {
         let c = count.to_string();
         let out = self.exec("ping", &["-q", "-c", &c, "-i", "0.01", "-W", "1", dst]);
-        assert!(out.status.success(), "ping {dst}: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.status.success(),
+            "ping {dst}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 
@@ -157,9 +186,16 @@ impl TestNetns {
     /// Turns IPv6 off in the namespace (before links come up), so no DAD,
     /// router solicitation or MLD packet moves a counter behind a test's back.
     pub fn quiet_ipv6(&self) {
-        for key in ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"] {
+        for key in [
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ] {
             let out = self.exec("sysctl", &["-q", "-w", key]);
-            assert!(out.status.success(), "sysctl {key}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "sysctl {key}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
@@ -171,6 +207,10 @@ pub fn example_bin(name: &str) -> std::path::PathBuf {
     // target/PROFILE/deps/test-HASH -> target/PROFILE/examples/NAME
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target/PROFILE");
     let p = profile_dir.join("examples").join(name);
-    assert!(p.exists(), "{} not built: run the tests with `cargo test --all-targets`", p.display());
+    assert!(
+        p.exists(),
+        "{} not built: run the tests with `cargo test --all-targets`",
+        p.display()
+    );
     p
 }

@@ -443,11 +443,20 @@ impl<'a> Link<'a> {
         for (k, min) in [(IFLA_STATS64, STATS64_MIN), (IFLA_STATS, STATS32_MIN)] {
             if let Some(a) = attrs.get(k) {
                 if a.payload().len() < min {
-                    return Err(DecodeError::AttrSize { kind: k, len: a.payload().len(), expected: min });
+                    return Err(DecodeError::AttrSize {
+                        kind: k,
+                        len: a.payload().len(),
+                        expected: min,
+                    });
                 }
             }
         }
-        Ok(Link { kind, payload, hdr, attrs })
+        Ok(Link {
+            kind,
+            payload,
+            hdr,
+            attrs,
+        })
     }
 
     /// The netlink message type (RTM_NEWLINK or RTM_DELLINK).
@@ -591,12 +600,17 @@ impl<'a> Link<'a> {
     }
     /// An attribute inside IFLA_LINKINFO (IFLA_INFO_DATA, IFLA_INFO_XSTATS, ...).
     pub fn linkinfo(&self, kind: u16) -> Option<crate::nlattr::Attr<'a>> {
-        self.attrs.get(IFLA_LINKINFO)?.nested().find_map(|a| a.ok().filter(|a| a.kind() == kind))
+        self.attrs
+            .get(IFLA_LINKINFO)?
+            .nested()
+            .find_map(|a| a.ok().filter(|a| a.kind() == kind))
     }
     /// Whether an XDP program is attached (IFLA_XDP_ATTACHED != 0).
     pub fn xdp_attached(&self) -> Option<u8> {
         let x = self.attrs.get(IFLA_XDP)?;
-        x.nested().find_map(|a| a.ok().filter(|a| a.kind() == IFLA_XDP_ATTACHED)).and_then(|a| a.u8().ok())
+        x.nested()
+            .find_map(|a| a.ok().filter(|a| a.kind() == IFLA_XDP_ATTACHED))
+            .and_then(|a| a.u8().ok())
     }
 
     /// Every counter of `rtnl_link_stats64` the kernel sent, or the 32-bit
@@ -711,20 +725,81 @@ pub struct LinkInfo {
 /// include/uapi/linux/if_arp.h; `None` for types it has no name for.
 pub fn link_type_name(link_type: u16) -> Option<&'static str> {
     const NAMES: &[(u16, &str)] = &[
-        (0, "netrom"), (1, "ether"), (2, "eether"), (3, "ax25"), (4, "pronet"), (5, "chaos"),
-        (6, "ieee802"), (7, "arcnet"), (8, "atalk"), (15, "dlci"), (19, "atm"), (23, "metricom"),
-        (24, "ieee1394"), (32, "infiniband"), (256, "slip"), (257, "cslip"), (258, "slip6"),
-        (259, "cslip6"), (260, "rsrvd"), (264, "adapt"), (270, "rose"), (271, "x25"), (272, "hwx25"),
-        (280, "can"), (512, "ppp"), (513, "hdlc"), (516, "lapb"), (517, "ddcmp"), (518, "rawhdlc"),
-        (768, "ipip"), (769, "tunnel6"), (770, "frad"), (771, "skip"), (772, "loopback"),
-        (773, "ltalk"), (774, "fddi"), (775, "bif"), (776, "sit"), (777, "ip/ddp"), (778, "gre"),
-        (779, "pimreg"), (780, "hippi"), (781, "ash"), (782, "econet"), (783, "irda"), (784, "fcpp"),
-        (785, "fcal"), (786, "fcpl"), (787, "fcfb0"), (788, "fcfb1"), (789, "fcfb2"), (790, "fcfb3"),
-        (791, "fcfb4"), (792, "fcfb5"), (793, "fcfb6"), (794, "fcfb7"), (795, "fcfb8"), (796, "fcfb9"),
-        (797, "fcfb10"), (798, "fcfb11"), (799, "fcfb12"), (800, "tr"), (801, "ieee802.11"),
-        (802, "ieee802.11/prism"), (803, "ieee802.11/radiotap"), (804, "ieee802.15.4"),
-        (805, "ieee802.15.4/monitor"), (820, "phonet"), (821, "phonet_pipe"), (822, "caif"),
-        (823, "gre6"), (824, "netlink"), (825, "6lowpan"), (0xfffe, "none"), (0xffff, "void"),
+        (0, "netrom"),
+        (1, "ether"),
+        (2, "eether"),
+        (3, "ax25"),
+        (4, "pronet"),
+        (5, "chaos"),
+        (6, "ieee802"),
+        (7, "arcnet"),
+        (8, "atalk"),
+        (15, "dlci"),
+        (19, "atm"),
+        (23, "metricom"),
+        (24, "ieee1394"),
+        (32, "infiniband"),
+        (256, "slip"),
+        (257, "cslip"),
+        (258, "slip6"),
+        (259, "cslip6"),
+        (260, "rsrvd"),
+        (264, "adapt"),
+        (270, "rose"),
+        (271, "x25"),
+        (272, "hwx25"),
+        (280, "can"),
+        (512, "ppp"),
+        (513, "hdlc"),
+        (516, "lapb"),
+        (517, "ddcmp"),
+        (518, "rawhdlc"),
+        (768, "ipip"),
+        (769, "tunnel6"),
+        (770, "frad"),
+        (771, "skip"),
+        (772, "loopback"),
+        (773, "ltalk"),
+        (774, "fddi"),
+        (775, "bif"),
+        (776, "sit"),
+        (777, "ip/ddp"),
+        (778, "gre"),
+        (779, "pimreg"),
+        (780, "hippi"),
+        (781, "ash"),
+        (782, "econet"),
+        (783, "irda"),
+        (784, "fcpp"),
+        (785, "fcal"),
+        (786, "fcpl"),
+        (787, "fcfb0"),
+        (788, "fcfb1"),
+        (789, "fcfb2"),
+        (790, "fcfb3"),
+        (791, "fcfb4"),
+        (792, "fcfb5"),
+        (793, "fcfb6"),
+        (794, "fcfb7"),
+        (795, "fcfb8"),
+        (796, "fcfb9"),
+        (797, "fcfb10"),
+        (798, "fcfb11"),
+        (799, "fcfb12"),
+        (800, "tr"),
+        (801, "ieee802.11"),
+        (802, "ieee802.11/prism"),
+        (803, "ieee802.11/radiotap"),
+        (804, "ieee802.15.4"),
+        (805, "ieee802.15.4/monitor"),
+        (820, "phonet"),
+        (821, "phonet_pipe"),
+        (822, "caif"),
+        (823, "gre6"),
+        (824, "netlink"),
+        (825, "6lowpan"),
+        (0xfffe, "none"),
+        (0xffff, "void"),
     ];
     NAMES.iter().find(|&&(t, _)| t == link_type).map(|&(_, n)| n)
 }

@@ -37,21 +37,35 @@ pub const RTEXT_FILTER_SKIP_STATS: u32 = 1 << 3;
 /// asks (IFLA_EXT_MASK = RTEXT_FILTER_VF).
 pub fn link_dump_request() -> MsgBuf {
     let mut b = MsgBuf::new();
-    b.begin(RTM_GETLINK, 0).push(&IfInfoMsg::default().to_bytes()).attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_VF);
+    b.begin(RTM_GETLINK, 0)
+        .push(&IfInfoMsg::default().to_bytes())
+        .attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_VF);
     b
 }
 
 /// A request for one link by index.
 pub fn link_get_by_index(buf: &mut MsgBuf, index: u32) {
-    let hdr = IfInfoMsg { index: index as i32, ..Default::default() };
-    buf.begin(RTM_GETLINK, 0).push(&hdr.to_bytes()).attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_VF);
+    let hdr = IfInfoMsg {
+        index: index as i32,
+        ..Default::default()
+    };
+    buf.begin(RTM_GETLINK, 0)
+        .push(&hdr.to_bytes())
+        .attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_VF);
 }
 
 /// A request for one link by name; names longer than IFNAMSIZ-1 are looked
 /// up as alternative names (IFLA_ALT_IFNAME), as iproute2 does.
 pub fn link_get_by_name(buf: &mut MsgBuf, name: &str) {
-    let kind = if name.len() < IFNAMSIZ { IFLA_IFNAME } else { IFLA_ALT_IFNAME };
-    buf.begin(RTM_GETLINK, 0).push(&IfInfoMsg::default().to_bytes()).attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_VF).attr_str(kind, name);
+    let kind = if name.len() < IFNAMSIZ {
+        IFLA_IFNAME
+    } else {
+        IFLA_ALT_IFNAME
+    };
+    buf.begin(RTM_GETLINK, 0)
+        .push(&IfInfoMsg::default().to_bytes())
+        .attr_u32(IFLA_EXT_MASK, RTEXT_FILTER_VF)
+        .attr_str(kind, name);
 }
 
 /// `IFNAMSIZ` (include/uapi/linux/if.h).

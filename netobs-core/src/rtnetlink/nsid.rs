@@ -23,7 +23,9 @@ impl NetlinkSocket {
     pub fn nsid_of(&mut self, ns: BorrowedFd<'_>) -> Result<Option<i32>> {
         let mut req = MsgBuf::new();
         // struct rtgenmsg { unsigned char rtgen_family; } padded to 4.
-        req.begin(RTM_GETNSID, 0).push(&[libc::AF_UNSPEC as u8]).attr_u32(NETNSA_FD, ns.as_raw_fd() as u32);
+        req.begin(RTM_GETNSID, 0)
+            .push(&[libc::AF_UNSPEC as u8])
+            .attr_u32(NETNSA_FD, ns.as_raw_fd() as u32);
         let msg = self.request(&mut req)?;
         let attrs = msg.payload().get(4..).ok_or(Error::Protocol("short RTM_NEWNSID"))?;
         let idx = AttrIndex::<4>::parse(attrs)?;
@@ -40,7 +42,9 @@ impl NetlinkSocket {
         };
         for entry in dir.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Ok(f) = std::fs::File::open(entry.path()) else { continue };
+            let Ok(f) = std::fs::File::open(entry.path()) else {
+                continue;
+            };
             use std::os::fd::AsFd;
             if let Ok(Some(id)) = self.nsid_of(f.as_fd()) {
                 if !out.iter().any(|(i, _)| *i == id) {

@@ -101,12 +101,20 @@ impl<'a> LinkStatsMsg<'a> {
     /// Parses an RTM_NEWSTATS message.
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self, DecodeError> {
         let p = msg.payload();
-        let h: [u8; IF_STATS_MSG_LEN] =
-            field(p, 0).ok_or(DecodeError::Truncated { what: "if_stats_msg", offset: NLMSG_HDRLEN, need: IF_STATS_MSG_LEN, have: p.len() })?;
+        let h: [u8; IF_STATS_MSG_LEN] = field(p, 0).ok_or(DecodeError::Truncated {
+            what: "if_stats_msg",
+            offset: NLMSG_HDRLEN,
+            need: IF_STATS_MSG_LEN,
+            have: p.len(),
+        })?;
         let attrs = AttrIndex::parse(&p[IF_STATS_MSG_LEN..])?;
         if let Some(a) = attrs.get(IFLA_STATS_LINK_64) {
             if a.payload().len() < 23 * 8 {
-                return Err(DecodeError::AttrSize { kind: IFLA_STATS_LINK_64, len: a.payload().len(), expected: 200 });
+                return Err(DecodeError::AttrSize {
+                    kind: IFLA_STATS_LINK_64,
+                    len: a.payload().len(),
+                    expected: 200,
+                });
             }
         }
         Ok(LinkStatsMsg {
@@ -145,7 +153,9 @@ impl<'a> LinkStatsMsg<'a> {
         self.attrs.get(IFLA_STATS_LINK_OFFLOAD_XSTATS)
     }
     fn offload(&self, kind: u16) -> Option<Attr<'a>> {
-        self.offload_xstats()?.nested().find_map(|a| a.ok().filter(|a| a.kind() == kind))
+        self.offload_xstats()?
+            .nested()
+            .find_map(|a| a.ok().filter(|a| a.kind() == kind))
     }
     /// Offload CPU-hit counters (switchdev ports).
     pub fn offload_cpu_hit(&self) -> Option<LinkStats64> {

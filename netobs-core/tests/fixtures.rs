@@ -83,31 +83,35 @@ fn differential_against_netlink_packet_route() {
                 LinkAttribute::Stats64(s) => {
                     seen_stats = true;
                     let o = ours.stats64().unwrap();
-                    assert_eq!(
-                        (
-                            o.rx_packets,
-                            o.tx_packets,
-                            o.rx_bytes,
-                            o.tx_bytes,
-                            o.rx_errors,
-                            o.tx_errors
-                        ),
-                        (
-                            s.rx_packets,
-                            s.tx_packets,
-                            s.rx_bytes,
-                            s.tx_bytes,
-                            s.rx_errors,
-                            s.tx_errors
-                        )
-                    );
-                    assert_eq!(
-                        (o.rx_dropped, o.tx_dropped, o.multicast),
-                        (s.rx_dropped, s.tx_dropped, s.multicast)
-                    );
-                    assert_eq!(o.rx_missed_errors, s.rx_missed_errors);
-                    assert_eq!(o.rx_nohandler, Some(s.rx_nohandler));
-                    assert_eq!(o.rx_otherhost_dropped, Some(s.rx_otherhost_dropped));
+                    let theirs = [
+                        s.rx_packets,
+                        s.tx_packets,
+                        s.rx_bytes,
+                        s.tx_bytes,
+                        s.rx_errors,
+                        s.tx_errors,
+                        s.rx_dropped,
+                        s.tx_dropped,
+                        s.multicast,
+                        s.collisions,
+                        s.rx_length_errors,
+                        s.rx_over_errors,
+                        s.rx_crc_errors,
+                        s.rx_frame_errors,
+                        s.rx_fifo_errors,
+                        s.rx_missed_errors,
+                        s.tx_aborted_errors,
+                        s.tx_carrier_errors,
+                        s.tx_fifo_errors,
+                        s.tx_heartbeat_errors,
+                        s.tx_window_errors,
+                        s.rx_compressed,
+                        s.tx_compressed,
+                        s.rx_nohandler,
+                        s.rx_otherhost_dropped,
+                    ];
+                    let ours_all: Vec<u64> = o.fields().map(|(_, v)| v).collect();
+                    assert_eq!(ours_all, theirs, "every rtnl_link_stats64 field, in kernel order");
                 }
                 _ => {}
             }

@@ -209,7 +209,7 @@ pub fn example_bin(name: &str) -> std::path::PathBuf {
     let p = profile_dir.join("examples").join(name);
     assert!(
         p.exists(),
-        "{} not built: run the tests with `cargo test --all-targets`",
+        "{} not built: `cargo test` builds examples (not `cargo test --all-targets`, which builds them as test harnesses)",
         p.display()
     );
     p

@@ -1,2 +1,315 @@
-//! netobs-ethtool: see the README; this crate is not written yet.
+//! netobs-ethtool: what the NIC driver itself counts.
+//!
+//! This first part covers the SIOCETHTOOL ioctl path ([`ioctl`]): driver
+//! information (ETHTOOL_GDRVINFO) and driver-private statistics
+//! (ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS, ETHTOOL_GSTATS, ETHTOOL_GPHYSTATS),
+//! which have no netlink path for their values.
 #![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod ioctl;
+
+use std::io;
+
+use ioctl::*;
+use netobs_core::Netns;
+
+/// Errors of netobs-ethtool.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No interface of that name in the namespace (ENODEV).
+    #[error("interface \"{0}\" not found")]
+    NoSuchInterface(String),
+    /// The driver does not implement the request (EOPNOTSUPP): a normal
+    /// answer on virtual devices, not a failure of the system.
+    #[error("{what}: not supported by the driver of \"{ifname}\" (EOPNOTSUPP)")]
+    NotSupported {
+        /// What was asked.
+        what: &'static str,
+        /// Interface.
+        ifname: String,
+    },
+    /// Missing privilege.
+    #[error("{what} on \"{ifname}\": need CAP_NET_ADMIN (EPERM)")]
+    Permission {
+        /// What was asked.
+        what: &'static str,
+        /// Interface.
+        ifname: String,
+    },
+    /// The driver's statistics count kept changing between the calls that
+    /// read names and values.
+    #[error("statistics count of \"{0}\" kept changing between reads")]
+    Unstable(String),
+    /// Any other system error.
+    #[error("{what} on \"{ifname}\": {source}")]
+    Io {
+        /// What was asked.
+        what: &'static str,
+        /// Interface.
+        ifname: String,
+        /// OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// Namespace or other netobs-core failure.
+    #[error(transparent)]
+    Core(#[from] netobs_core::Error),
+}
+
+impl Error {
+    /// The errno behind the error, if any.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::NoSuchInterface(_) => Some(libc::ENODEV),
+            Error::NotSupported { .. } => Some(libc::EOPNOTSUPP),
+            Error::Permission { .. } => Some(libc::EPERM),
+            Error::Io { source, .. } => source.raw_os_error(),
+            Error::Core(e) => e.errno(),
+            Error::Unstable(_) => Some(libc::EAGAIN),
+        }
+    }
+
+    fn from_io(what: &'static str, ifname: &str, e: io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(libc::ENODEV) => Error::NoSuchInterface(ifname.to_owned()),
+            Some(libc::EOPNOTSUPP) => Error::NotSupported {
+                what,
+                ifname: ifname.to_owned(),
+            },
+            Some(libc::EPERM) => Error::Permission {
+                what,
+                ifname: ifname.to_owned(),
+            },
+            _ => Error::Io {
+                what,
+                ifname: ifname.to_owned(),
+                source: e,
+            },
+        }
+    }
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn cstr(b: &[u8]) -> &str {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    std::str::from_utf8(&b[..end]).unwrap_or("")
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    b.get(off..off + 4)
+        .and_then(|s| s.try_into().ok())
+        .map(u32::from_ne_bytes)
+        .unwrap_or(0)
+}
+
+/// `struct ethtool_drvinfo`: what `ethtool -i` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverInfo {
+    /// Driver name.
+    pub driver: String,
+    /// Driver version.
+    pub version: String,
+    /// Firmware version.
+    pub fw_version: String,
+    /// Bus address (PCI slot, ...).
+    pub bus_info: String,
+    /// Expansion ROM version.
+    pub erom_version: String,
+    /// Number of private flags.
+    pub n_priv_flags: u32,
+    /// Number of driver statistics.
+    pub n_stats: u32,
+    /// Self-test result count.
+    pub testinfo_len: u32,
+    /// EEPROM size.
+    pub eedump_len: u32,
+    /// Register dump size.
+    pub regdump_len: u32,
+}
+
+/// One string set (names of 32 bytes each), borrowed by value lists.
+#[derive(Debug, Clone, Default)]
+pub struct StringSet {
+    buf: Vec<u8>,
+    count: usize,
+}
+
+impl StringSet {
+    /// Number of names.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// Name `i`, up to its NUL (not necessarily unique: drivers repeat names).
+    pub fn name(&self, i: usize) -> &str {
+        self.buf
+            .get(i * ETH_GSTRING_LEN..(i + 1) * ETH_GSTRING_LEN)
+            .map(cstr)
+            .unwrap_or("")
+    }
+    /// All names in driver order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        (0..self.count).map(|i| self.name(i))
+    }
+}
+
+/// Driver statistics: names (read once, reusable across polls) and values.
+#[derive(Debug, Clone, Default)]
+pub struct DriverStats {
+    /// The names, in driver order, duplicates kept.
+    pub names: StringSet,
+    /// The values, one per name.
+    pub values: Vec<u64>,
+}
+
+impl DriverStats {
+    /// (name, value) pairs in driver order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.names.names().zip(self.values.iter().copied())
+    }
+}
+
+/// Extra room kept in kernel-filled buffers: the kernel writes as many
+/// entries as the driver counts *now*, which may exceed the count read a
+/// moment earlier when queues are reconfigured (net/ethtool/ioctl.c).
+fn slack(n: usize) -> usize {
+    n + 64
+}
+
+/// A handle for ethtool ioctls in one network namespace.
+#[derive(Debug)]
+pub struct Ethtool {
+    sock: IoctlSocket,
+}
+
+impl Ethtool {
+    /// A handle in the caller's namespace.
+    pub fn open() -> Result<Self> {
+        IoctlSocket::open().map(|sock| Ethtool { sock }).map_err(|e| Error::Io {
+            what: "open ioctl socket",
+            ifname: String::new(),
+            source: e,
+        })
+    }
+
+    /// A handle in `netns`, without moving the caller's thread.
+    pub fn open_in(netns: &Netns) -> Result<Self> {
+        netns.run(Self::open)?
+    }
+
+    /// ETHTOOL_GDRVINFO.
+    pub fn driver_info(&self, ifname: &str) -> Result<DriverInfo> {
+        let mut b = [0u8; DRVINFO_LEN];
+        b[..4].copy_from_slice(&ETHTOOL_GDRVINFO.to_ne_bytes());
+        self.sock
+            .call(ifname, &mut b)
+            .map_err(|e| Error::from_io("get driver information", ifname, e))?;
+        let s = |i: usize| cstr(&b[4 + 32 * i..4 + 32 * (i + 1)]).to_owned();
+        let tail = 4 + 32 * 5 + 12;
+        Ok(DriverInfo {
+            driver: s(0),
+            version: s(1),
+            fw_version: s(2),
+            bus_info: s(3),
+            erom_version: s(4),
+            n_priv_flags: u32_at(&b, tail),
+            n_stats: u32_at(&b, tail + 4),
+            testinfo_len: u32_at(&b, tail + 8),
+            eedump_len: u32_at(&b, tail + 12),
+            regdump_len: u32_at(&b, tail + 16),
+        })
+    }
+
+    /// ETHTOOL_GSSET_INFO for one set: its size, 0 when the driver has none.
+    pub fn string_set_len(&self, ifname: &str, set: u32) -> Result<usize> {
+        // struct ethtool_sset_info { u32 cmd; u32 reserved; u64 sset_mask; u32 data[]; }
+        let mut b = [0u8; 20];
+        b[..4].copy_from_slice(&ETHTOOL_GSSET_INFO.to_ne_bytes());
+        b[8..16].copy_from_slice(&(1u64 << set).to_ne_bytes());
+        self.sock
+            .call(ifname, &mut b)
+            .map_err(|e| Error::from_io("get string set size", ifname, e))?;
+        let mask = u64::from_ne_bytes(b[8..16].try_into().unwrap_or_default());
+        Ok(if mask != 0 { u32_at(&b, 16) as usize } else { 0 })
+    }
+
+    /// The names of string set `set` (ETHTOOL_GSTRINGS), re-read when the
+    /// count moved between the size query and the read.
+    pub fn string_set(&self, ifname: &str, set: u32) -> Result<StringSet> {
+        for _ in 0..3 {
+            let n = self.string_set_len(ifname, set)?;
+            if n == 0 {
+                return Ok(StringSet::default());
+            }
+            let mut b = vec![0u8; 12 + slack(n) * ETH_GSTRING_LEN];
+            b[..4].copy_from_slice(&ETHTOOL_GSTRINGS.to_ne_bytes());
+            b[4..8].copy_from_slice(&set.to_ne_bytes());
+            b[8..12].copy_from_slice(&(n as u32).to_ne_bytes());
+            self.sock
+                .call(ifname, &mut b)
+                .map_err(|e| Error::from_io("get stats strings information", ifname, e))?;
+            if u32_at(&b, 8) as usize == n {
+                b.drain(..12);
+                b.truncate(n * ETH_GSTRING_LEN);
+                return Ok(StringSet { buf: b, count: n });
+            }
+        }
+        Err(Error::Unstable(ifname.to_owned()))
+    }
+
+    /// Reads the values for `names` (ETHTOOL_GSTATS, or ETHTOOL_GPHYSTATS
+    /// for the PHY set) into `values`, reusing its allocation. Fails with
+    /// [`Error::Unstable`] if the driver's count no longer matches `names`.
+    pub fn read_values(&self, ifname: &str, cmd: u32, names: &StringSet, values: &mut Vec<u64>) -> Result<()> {
+        let n = names.len();
+        let mut b = vec![0u8; 8 + slack(n) * 8];
+        b[..4].copy_from_slice(&cmd.to_ne_bytes());
+        b[4..8].copy_from_slice(&(n as u32).to_ne_bytes());
+        self.sock
+            .call(ifname, &mut b)
+            .map_err(|e| Error::from_io("get stats information", ifname, e))?;
+        if u32_at(&b, 4) as usize != n {
+            return Err(Error::Unstable(ifname.to_owned()));
+        }
+        values.clear();
+        values.extend(
+            b[8..8 + n * 8]
+                .chunks_exact(8)
+                .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default())),
+        );
+        Ok(())
+    }
+
+    /// Driver statistics (`ethtool -S`): names and values, retried when the
+    /// count changed between the two reads.
+    pub fn stats(&self, ifname: &str) -> Result<DriverStats> {
+        self.stats_of(ifname, ETH_SS_STATS, ETHTOOL_GSTATS)
+    }
+
+    /// PHY statistics (`ethtool --phy-statistics`).
+    pub fn phy_stats(&self, ifname: &str) -> Result<DriverStats> {
+        self.stats_of(ifname, ETH_SS_PHY_STATS, ETHTOOL_GPHYSTATS)
+    }
+
+    fn stats_of(&self, ifname: &str, set: u32, cmd: u32) -> Result<DriverStats> {
+        for _ in 0..3 {
+            let names = self.string_set(ifname, set)?;
+            let mut values = Vec::with_capacity(names.len());
+            if names.is_empty() {
+                return Ok(DriverStats { names, values });
+            }
+            match self.read_values(ifname, cmd, &names, &mut values) {
+                Ok(()) => return Ok(DriverStats { names, values }),
+                Err(Error::Unstable(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Unstable(ifname.to_owned()))
+    }
+}

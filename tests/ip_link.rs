@@ -2,7 +2,7 @@
 //! with veth pairs (one with its peer in a second namespace), a bridge with
 //! a port, a vxlan link, an alias and an altname, after real traffic.
 
-use netobs_testsupport::{example_bin, output, privileged, TestNetns};
+use netobs_testsupport::{assert_same_output, example_bin, output, privileged, TestNetns};
 
 fn world() -> (TestNetns, TestNetns) {
     let ns = TestNetns::new();
@@ -34,33 +34,13 @@ fn world() -> (TestNetns, TestNetns) {
     (ns, other)
 }
 
-/// Runs the real tool and the example with the same arguments; compares
-/// stdout, stderr and exit status. Counters can still move between the two
-/// runs (a late ARP), so a mismatch is retried twice.
+/// Runs iproute2's `ip` and the example with the same arguments.
 fn same(ns: &str, args: &[&str]) {
     let mut full = vec!["-n", ns];
     full.extend_from_slice(args);
     let bin = example_bin("ip");
-    let mut last = String::new();
-    for _ in 0..3 {
-        let want = output("ip", &full);
-        let got = output(bin.to_str().unwrap(), &full);
-        if want.stdout == got.stdout && want.stderr == got.stderr && want.status.code() == got.status.code() {
-            return;
-        }
-        last = format!(
-            "ip {}\n--- iproute2 (exit {:?})\n{}{}\n--- netobs (exit {:?})\n{}{}",
-            full.join(" "),
-            want.status.code(),
-            String::from_utf8_lossy(&want.stdout),
-            String::from_utf8_lossy(&want.stderr),
-            got.status.code(),
-            String::from_utf8_lossy(&got.stdout),
-            String::from_utf8_lossy(&got.stderr),
-        );
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
-    panic!("output differs:\n{last}");
+    let label = format!("ip {}", full.join(" "));
+    assert_same_output(&label, || output("ip", &full), || output(bin.to_str().unwrap(), &full));
 }
 
 #[test]

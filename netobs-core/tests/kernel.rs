@@ -4,17 +4,12 @@ use netobs_core::genl::GENL_ID_CTRL;
 use netobs_core::nlmsg::MsgBuf;
 use netobs_core::rtnetlink::{self, stats_filter_bit, Link, OperState, IFLA_STATS_LINK_64, STATS_ALL_GROUPS};
 use netobs_core::{Error, NetlinkSocket, Netns, Protocol};
-use netobs_testsupport::{privileged, TestNetns};
+use netobs_testsupport::{connected_pair, privileged, TestNetns};
 
 /// `left` here, `right` in a second namespace, pinged across the pair.
 fn world() -> (TestNetns, TestNetns) {
-    let ns = TestNetns::new();
-    let peer = TestNetns::new();
-    ns.quiet_ipv6();
-    peer.quiet_ipv6();
-    ns.veth_to("left", &peer, "right", Some("10.88.0.1/24"), Some("10.88.0.2/24"));
+    let (ns, peer) = connected_pair("left", "right", "10.88.0", 10);
     ns.ip(&["link", "add", "br9", "type", "bridge"]);
-    ns.ping("10.88.0.2", 10);
     (ns, peer)
 }
 

@@ -3,19 +3,14 @@
 
 use netobs_core::Netns;
 use netobs_ethtool::{Error, Ethtool};
-use netobs_testsupport::{privileged, TestNetns};
+use netobs_testsupport::{connected_pair, privileged};
 
 #[test]
 fn veth_stats_match_ethtool() {
     if !privileged("veth_stats_match_ethtool") {
         return;
     }
-    let ns = TestNetns::new();
-    let peer = TestNetns::new();
-    ns.quiet_ipv6();
-    peer.quiet_ipv6();
-    ns.veth_to("e0", &peer, "e1", Some("10.66.0.1/24"), Some("10.66.0.2/24"));
-    ns.ping("10.66.0.2", 5);
+    let (ns, _peer) = connected_pair("e0", "e1", "10.66.0", 5);
     let eth = Ethtool::open_in(&Netns::named(ns.name())).unwrap();
     let info = eth.driver_info("e0").unwrap();
     assert_eq!(info.driver, "veth");

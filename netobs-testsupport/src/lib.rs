@@ -214,3 +214,44 @@ pub fn example_bin(name: &str) -> std::path::PathBuf {
     );
     p
 }
+
+/// Two quiet namespaces (IPv6 off) joined by a veth pair `a` / `b` with
+/// addresses `NET.1/24` / `NET.2/24`, and `count` pings sent across.
+pub fn connected_pair(a: &str, b: &str, net: &str, count: u32) -> (TestNetns, TestNetns) {
+    let ns = TestNetns::new();
+    let peer = TestNetns::new();
+    ns.quiet_ipv6();
+    peer.quiet_ipv6();
+    let (a_addr, b_addr) = (format!("{net}.1/24"), format!("{net}.2/24"));
+    ns.veth_to(a, &peer, b, Some(&a_addr), Some(&b_addr));
+    if count > 0 {
+        ns.ping(&format!("{net}.2"), count);
+    }
+    (ns, peer)
+}
+
+/// Asserts that the anchor tool and netobs print the same stdout and
+/// stderr and exit alike. Counters can move between the two runs (a late
+/// ARP), so a mismatch is retried twice before the test fails with both
+/// outputs shown.
+pub fn assert_same_output(label: &str, anchor: impl Fn() -> Output, netobs: impl Fn() -> Output) {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let want = anchor();
+        let got = netobs();
+        if want.stdout == got.stdout && want.stderr == got.stderr && want.status.code() == got.status.code() {
+            return;
+        }
+        last = format!(
+            "{label}\n--- anchor tool (exit {:?})\n{}{}\n--- netobs (exit {:?})\n{}{}",
+            want.status.code(),
+            String::from_utf8_lossy(&want.stdout),
+            String::from_utf8_lossy(&want.stderr),
+            got.status.code(),
+            String::from_utf8_lossy(&got.stdout),
+            String::from_utf8_lossy(&got.stderr),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    panic!("output differs:\n{last}");
+}

@@ -285,6 +285,24 @@ fn nums(out: &mut String, vals: &[(usize, u64)]) {
     }
 }
 
+/// One direction's header and counter lines (`    RX: bytes packets ...`),
+/// with the compressed column only when that counter is non-zero.
+fn direction(out: &mut String, label: &str, head: [&str; 6], c: &[usize; 8], vals: [u64; 6], compressed: u64) {
+    let _ = write!(out, "    {label}:");
+    for (i, t) in head.into_iter().enumerate() {
+        // The first heading shares its column with the "    RX: " lead-in.
+        cells(out, &[(" ", if i == 0 { c[0] - 4 } else { c[i] }, t)]);
+    }
+    cells(out, &[(" ", c[6], if compressed != 0 { "compressed" } else { "" })]);
+    out.push_str("\n    ");
+    for (i, v) in vals.into_iter().enumerate() {
+        nums(out, &[(c[i], v)]);
+    }
+    if compressed != 0 {
+        nums(out, &[(c[6], compressed)]);
+    }
+}
+
 /// print_stats64 of iproute2's ip/ipaddress.c, text form.
 fn stats_text(out: &mut String, s: &LinkStats64, carrier_changes: Option<u32>, level: u8) {
     let nohandler = s.rx_nohandler.unwrap_or(0);
@@ -292,19 +310,23 @@ fn stats_text(out: &mut String, s: &LinkStats64, carrier_changes: Option<u32>, l
     let cc = carrier_changes.map(u64::from);
     let mut c = [10, 7, 6, 7, 7, 7, 10, 9];
     let (rxc, txc) = (s.rx_compressed, s.tx_compressed);
-    size_columns(
-        &mut c,
-        [
-            s.rx_bytes,
-            s.rx_packets,
-            s.rx_errors,
-            s.rx_dropped,
-            s.rx_missed_errors,
-            s.multicast,
-            rxc,
-            0,
-        ],
-    );
+    let rx = [
+        s.rx_bytes,
+        s.rx_packets,
+        s.rx_errors,
+        s.rx_dropped,
+        s.rx_missed_errors,
+        s.multicast,
+    ];
+    let tx = [
+        s.tx_bytes,
+        s.tx_packets,
+        s.tx_errors,
+        s.tx_dropped,
+        s.tx_carrier_errors,
+        s.collisions,
+    ];
+    size_columns(&mut c, [rx[0], rx[1], rx[2], rx[3], rx[4], rx[5], rxc, 0]);
     if level > 1 {
         let e = [
             0,
@@ -316,19 +338,7 @@ fn stats_text(out: &mut String, s: &LinkStats64, carrier_changes: Option<u32>, l
         ];
         size_columns(&mut c, [e[0], e[1], e[2], e[3], e[4], e[5], nohandler, otherhost]);
     }
-    size_columns(
-        &mut c,
-        [
-            s.tx_bytes,
-            s.tx_packets,
-            s.tx_errors,
-            s.tx_dropped,
-            s.tx_carrier_errors,
-            s.collisions,
-            txc,
-            0,
-        ],
-    );
+    size_columns(&mut c, [tx[0], tx[1], tx[2], tx[3], tx[4], tx[5], txc, 0]);
     if level > 1 {
         let e = [
             s.tx_aborted_errors,
@@ -340,32 +350,14 @@ fn stats_text(out: &mut String, s: &LinkStats64, carrier_changes: Option<u32>, l
     }
     let opt = |on: bool, text: &'static str| if on { text } else { "" };
 
-    out.push_str("    RX:");
-    let rx_head = [
-        ("bytes", c[0] - 4),
-        ("packets", c[1]),
-        ("errors", c[2]),
-        ("dropped", c[3]),
-        ("missed", c[4]),
-    ];
-    for (t, w) in rx_head {
-        cells(out, &[(" ", w, t)]);
-    }
-    cells(out, &[(" ", c[5], "mcast"), (" ", c[6], opt(rxc != 0, "compressed"))]);
-    out.push_str("\n    ");
-    nums(
+    direction(
         out,
-        &[
-            (c[0], s.rx_bytes),
-            (c[1], s.rx_packets),
-            (c[2], s.rx_errors),
-            (c[3], s.rx_dropped),
-        ],
+        "RX",
+        ["bytes", "packets", "errors", "dropped", "missed", "mcast"],
+        &c,
+        rx,
+        rxc,
     );
-    nums(out, &[(c[4], s.rx_missed_errors), (c[5], s.multicast)]);
-    if rxc != 0 {
-        nums(out, &[(c[6], rxc)]);
-    }
     if level > 1 {
         out.push_str("\n    RX errors:");
         cells(
@@ -411,32 +403,15 @@ fn stats_text(out: &mut String, s: &LinkStats64, carrier_changes: Option<u32>, l
             nums(out, &[(c[7], otherhost)]);
         }
     }
-    out.push_str("\n    TX:");
-    let tx_head = [
-        ("bytes", c[0] - 4),
-        ("packets", c[1]),
-        ("errors", c[2]),
-        ("dropped", c[3]),
-        ("carrier", c[4]),
-    ];
-    for (t, w) in tx_head {
-        cells(out, &[(" ", w, t)]);
-    }
-    cells(out, &[(" ", c[5], "collsns"), (" ", c[6], opt(txc != 0, "compressed"))]);
-    out.push_str("\n    ");
-    nums(
+    out.push('\n');
+    direction(
         out,
-        &[
-            (c[0], s.tx_bytes),
-            (c[1], s.tx_packets),
-            (c[2], s.tx_errors),
-            (c[3], s.tx_dropped),
-        ],
+        "TX",
+        ["bytes", "packets", "errors", "dropped", "carrier", "collsns"],
+        &c,
+        tx,
+        txc,
     );
-    nums(out, &[(c[4], s.tx_carrier_errors), (c[5], s.collisions)]);
-    if txc != 0 {
-        nums(out, &[(c[6], txc)]);
-    }
     if level > 1 {
         out.push_str("\n    TX errors:");
         cells(

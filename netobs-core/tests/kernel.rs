@@ -13,6 +13,13 @@ fn world() -> (TestNetns, TestNetns) {
     (ns, peer)
 }
 
+/// The world and a route socket inside its first namespace.
+fn world_socket() -> (TestNetns, TestNetns, NetlinkSocket) {
+    let (ns, peer) = world();
+    let sock = NetlinkSocket::open_in(Protocol::Route, &Netns::named(ns.name())).unwrap();
+    (ns, peer, sock)
+}
+
 /// `ip -n NS -o link` names, the oracle for which links exist.
 fn ip_names(ns: &TestNetns) -> Vec<String> {
     ns.ip(&["-o", "link"])
@@ -30,8 +37,7 @@ fn dump_in_namespace_sees_its_links_only() {
     if !privileged("dump_in_namespace_sees_its_links_only") {
         return;
     }
-    let (ns, _peer) = world();
-    let mut sock = NetlinkSocket::open_in(Protocol::Route, &Netns::named(ns.name())).unwrap();
+    let (ns, _peer, mut sock) = world_socket();
     let links = sock.links().unwrap();
     let names: Vec<String> = links.iter().map(|l| l.name.clone()).collect();
     assert_eq!(names, ip_names(&ns));
@@ -68,8 +74,7 @@ fn get_by_name_and_index() {
     if !privileged("get_by_name_and_index") {
         return;
     }
-    let (ns, _peer) = world();
-    let mut sock = NetlinkSocket::open_in(Protocol::Route, &Netns::named(ns.name())).unwrap();
+    let (_ns, _peer, mut sock) = world_socket();
     let idx = sock.link_by_name("left").unwrap().index();
     let l = sock.link_by_index(idx).unwrap();
     assert_eq!(l.name(), Some("left"));
@@ -85,8 +90,7 @@ fn getstats_agrees_with_getlink() {
     if !privileged("getstats_agrees_with_getlink") {
         return;
     }
-    let (ns, _peer) = world();
-    let mut sock = NetlinkSocket::open_in(Protocol::Route, &Netns::named(ns.name())).unwrap();
+    let (_ns, _peer, mut sock) = world_socket();
     let links = sock.links().unwrap();
     let mut seen = 0;
     sock.for_each_link_stats(STATS_ALL_GROUPS, |m| {

@@ -1,0 +1,309 @@
+//! The `ss` example against iproute2's `ss` on the same world: a namespace
+//! holding sockets in known states (LISTEN, ESTAB, SYN-SENT to a port
+//! nobody answers, CLOSE-WAIT, FIN-WAIT-2, TIME-WAIT, UDP bound and
+//! connected, unix stream/dgram/seqpacket named and unnamed, a packet
+//! socket), built by a Python process that holds them while both tools look.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+use netobs_testsupport::{assert_same_output, example_bin, output, privileged, TestNetns};
+
+/// Builds the sockets, prints "ready", then holds them until stdin closes.
+const WORLD: &str = r#"
+import socket, sys, os, time
+keep = []
+def tcp_listener(port, backlog=16):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port)); s.listen(backlog); keep.append(s); return s
+l = tcp_listener(5000)
+l6 = socket.socket(socket.AF_INET6); l6.bind(("::1", 5001)); l6.listen(8); keep.append(l6)
+l6any = socket.socket(socket.AF_INET6); l6any.bind(("::", 5002)); l6any.listen(8); keep.append(l6any)
+# ESTAB pair with data queued in one direction
+c = socket.create_connection(("127.0.0.1", 5000)); a, _ = l.accept(); keep += [c, a]
+c.sendall(b"x" * 1000)
+# CLOSE-WAIT (server side) and FIN-WAIT-2 (client side)
+c2 = socket.create_connection(("127.0.0.1", 5000)); a2, _ = l.accept(); keep.append(a2)
+c2.close()
+# TIME-WAIT: client closes, then server closes
+c3 = socket.create_connection(("127.0.0.1", 5000)); a3, _ = l.accept()
+c3.close(); time.sleep(0.05); a3.close()
+# SYN-SENT: 10.9.0.2 has a static neighbour entry nobody answers for
+s = socket.socket(); s.setblocking(False)
+try: s.connect(("10.9.0.2", 7777))
+except BlockingIOError: pass
+keep.append(s)
+# UDP bound and connected
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 5353)); keep.append(u)
+uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); uc.connect(("127.0.0.1", 5353)); keep.append(uc)
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::", 5354)); keep.append(u6)
+# unix: named listener + connection, abstract datagram, unnamed pairs
+path = sys.argv[1]
+ul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ul.bind(path); ul.listen(4); keep.append(ul)
+ucl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ucl.connect(path); keep.append(ucl)
+uacc, _ = ul.accept(); keep.append(uacc)
+ud = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ud.bind("\0netobs-test-dgram"); keep.append(ud)
+keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
+keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
+keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+# packet socket
+keep.append(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)))
+time.sleep(0.2)
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+struct World {
+    ns: TestNetns,
+    holder: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn world() -> World {
+    let ns = TestNetns::new();
+    ns.ip(&["link", "add", "sa", "type", "veth", "peer", "name", "sb"]);
+    ns.ip(&["addr", "add", "10.9.0.1/24", "dev", "sa"]);
+    ns.ip(&["link", "set", "sa", "up"]);
+    ns.ip(&["link", "set", "sb", "up"]);
+    ns.ip(&[
+        "neigh",
+        "add",
+        "10.9.0.2",
+        "lladdr",
+        "02:00:00:00:00:09",
+        "dev",
+        "sa",
+        "nud",
+        "permanent",
+    ]);
+    let dir = std::env::temp_dir().join(format!("netobs-ss-{}-{}", std::process::id(), ns.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("stream.sock");
+    let mut holder = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            "python3",
+            "-c",
+            WORLD,
+            path.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs the socket world");
+    let mut line = String::new();
+    BufReader::new(holder.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "socket world did not start");
+    let _ = holder.stdin.as_mut().unwrap().flush();
+    World { ns, holder, dir }
+}
+
+/// Masks the parts of a line that move between two runs: timer values.
+fn mask_timers(s: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(s);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = &*text;
+    while let Some(i) = rest.find("timer:(") {
+        out.push_str(&rest[..i + 7]);
+        let after = &rest[i + 7..];
+        let end = after.find(')').unwrap_or(after.len());
+        let fields: Vec<&str> = after[..end].split(',').collect();
+        out.push_str(fields.first().copied().unwrap_or(""));
+        out.push_str(",T,");
+        out.push_str(fields.get(2).copied().unwrap_or(""));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out.into_bytes()
+}
+
+fn run_masked(cmd: &str, args: &[&str]) -> std::process::Output {
+    let mut o = output(cmd, args);
+    o.stdout = mask_timers(&o.stdout);
+    o
+}
+
+/// Runs both tools inside the namespace with `nsenter --net` (only the
+/// network namespace changes). `ss -N` also remounts /sys privately and so
+/// loses the cgroup2 mount: its `-e` output then says
+/// `cgroup:unreachable:ID` where netobs resolves the path, so `-e` is
+/// compared this way.
+fn same_nsenter(ns: &str, args: &[&str]) {
+    let path = format!("--net=/run/netns/{ns}");
+    let bin = example_bin("ss");
+    let mut anchor = vec![path.as_str(), "ss"];
+    anchor.extend_from_slice(args);
+    let mut ours = vec![path.as_str(), bin.to_str().unwrap()];
+    ours.extend_from_slice(args);
+    let label = format!("nsenter ss {}", args.join(" "));
+    assert_same_output(
+        &label,
+        || run_masked("nsenter", &anchor),
+        || run_masked("nsenter", &ours),
+    );
+}
+
+fn same(ns: &str, args: &[&str]) {
+    let mut full = vec!["-N", ns];
+    full.extend_from_slice(args);
+    let bin = example_bin("ss");
+    let label = format!("ss {}", full.join(" "));
+    assert_same_output(
+        &label,
+        || run_masked("ss", &full),
+        || run_masked(bin.to_str().unwrap(), &full),
+    );
+}
+
+#[test]
+fn ss_matches_iproute2() {
+    if !privileged("ss_matches_iproute2") {
+        return;
+    }
+    let w = world();
+    let ns = w.ns.name();
+    for args in [
+        &["-tan"][..],
+        &["-tuan"],
+        &["-xan"],
+        &["-ltn"],
+        &["-tanp"],
+        &["-tanm"],
+        &["-uan"],
+        &["-lx"],
+        &["-tn"],
+        &["-tano"],
+        &["-4tan"],
+        &["-6tan"],
+        &["-Htan"],
+        &["-tan", "state", "established"],
+        &["-tan", "state", "close-wait", "state", "fin-wait-2"],
+        &["-tan", "exclude", "listening"],
+        &["-tan", "sport", "=", ":5000"],
+        &["-tan", "(", "dport", "=", ":5000", "or", "sport", "=", ":5000", ")"],
+        &["-tan", "dst", "127.0.0.0/8"],
+        &["-tan", "src", "[::1]"],
+        &["-tan", "sport", ">", ":5000"],
+        &["-tan", "not", "dport", "=", ":7777"],
+        &["-tan", "dev", "sa"],
+    ] {
+        same(ns, args);
+    }
+    same_nsenter(ns, &["-tane"]);
+    same_nsenter(ns, &["-tan"]);
+}
+
+/// Splits an `ss -i` info line into `name[:value]` words and reduces each
+/// value to its form (digits become 9), so moving figures compare by
+/// presence and form.
+fn info_form(line: &str) -> Vec<String> {
+    line.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                .collect::<String>()
+        })
+        .map(|w| {
+            // 9.99 and 9 are the same form of a number printed with %g.
+            let mut s = w.replace("9.9", "9");
+            while s.contains("99") {
+                s = s.replace("99", "9");
+            }
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn ss_info_fields_match_iproute2() {
+    if !privileged("ss_info_fields_match_iproute2") {
+        return;
+    }
+    let w = world();
+    let ns = w.ns.name();
+    let bin = example_bin("ss");
+    for args in [&["-tin"][..], &["-tino"], &["-tinm"]] {
+        let mut full = vec!["-N", ns];
+        full.extend_from_slice(args);
+        let want = output("ss", &full);
+        let got = output(bin.to_str().unwrap(), &full);
+        let want = String::from_utf8_lossy(&want.stdout).into_owned();
+        let got = String::from_utf8_lossy(&got.stdout).into_owned();
+        let wl: Vec<&str> = want.lines().collect();
+        let gl: Vec<&str> = got.lines().collect();
+        assert_eq!(wl.len(), gl.len(), "ss {full:?}\n{want}\n---\n{got}");
+        for (a, b) in wl.iter().zip(&gl) {
+            if a.starts_with('\t') {
+                let (fa, fb) = (info_form(a), info_form(b));
+                // Fields that appear only once a counter moves (lastsnd after
+                // the first send, busy time) may differ between two reads.
+                let optional = |w: &String| {
+                    [
+                        "lastsnd:",
+                        "lastrcv:",
+                        "lastack:",
+                        "busy:",
+                        "rcv_rtt:",
+                        "rcv_space:",
+                        "minrtt:",
+                    ]
+                    .iter()
+                    .any(|p| w.starts_with(p))
+                };
+                let na: Vec<&String> = fa.iter().filter(|w| !optional(w)).collect();
+                let nb: Vec<&String> = fb.iter().filter(|w| !optional(w)).collect();
+                assert_eq!(na, nb, "ss {full:?}\nwant: {a}\ngot:  {b}");
+            } else {
+                let (a, b) = (mask_timers(a.as_bytes()), mask_timers(b.as_bytes()));
+                assert_eq!(
+                    String::from_utf8_lossy(&a).trim_end(),
+                    String::from_utf8_lossy(&b).trim_end(),
+                    "ss {full:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn ss_summary_and_errors() {
+    if !privileged("ss_summary_and_errors") {
+        return;
+    }
+    let w = world();
+    let ns = w.ns.name();
+    let bin = example_bin("ss");
+    let full = ["-N", ns, "-s"];
+    assert_same_output("ss -s", || output("ss", &full), || output(bin.to_str().unwrap(), &full));
+    // A namespace that does not exist: same text and status as ss.
+    let missing = ["-N", "netobs-no-such-ns", "-tan"];
+    let want = output("ss", &missing);
+    let got = output(bin.to_str().unwrap(), &missing);
+    assert_eq!(want.status.code(), got.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&want.stderr).lines().next(),
+        String::from_utf8_lossy(&got.stderr).lines().next()
+    );
+    // An invalid filter: an error with its column, no output, no panic.
+    let bad = output(
+        bin.to_str().unwrap(),
+        &["-N", ns, "-tan", "sport", "=", ":22", "or", "bogus"],
+    );
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("column 16"), "{err}");
+    let bad = output(bin.to_str().unwrap(), &["-N", ns, "-tan", "state", "nonsense"]);
+    assert!(!bad.status.success());
+}

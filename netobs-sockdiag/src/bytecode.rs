@@ -167,7 +167,9 @@ impl Compiler {
     }
 }
 
-/// Compiles a filter expression to inet_diag bytecode.
+/// Compiles a filter expression to inet_diag bytecode. Expressions from
+/// [`crate::filter::parse`] are bounded ([`crate::filter::MAX_CONDITIONS`])
+/// so every jump fits the op's 16-bit `no`.
 pub fn compile(e: &Expr) -> Vec<u8> {
     let mut c = Compiler {
         ins: Vec::new(),

@@ -274,7 +274,16 @@ struct Parser<'a, R> {
     pos: usize,
     end_col: usize,
     resolver: &'a R,
+    depth: usize,
+    conditions: usize,
 }
+
+/// Most nested parentheses and `not`s accepted.
+pub const MAX_DEPTH: usize = 100;
+/// Most conditions in one expression: with at most 32 bytes of bytecode
+/// each (a 28-byte IPv6 host condition and a 4-byte jump), the program
+/// stays below the 65535 bytes a netlink attribute and a 16-bit jump reach.
+pub const MAX_CONDITIONS: usize = 1000;
 
 fn err(column: usize, message: impl Into<String>) -> Error {
     Error::Filter {
@@ -324,6 +333,22 @@ impl<'a, R: Resolver> Parser<'a, R> {
     }
 
     fn term(&mut self) -> Result<Expr> {
+        self.depth += 1;
+        let r = self.term_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn term_inner(&mut self) -> Result<Expr> {
+        if self.depth > MAX_DEPTH {
+            return Err(err(self.col(), format!("expression nested deeper than {MAX_DEPTH}")));
+        }
+        if !matches!(self.peek().map(|t| t.text), Some("(" | "!" | "not")) {
+            self.conditions += 1;
+            if self.conditions > MAX_CONDITIONS {
+                return Err(err(self.col(), format!("more than {MAX_CONDITIONS} conditions")));
+            }
+        }
         let t = self.next("a condition (src, dst, sport, dport, dev, fwmark, cgroup, autobound, not, '(')")?;
         match t.text {
             "(" => {
@@ -622,6 +647,8 @@ pub fn parse_with(expr: &str, resolver: &impl Resolver) -> Result<Option<Expr>> 
         pos: 0,
         end_col: expr.len() + 1,
         resolver,
+        depth: 0,
+        conditions: 0,
     };
     let e = p.list(false)?;
     Ok(Some(e))
@@ -729,6 +756,10 @@ mod tests {
         assert!(e.to_string().contains("expected a port"), "{e}");
         assert!(parse("dev nosuchdev0").unwrap_err().to_string().contains("not found"));
         assert!(parse("sport = :1 )").is_err());
+        let deep = format!("{}sport = :1{}", "( ".repeat(200), " )".repeat(200));
+        assert!(parse(&deep).unwrap_err().to_string().contains("nested"));
+        let many = vec!["sport = :1"; 1001].join(" or ");
+        assert!(parse(&many).unwrap_err().to_string().contains("conditions"));
     }
 
     #[test]

@@ -86,7 +86,9 @@ bitflags::bitflags! {
         const MEMINFO = 1 << (attr::MEMINFO - 1);
         /// INET_DIAG_INFO: tcp_info (and BBR/DCTCP info of the congestion control).
         const INFO = 1 << (attr::INFO - 1);
-        /// INET_DIAG_VEGASINFO.
+        /// INET_DIAG_VEGASINFO; also what makes BBR send INET_DIAG_BBRINFO and
+        /// DCTCP send INET_DIAG_DCTCPINFO (BBRINFO's own bit, 15, does not fit
+        /// the u8; net/ipv4/tcp_bbr.c `bbr_get_info`).
         const VEGASINFO = 1 << (attr::VEGASINFO - 1);
         /// INET_DIAG_CONG.
         const CONG = 1 << (attr::CONG - 1);

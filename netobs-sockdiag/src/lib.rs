@@ -141,3 +141,82 @@ impl SockDiag {
         &mut self.sock
     }
 }
+
+/// Decodes every message in `buf` (a recorded sock_diag answer) with every
+/// view and reads every accessor, returning how many messages parsed as an
+/// inet socket. Never panics, whatever the bytes: the fuzz target and the
+/// mutation tests run it on arbitrary input.
+pub fn decode_all(buf: &[u8]) -> usize {
+    let mut n = 0;
+    for m in netobs_core::nlmsg::NlMsgs::new(buf) {
+        let Ok(m) = m else { break };
+        if let Ok(s) = InetSock::parse(&m) {
+            n += 1;
+            let _ = (s.src(), s.dst(), s.sport(), s.dport(), s.state(), s.cookie(), s.inode());
+            let _ = (
+                s.congestion(),
+                s.tos(),
+                s.tclass(),
+                s.shutdown(),
+                s.mark(),
+                s.cgroup_id(),
+            );
+            let _ = (
+                s.skmeminfo(),
+                s.meminfo(),
+                s.sockopt(),
+                s.ulp_name(),
+                s.vegas(),
+                s.dctcp(),
+                s.bbr(),
+            );
+            if let Some(k) = s.md5_keys() {
+                for key in k {
+                    let _ = (key.addr(), key.key(), key.prefix_len());
+                }
+            }
+            if let Some(i) = s.tcp_info() {
+                for &(_, off, size) in tcp_info::TCP_INFO_FIELDS {
+                    let _ = i.bytes().get(off..off + size);
+                }
+                let _ = (
+                    i.rtt(),
+                    i.snd_wscale(),
+                    i.rcv_wscale(),
+                    i.delivery_rate_app_limited(),
+                    i.received_ce_bytes(),
+                );
+            }
+            let key = filter::SockKey {
+                src: s.src(),
+                dst: s.dst(),
+                sport: s.sport(),
+                dport: s.dport(),
+                ifindex: s.interface(),
+                mark: 0,
+                cgroup: 0,
+                autobound: false,
+            };
+            let _ = bytecode::run(m.payload(), &key);
+        }
+        if let Ok(u) = unix_diag::UnixSock::parse(&m) {
+            let _ = (u.name(), u.vfs(), u.peer(), u.rqlen(), u.meminfo(), u.uid());
+            let _ = u.pending().map(|p| p.count());
+        }
+        if let Ok(p) = packet_diag::PacketSock::parse(&m) {
+            let _ = (
+                p.info(),
+                p.rx_ring(),
+                p.tx_ring(),
+                p.fanout(),
+                p.filter_len(),
+                p.cookie(),
+            );
+            let _ = p.mclist().map(|l| l.count());
+        }
+        if let Ok(l) = netlink_diag::NetlinkSock::parse(&m) {
+            let _ = (l.groups().count(), l.flags(), l.meminfo(), l.cookie());
+        }
+    }
+    n
+}

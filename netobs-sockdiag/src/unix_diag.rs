@@ -108,9 +108,15 @@ impl<'a> UnixSock<'a> {
     pub fn cookie(&self) -> u64 {
         u32_at(self.hdr, 8) as u64 | (u32_at(self.hdr, 12) as u64) << 32
     }
-    /// Bound name as bytes: a path, or an abstract name starting with NUL.
+    /// Bound name as bytes: a path (without the NUL terminator the kernel
+    /// copies when the binder included it in its address length), or an
+    /// abstract name, which starts with NUL and is kept whole.
     pub fn name(&self) -> Option<&'a [u8]> {
-        self.attrs.bytes_of(attr::NAME)
+        let n = self.attrs.bytes_of(attr::NAME)?;
+        if n.first() == Some(&0) {
+            return Some(n);
+        }
+        Some(n.iter().position(|&b| b == 0).map_or(n, |z| &n[..z]))
     }
     /// `(inode, device)` of a filesystem-bound socket's file.
     pub fn vfs(&self) -> Option<(u32, u32)> {

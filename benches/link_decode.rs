@@ -8,9 +8,7 @@
 //!
 //! Run: `cargo bench --bench link_decode`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netlink_packet_core::Parseable;
@@ -18,29 +16,9 @@ use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netobs::core::nlmsg::NlMsgs;
 use netobs::core::rtnetlink::Link;
 
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator, only counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 const LINKS: usize = 2000;
 
@@ -95,9 +73,9 @@ fn npr_decode(buf: &[u8]) -> u64 {
 }
 
 fn allocs_per_message(f: fn(&[u8]) -> u64, buf: &[u8]) -> f64 {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = allocations();
     black_box(f(black_box(buf)));
-    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / LINKS as f64
+    (allocations() - before) as f64 / LINKS as f64
 }
 
 fn bench(c: &mut Criterion) {

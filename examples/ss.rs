@@ -52,13 +52,14 @@ const BUF_CHUNKS_MAX: usize = 5;
 /// are stored as tokens, column widths come from the longest field, and
 /// the buffer is rendered whenever it reaches five 1 MiB chunks at the end
 /// of a line. The chunk arithmetic is kept so batch boundaries, and so
-/// widths, match ss exactly on large outputs.
+/// widths, match ss exactly on large outputs. All token text lives in one
+/// string; a token is its column and end offset.
 struct Table {
     cols: Vec<Column>,
     cur: usize,
-    /// Tokens in order: (column, text).
-    tokens: Vec<(usize, String)>,
-    text: String,
+    buf: String,
+    tokens: Vec<(u8, u32)>,
+    tok_start: usize,
     chunks: usize,
     /// Bytes used in the current chunk's data area, including the
     /// current token's length descriptor.
@@ -92,12 +93,13 @@ impl Table {
                 c(Align::Left, "", ""),
             ],
             cur: 0,
-            tokens: Vec::new(),
-            text: String::new(),
+            buf: String::with_capacity(1 << 20),
+            tokens: Vec::with_capacity(1 << 16),
+            tok_start: 0,
             chunks: 0,
             used: 0,
             first_in_chunk: true,
-            out: Vec::with_capacity(1 << 16),
+            out: Vec::with_capacity(1 << 20),
         }
     }
 
@@ -113,22 +115,27 @@ impl Table {
 
     /// Appends to the current field.
     fn out(&mut self, s: &str) {
+        self.out_with(|b| b.push_str(s));
+    }
+
+    /// Appends what `f` writes to the current field.
+    fn out_with(&mut self, f: impl FnOnce(&mut String)) {
         if self.cols[self.cur].disabled {
             return;
         }
         if self.chunks == 0 {
             self.new_chunk();
         }
-        let len = s.len();
+        let before = self.buf.len();
+        f(&mut self.buf);
+        let len = self.buf.len() - before;
         if !(len < self.avail() || self.first_in_chunk) {
             // ss moves the partial token to a new chunk.
-            let tlen = self.text.len();
+            let tlen = before - self.tok_start;
             self.new_chunk();
-            self.first_in_chunk = true;
             self.used += tlen;
         }
         self.used += len.min(self.avail());
-        self.text.push_str(s);
     }
 
     fn flush_field(&mut self) {
@@ -136,9 +143,10 @@ impl Table {
         if c.disabled {
             return;
         }
-        let len = self.text.len();
+        let len = self.buf.len() - self.tok_start;
         c.max_len = c.max_len.max(len);
-        self.tokens.push((self.cur, std::mem::take(&mut self.text)));
+        self.tokens.push((self.cur as u8, self.buf.len() as u32));
+        self.tok_start = self.buf.len();
         if self.chunks == 0 {
             self.new_chunk();
         }
@@ -176,6 +184,10 @@ impl Table {
         }
     }
 
+    fn pad(out: &mut Vec<u8>, n: usize) {
+        out.resize(out.len() + n, b' ');
+    }
+
     /// Compact rendering (stdout is not a terminal): widths are the
     /// measured maxima plus the left delimiter.
     fn render(&mut self) {
@@ -185,7 +197,7 @@ impl Table {
         // The last, unflushed field is a token too, but (as in ss, where
         // only field_flush() measures) its length does not count for width.
         if !self.cols[self.cur].disabled {
-            self.tokens.push((self.cur, std::mem::take(&mut self.text)));
+            self.tokens.push((self.cur as u8, self.buf.len() as u32));
         }
         let mut first = true;
         for c in self.cols.iter_mut().filter(|c| !c.disabled) {
@@ -200,7 +212,12 @@ impl Table {
         }
         let mut line_started = false;
         let mut f = self.cols.iter().position(|c| c.width > 0).unwrap_or(0);
-        for (_, tok) in &self.tokens {
+        let mut start = 0usize;
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        for &(_, end) in &self.tokens {
+            let tok = &self.buf.as_bytes()[start..end as usize];
+            start = end as usize;
             let col = &self.cols[f];
             let mut printed = 0;
             if line_started {
@@ -209,18 +226,14 @@ impl Table {
             }
             line_started = true;
             if col.width > 0 && col.align == Align::Right {
-                let s = col.width as isize - tok.len() as isize - printed as isize;
-                for _ in 0..s.max(0) {
-                    self.out.push(b' ');
-                }
-                printed += s.max(0) as usize;
+                let s = col.width.saturating_sub(tok.len() + printed);
+                Self::pad(&mut self.out, s);
+                printed += s;
             }
-            self.out.extend_from_slice(tok.as_bytes());
+            self.out.extend_from_slice(tok);
             printed += tok.len();
             if col.width > 0 && col.align == Align::Left {
-                for _ in printed..col.width {
-                    self.out.push(b' ');
-                }
+                Self::pad(&mut self.out, col.width.saturating_sub(printed));
             }
             loop {
                 if f == COL_MAX - 1 {
@@ -234,15 +247,65 @@ impl Table {
                     break;
                 }
             }
+            if self.out.len() >= 1 << 20 {
+                let _ = lock.write_all(&self.out);
+                self.out.clear();
+            }
         }
         if line_started {
             self.out.push(b'\n');
         }
+        let _ = lock.write_all(&self.out);
+        self.out.clear();
         self.tokens.clear();
+        self.buf.clear();
+        self.tok_start = 0;
         self.chunks = 0;
         self.cur = 0;
-        let _ = std::io::stdout().write_all(&self.out);
-        self.out.clear();
+    }
+}
+
+/// Appends `v` in decimal.
+fn push_u64(b: &mut String, mut v: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // The digits are ASCII.
+    b.push_str(std::str::from_utf8(&tmp[i..]).unwrap_or("?"));
+}
+
+/// Appends `v` left-aligned in `width` columns (C's `%-6d`).
+fn push_padded(b: &mut String, v: u64, width: usize) {
+    let start = b.len();
+    push_u64(b, v);
+    for _ in b.len() - start..width {
+        b.push(' ');
+    }
+}
+
+/// Appends an address as ss prints it: dotted IPv4, `*` for the IPv6
+/// wildcard of a dual-stack socket, bracketed IPv6 otherwise.
+fn push_ip(b: &mut String, addr: IpAddr, v6only: bool) {
+    match addr {
+        IpAddr::V4(a) => {
+            for (i, o) in a.octets().iter().enumerate() {
+                if i > 0 {
+                    b.push('.');
+                }
+                push_u64(b, *o as u64);
+            }
+        }
+        IpAddr::V6(a) if !v6only && a.is_unspecified() => b.push('*'),
+        IpAddr::V6(a) => {
+            let _ = write!(b, "[{a}]");
+        }
     }
 }
 
@@ -471,32 +534,36 @@ impl Ss {
     }
 
     fn addr_port(&mut self, addr: IpAddr, port: u16, ifindex: u32, v6only: bool, proto: &'static str) {
-        let a = match addr {
-            IpAddr::V4(a) => a.to_string(),
-            IpAddr::V6(a) if !v6only && a.is_unspecified() => "*".to_string(),
-            IpAddr::V6(a) => format!("[{a}]"),
-        };
         if ifindex != 0 {
             let n = self.ifname(ifindex);
-            self.t.out(&format!("{a}%{n}:"));
+            self.t.out_with(|b| {
+                push_ip(b, addr, v6only);
+                b.push('%');
+                b.push_str(&n);
+                b.push(':');
+            });
         } else {
-            self.t.out(&a);
-            self.t.out(":");
+            self.t.out_with(|b| {
+                push_ip(b, addr, v6only);
+                b.push(':');
+            });
         }
         self.t.next();
-        let p = if port == 0 {
-            "*".to_string()
+        if port == 0 {
+            self.t.out("*");
         } else if self.o.numeric || proto == "raw" {
             // ss names raw "ports" (IP protocols) with inet_proto_n2a; the
             // number is what -n prints and what this example always prints.
-            port.to_string()
+            self.t.out_with(|b| push_u64(b, port as u64));
         } else {
             match self.services.name(port, proto) {
-                Some(n) => n.to_string(),
-                None => port.to_string(),
+                Some(n) => {
+                    let n = n.to_string();
+                    self.t.out(&n);
+                }
+                None => self.t.out_with(|b| push_u64(b, port as u64)),
             }
-        };
-        self.t.out(&p);
+        }
         self.t.next();
     }
 
@@ -519,9 +586,10 @@ impl Ss {
         self.t.set(COL_STATE);
         self.t.out(state);
         self.t.set(COL_RECVQ);
-        self.t.out(&format!("{:<6}", s.rqueue()));
+        let (rq, wq) = (s.rqueue(), s.wqueue());
+        self.t.out_with(|b| push_padded(b, rq as u64, 6));
         self.t.set(COL_SENDQ);
-        self.t.out(&format!("{:<6}", s.wqueue()));
+        self.t.out_with(|b| push_padded(b, wq as u64, 6));
         self.t.set(COL_ADDR);
         let v6only = s.family() == libc::AF_INET6 as u8 && s.v6only().unwrap_or(false);
         let svc = match proto {
@@ -563,12 +631,13 @@ impl Ss {
             self.t.out(&d);
         }
         if self.o.mem || (self.o.info && proto != Proto::Udp) {
-            let mut x = String::new();
-            if !self.o.oneline {
-                x.push_str("\n\t");
-            }
-            tcp_show_info(&mut x, s, &self.o);
-            self.t.out(&x);
+            let o = &self.o;
+            self.t.out_with(|b| {
+                if !o.oneline {
+                    b.push_str("\n\t");
+                }
+                tcp_show_info(b, s, o);
+            });
         }
     }
 
@@ -613,18 +682,18 @@ impl Ss {
         self.t
             .out(netobs::sockdiag::TcpState::from_u8(s.state()).map_or("UNKNOWN", |x| x.ss_name()));
         self.t.set(COL_RECVQ);
-        self.t.out(&format!("{rq:<6}"));
+        self.t.out_with(|b| push_padded(b, rq as u64, 6));
         self.t.set(COL_SENDQ);
-        self.t.out(&format!("{wq:<6}"));
+        self.t.out_with(|b| push_padded(b, wq as u64, 6));
         self.t.set(COL_ADDR);
         self.t.out(name.as_deref().unwrap_or("*"));
         self.t.out(" ");
         self.t.next();
-        self.t.out(&s.inode().to_string());
+        self.t.out_with(|b| push_u64(b, s.inode() as u64));
         self.t.next();
         self.t.out("* ");
         self.t.next();
-        self.t.out(&s.peer().unwrap_or(0).to_string());
+        self.t.out_with(|b| push_u64(b, s.peer().unwrap_or(0) as u64));
         self.t.next();
         if let Some(u) = self.users(s.inode()) {
             self.t.out(&u);
@@ -690,6 +759,31 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     let z32 = |v: Option<u32>| v.unwrap_or(0);
     let z64 = |v: Option<u64>| v.unwrap_or(0);
     let g = |v: f64| fmt_g(v, 6);
+    // Microsecond fields printed in milliseconds: exact digits while they
+    // fit %g's six significant digits.
+    let ms = |us: u32| -> String {
+        if us >= 1_000_000 {
+            return fmt_g(us as f64 / 1000.0, 6);
+        }
+        let mut b = String::with_capacity(12);
+        push_u64(&mut b, (us / 1000) as u64);
+        let frac = us % 1000;
+        if frac != 0 {
+            b.push('.');
+            let d = [frac / 100, frac / 10 % 10, frac % 10];
+            let keep = if d[2] != 0 {
+                3
+            } else if d[1] != 0 {
+                2
+            } else {
+                1
+            };
+            for v in &d[..keep] {
+                b.push((b'0' + *v as u8) as char);
+            }
+        }
+        b
+    };
     if o.options {
         for (bit, name) in [
             (netobs::sockdiag::tcp_info::TCPI_OPT_TIMESTAMPS, " ts"),
@@ -716,23 +810,18 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     }
     let rto = z32(i.rto());
     if rto != 0 && rto != 3_000_000 {
-        let _ = write!(x, " rto:{}", g(rto as f64 / 1000.0));
+        let _ = write!(x, " rto:{}", ms(rto));
     }
     if let Some(b) = i.backoff().filter(|&b| b != 0) {
         let _ = write!(x, " backoff:{b}");
     }
     let rtt = z32(i.rtt());
     if rtt != 0 {
-        let _ = write!(
-            x,
-            " rtt:{}/{}",
-            g(rtt as f64 / 1000.0),
-            g(z32(i.rttvar()) as f64 / 1000.0)
-        );
+        let _ = write!(x, " rtt:{}/{}", ms(rtt), ms(z32(i.rttvar())));
     }
     let ato = z32(i.ato());
     if ato != 0 {
-        let _ = write!(x, " ato:{}", g(ato as f64 / 1000.0));
+        let _ = write!(x, " ato:{}", ms(ato));
     }
     for (v, name) in [
         (z32(i.snd_mss()), "mss"),
@@ -881,7 +970,7 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     }
     let rcv_rtt = z32(i.rcv_rtt());
     if rcv_rtt != 0 {
-        let _ = write!(x, " rcv_rtt:{}", g(rcv_rtt as f64 / 1000.0));
+        let _ = write!(x, " rcv_rtt:{}", ms(rcv_rtt));
     }
     if let Some(r) = i.rcv_space().filter(|&r| r != 0) {
         let _ = write!(x, " rcv_space:{}", r as i32);
@@ -894,7 +983,7 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     }
     let min_rtt = z32(i.min_rtt());
     if min_rtt != 0 && min_rtt != u32::MAX {
-        let _ = write!(x, " minrtt:{}", g(min_rtt as f64 / 1000.0));
+        let _ = write!(x, " minrtt:{}", ms(min_rtt));
     }
     if let Some(r) = i.rcv_ooopack().filter(|&r| r != 0) {
         let _ = write!(x, " rcv_ooopack:{r}");

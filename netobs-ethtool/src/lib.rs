@@ -1,13 +1,18 @@
 //! netobs-ethtool: what the NIC driver itself counts.
 //!
-//! This first part covers the SIOCETHTOOL ioctl path ([`ioctl`]): driver
-//! information (ETHTOOL_GDRVINFO) and driver-private statistics
-//! (ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS, ETHTOOL_GSTATS, ETHTOOL_GPHYSTATS),
-//! which have no netlink path for their values.
+//! - The SIOCETHTOOL ioctl path ([`ioctl`], [`Ethtool`]): driver
+//!   information (ETHTOOL_GDRVINFO) and driver-private statistics
+//!   (ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS, ETHTOOL_GSTATS, ETHTOOL_GPHYSTATS),
+//!   which have no netlink path for their values.
+//! - The ethtool generic-netlink family ([`netlink`],
+//!   [`netlink::EthtoolNetlink`]): rings, channels, features, coalescing,
+//!   pause, link info/modes/state, FEC, private flags, string sets and the
+//!   standard statistics groups, per device or dumped for every device.
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod ioctl;
+pub mod netlink;
 
 use std::io;
 
@@ -52,6 +57,24 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// An ethtool netlink request failed; `source` carries the kernel's
+    /// errno and extended-ack text.
+    #[error("{what} on \"{ifname}\": {source}")]
+    Netlink {
+        /// What was asked.
+        what: &'static str,
+        /// Interface (empty for dumps and global requests).
+        ifname: String,
+        /// The netlink error.
+        #[source]
+        source: netobs_core::Error,
+    },
+    /// A standard statistics group name the kernel does not know.
+    #[error("unknown statistics group \"{0}\" (the kernel's ETH_SS_STATS_STD set does not name it)")]
+    UnknownGroup(String),
+    /// Malformed bytes from the kernel.
+    #[error("malformed ethtool netlink reply: {0}")]
+    Decode(#[from] netobs_core::DecodeError),
     /// Namespace or other netobs-core failure.
     #[error(transparent)]
     Core(#[from] netobs_core::Error),
@@ -65,7 +88,9 @@ impl Error {
             Error::NotSupported { .. } => Some(libc::EOPNOTSUPP),
             Error::Permission { .. } => Some(libc::EPERM),
             Error::Io { source, .. } => source.raw_os_error(),
-            Error::Core(e) => e.errno(),
+            Error::Core(e) | Error::Netlink { source: e, .. } => e.errno(),
+            Error::UnknownGroup(_) => Some(libc::EINVAL),
+            Error::Decode(_) => None,
             Error::Unstable(_) => Some(libc::EAGAIN),
         }
     }

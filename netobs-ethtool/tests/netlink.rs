@@ -1,0 +1,95 @@
+//! The ethtool netlink family against the real kernel, in throw-away
+//! namespaces: one-device requests, dumps answering for every device,
+//! EOPNOTSUPP as a normal answer, string sets and standard groups.
+
+use netobs_core::Netns;
+use netobs_ethtool::netlink::{msg, sset, Channels, Dev, EthtoolNetlink};
+use netobs_ethtool::Error;
+use netobs_testsupport::{privileged, TestNetns};
+
+#[test]
+fn veth_channels_features_and_dump() {
+    if !privileged("veth_channels_features_and_dump") {
+        return;
+    }
+    let ns = TestNetns::new();
+    ns.veth("nla0", "nla1", None, None);
+    ns.veth("nlb0", "nlb1", None, None);
+    let mut nl = EthtoolNetlink::open_in(&Netns::named(ns.name())).unwrap();
+
+    // veth: one rx and one tx queue by default, up to the CPU count.
+    let ch = nl.channels(Dev::Name("nla0")).unwrap();
+    assert_eq!((ch.rx, ch.tx, ch.combined), (Some(1), Some(1), None));
+    assert!(ch.rx_max.unwrap() >= 1);
+    let ifindex = {
+        let r = nl.get(msg::CHANNELS_GET, Dev::Name("nla0"), 0).unwrap();
+        assert_eq!(r.ifname(), Some("nla0"));
+        r.ifindex().unwrap()
+    };
+    assert_eq!(nl.channels(Dev::Index(ifindex)).unwrap(), ch);
+
+    // A dump answers for every veth; lo has no channels and is left out.
+    let mut seen = Vec::new();
+    nl.dump(msg::CHANNELS_GET, 0, |r| {
+        seen.push((r.ifname().unwrap_or("").to_owned(), Channels::from_reply(r)));
+        Ok(())
+    })
+    .unwrap();
+    let mut names: Vec<&str> = seen.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["nla0", "nla1", "nlb0", "nlb1"]);
+
+    // Features: named by the kernel's string set, one value per name.
+    let f = nl.features(Dev::Name("nla0")).unwrap();
+    assert!(f.names.len() > 40, "{}", f.names.len());
+    assert_eq!(f.active.len(), f.names.len());
+    let sg = f.names.iter().position(|n| n == "tx-scatter-gather").unwrap();
+    assert!(f.active[sg]);
+    let mut dumped = 0;
+    nl.dump(
+        msg::FEATURES_GET,
+        netobs_ethtool::netlink::flags::COMPACT_BITSETS,
+        |r| {
+            let active = r.bitset(netobs_ethtool::netlink::attr::features::ACTIVE)?.unwrap();
+            assert!(active.is_compact());
+            assert_eq!(active.size() as usize, f.names.len());
+            dumped += 1;
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(dumped, 5); // four veths and lo
+
+    // EOPNOTSUPP is a normal answer, by name.
+    match nl.rings(Dev::Name("nla0")) {
+        Err(e @ Error::NotSupported { .. }) => assert_eq!(e.errno(), Some(libc::EOPNOTSUPP)),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(nl.coalesce(Dev::Name("lo")), Err(Error::NotSupported { .. })));
+
+    // Unknown device: the kernel's extended-ack text is kept.
+    match nl.channels(Dev::Name("nbt-nosuch0")) {
+        Err(e @ Error::Netlink { .. }) => {
+            assert_eq!(e.errno(), Some(libc::ENODEV));
+            assert!(e.to_string().contains("no device matches name"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Standard statistics: every group the kernel names, newer ones too.
+    let groups = nl.string_set(None, sset::STATS_STD).unwrap();
+    assert_eq!(&groups[..4], ["eth-phy", "eth-mac", "eth-ctrl", "rmon"]);
+    let st = nl.std_stats(Dev::Name("nla0"), &[]).unwrap();
+    let got: Vec<&str> = st.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(got, groups);
+    assert!(matches!(
+        nl.std_stats(Dev::Name("nla0"), &["no-such-group"]),
+        Err(Error::UnknownGroup(_))
+    ));
+
+    // Per-device string set over netlink agrees with the ioctl's.
+    let nl_names = nl.string_set(Some(Dev::Name("nla0")), sset::STATS).unwrap();
+    let eth = netobs_ethtool::Ethtool::open_in(&Netns::named(ns.name())).unwrap();
+    let io_names: Vec<String> = eth.stats("nla0").unwrap().names.names().map(String::from).collect();
+    assert_eq!(nl_names, io_names);
+}

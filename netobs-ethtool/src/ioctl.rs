@@ -17,6 +17,12 @@ pub const ETHTOOL_GSTATS: u32 = 0x0000_001d;
 pub const ETHTOOL_GSSET_INFO: u32 = 0x0000_0037;
 /// Get PHY statistics (`struct ethtool_stats`).
 pub const ETHTOOL_GPHYSTATS: u32 = 0x0000_004a;
+/// Get ring parameters (`struct ethtool_ringparam`).
+pub const ETHTOOL_GRINGPARAM: u32 = 0x0000_0010;
+/// Get pause parameters (`struct ethtool_pauseparam`).
+pub const ETHTOOL_GPAUSEPARAM: u32 = 0x0000_0012;
+/// Get channel counts (`struct ethtool_channels`).
+pub const ETHTOOL_GCHANNELS: u32 = 0x0000_003c;
 /// Length of one name in a string set (ETH_GSTRING_LEN).
 pub const ETH_GSTRING_LEN: usize = 32;
 /// String set of driver statistics (enum ethtool_stringset).

@@ -17,6 +17,7 @@ pub mod netlink;
 use std::io;
 
 use ioctl::*;
+use netlink::{Channels, Dev, EthtoolNetlink, Pause, Rings};
 use netobs_core::Netns;
 
 /// Errors of netobs-ethtool.
@@ -322,6 +323,73 @@ impl Ethtool {
         self.stats_of(ifname, ETH_SS_PHY_STATS, ETHTOOL_GPHYSTATS)
     }
 
+    /// Sends a command whose answer is `N` u32 words after the command
+    /// word (the fixed-size `struct ethtool_*param` family).
+    fn words<const N: usize>(&self, ifname: &str, cmd: u32, what: &'static str) -> Result<[u32; N]> {
+        let mut b = vec![0u8; 4 * (N + 1)];
+        b[..4].copy_from_slice(&cmd.to_ne_bytes());
+        self.sock
+            .call(ifname, &mut b)
+            .map_err(|e| Error::from_io(what, ifname, e))?;
+        let mut w = [0u32; N];
+        for (i, v) in w.iter_mut().enumerate() {
+            *v = u32_at(&b, 4 * (i + 1));
+        }
+        Ok(w)
+    }
+
+    /// ETHTOOL_GRINGPARAM, shaped like the netlink answer (a ring whose
+    /// maximum is zero is `None`, as net/ethtool/rings.c leaves it out).
+    pub fn rings(&self, ifname: &str) -> Result<Rings> {
+        let [rx_max, mini_max, jumbo_max, tx_max, rx, mini, jumbo, tx] =
+            self.words::<8>(ifname, ETHTOOL_GRINGPARAM, "get ring parameters")?;
+        let some_if = |max: u32, v: u32| (max != 0).then_some(v);
+        Ok(Rings {
+            rx_max: Some(rx_max),
+            rx_mini_max: some_if(mini_max, mini_max),
+            rx_jumbo_max: some_if(jumbo_max, jumbo_max),
+            tx_max: Some(tx_max),
+            rx: Some(rx),
+            rx_mini: some_if(mini_max, mini),
+            rx_jumbo: some_if(jumbo_max, jumbo),
+            tx: Some(tx),
+            ..Rings::default()
+        })
+    }
+
+    /// ETHTOOL_GCHANNELS, shaped like the netlink answer (a kind of channel
+    /// whose maximum is zero is `None`).
+    pub fn channels(&self, ifname: &str) -> Result<Channels> {
+        let [max_rx, max_tx, max_other, max_comb, rx, tx, other, comb] =
+            self.words::<8>(ifname, ETHTOOL_GCHANNELS, "get channel parameters")?;
+        let pair = |max: u32, v: u32| if max != 0 { (Some(max), Some(v)) } else { (None, None) };
+        let (rx_max, rx) = pair(max_rx, rx);
+        let (tx_max, tx) = pair(max_tx, tx);
+        let (other_max, other) = pair(max_other, other);
+        let (combined_max, combined) = pair(max_comb, comb);
+        Ok(Channels {
+            rx_max,
+            tx_max,
+            other_max,
+            combined_max,
+            rx,
+            tx,
+            other,
+            combined,
+        })
+    }
+
+    /// ETHTOOL_GPAUSEPARAM (no pause-frame counters on this path).
+    pub fn pause(&self, ifname: &str) -> Result<Pause> {
+        let [autoneg, rx, tx] = self.words::<3>(ifname, ETHTOOL_GPAUSEPARAM, "get pause parameters")?;
+        Ok(Pause {
+            autoneg: Some(autoneg != 0),
+            rx: Some(rx != 0),
+            tx: Some(tx != 0),
+            ..Pause::default()
+        })
+    }
+
     fn stats_of(&self, ifname: &str, set: u32, cmd: u32) -> Result<DriverStats> {
         for _ in 0..3 {
             let names = self.string_set(ifname, set)?;
@@ -336,5 +404,76 @@ impl Ethtool {
             }
         }
         Err(Error::Unstable(ifname.to_owned()))
+    }
+}
+
+/// Which kernel interface answered a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The ethtool generic-netlink family.
+    Netlink,
+    /// The SIOCETHTOOL ioctl (the family is missing or did not answer).
+    Ioctl,
+}
+
+/// Netlink first, the ioctl where netlink does not answer: both handles
+/// of one namespace, and a record of which one answered.
+#[derive(Debug)]
+pub struct EthtoolAny {
+    /// The netlink handle; `None` when the kernel has no ethtool family.
+    pub netlink: Option<EthtoolNetlink>,
+    /// The ioctl handle.
+    pub ioctl: Ethtool,
+}
+
+impl EthtoolAny {
+    /// Both handles in the caller's namespace; a missing ethtool family
+    /// (kernels before 5.6, or CONFIG_ETHTOOL_NETLINK off) leaves only the
+    /// ioctl.
+    pub fn open() -> Result<Self> {
+        Ok(EthtoolAny {
+            netlink: EthtoolNetlink::open().ok(),
+            ioctl: Ethtool::open()?,
+        })
+    }
+
+    /// Both handles inside `netns`.
+    pub fn open_in(netns: &Netns) -> Result<Self> {
+        netns.run(Self::open)?
+    }
+
+    /// Netlink's answer, unless netlink did not answer at all (no family,
+    /// or an error other than the driver's own EOPNOTSUPP or an unknown
+    /// device, which the ioctl would only repeat): then the ioctl's.
+    fn either<T>(
+        &mut self,
+        ifname: &str,
+        nl: impl FnOnce(&mut EthtoolNetlink, Dev<'_>) -> Result<T>,
+        io: impl FnOnce(&Ethtool, &str) -> Result<T>,
+    ) -> Result<(T, Source)> {
+        if let Some(n) = self.netlink.as_mut() {
+            match nl(n, Dev::Name(ifname)) {
+                Ok(v) => return Ok((v, Source::Netlink)),
+                Err(e @ Error::NotSupported { .. }) => return Err(e),
+                Err(e) if e.errno() == Some(libc::ENODEV) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        io(&self.ioctl, ifname).map(|v| (v, Source::Ioctl))
+    }
+
+    /// Ring sizes and who answered.
+    pub fn rings(&mut self, ifname: &str) -> Result<(Rings, Source)> {
+        self.either(ifname, |n, d| n.rings(d), |i, d| i.rings(d))
+    }
+
+    /// Channel counts and who answered.
+    pub fn channels(&mut self, ifname: &str) -> Result<(Channels, Source)> {
+        self.either(ifname, |n, d| n.channels(d), |i, d| i.channels(d))
+    }
+
+    /// Pause parameters (with counters over netlink) and who answered.
+    pub fn pause(&mut self, ifname: &str) -> Result<(Pause, Source)> {
+        self.either(ifname, |n, d| n.pause(d, true), |i, d| i.pause(d))
     }
 }

@@ -93,3 +93,31 @@ fn veth_channels_features_and_dump() {
     let io_names: Vec<String> = eth.stats("nla0").unwrap().names.names().map(String::from).collect();
     assert_eq!(nl_names, io_names);
 }
+
+/// The ioctl answers what netlink answers, shaped the same; the combined
+/// handle says that netlink answered.
+#[test]
+fn ioctl_fallback_agrees_with_netlink() {
+    if !privileged("ioctl_fallback_agrees_with_netlink") {
+        return;
+    }
+    let ns = TestNetns::new();
+    ns.veth("nlf0", "nlf1", None, None);
+    let netns = Netns::named(ns.name());
+    let mut any = netobs_ethtool::EthtoolAny::open_in(&netns).unwrap();
+    let (ch, src) = any.channels("nlf0").unwrap();
+    assert_eq!(src, netobs_ethtool::Source::Netlink);
+    assert_eq!(any.ioctl.channels("nlf0").unwrap(), ch);
+    // Without the netlink handle the ioctl answers, and says so.
+    any.netlink = None;
+    assert_eq!(any.channels("nlf0").unwrap(), (ch, netobs_ethtool::Source::Ioctl));
+    // veth has neither rings nor pause: EOPNOTSUPP on both paths.
+    assert!(matches!(any.rings("nlf0"), Err(Error::NotSupported { .. })));
+    assert!(matches!(any.pause("nlf0"), Err(Error::NotSupported { .. })));
+    // eth0 (virtio_net), read-only: both paths give the same rings.
+    if let (Ok(io), Ok(mut nl)) = (netobs_ethtool::Ethtool::open(), EthtoolNetlink::open()) {
+        if let (Ok(a), Ok(b)) = (io.rings("eth0"), nl.rings(Dev::Name("eth0"))) {
+            assert_eq!((a.rx_max, a.tx_max, a.rx, a.tx), (b.rx_max, b.tx_max, b.rx, b.tx));
+        }
+    }
+}

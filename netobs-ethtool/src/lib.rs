@@ -13,6 +13,7 @@
 
 pub mod ioctl;
 pub mod netlink;
+pub mod poll;
 
 use std::io;
 
@@ -201,11 +202,13 @@ impl DriverStats {
     }
 }
 
-/// Extra room kept in kernel-filled buffers: the kernel writes as many
-/// entries as the driver counts *now*, which may exceed the count read a
-/// moment earlier when queues are reconfigured (net/ethtool/ioctl.c).
+/// Room kept in kernel-filled buffers: ETHTOOL_GSTATS and
+/// ETHTOOL_GSTRINGS write as many entries as the driver counts *now*
+/// (net/ethtool/ioctl.c ignores the count we pass), which may exceed the
+/// count read a moment earlier when queues are reconfigured. Twice the
+/// count, at least 64 more, covers a doubling of queues between two calls.
 fn slack(n: usize) -> usize {
-    n + 64
+    n + n.max(64)
 }
 
 /// A handle for ethtool ioctls in one network namespace.
@@ -293,14 +296,29 @@ impl Ethtool {
     /// for the PHY set) into `values`, reusing its allocation. Fails with
     /// [`Error::Unstable`] if the driver's count no longer matches `names`.
     pub fn read_values(&self, ifname: &str, cmd: u32, names: &StringSet, values: &mut Vec<u64>) -> Result<()> {
+        self.read_values_with(ifname, cmd, names, values, &mut Vec::new())
+    }
+
+    /// [`read_values`](Self::read_values) with a caller-kept scratch buffer
+    /// for the kernel's answer, so repeated polls allocate nothing.
+    pub fn read_values_with(
+        &self,
+        ifname: &str,
+        cmd: u32,
+        names: &StringSet,
+        values: &mut Vec<u64>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
         let n = names.len();
-        let mut b = vec![0u8; 8 + slack(n) * 8];
+        let b = scratch;
+        b.clear();
+        b.resize(8 + slack(n) * 8, 0);
         b[..4].copy_from_slice(&cmd.to_ne_bytes());
         b[4..8].copy_from_slice(&(n as u32).to_ne_bytes());
         self.sock
-            .call(ifname, &mut b)
+            .call(ifname, b)
             .map_err(|e| Error::from_io("get stats information", ifname, e))?;
-        if u32_at(&b, 4) as usize != n {
+        if u32_at(b, 4) as usize != n {
             return Err(Error::Unstable(ifname.to_owned()));
         }
         values.clear();

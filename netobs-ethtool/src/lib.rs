@@ -165,6 +165,36 @@ pub struct StringSet {
 }
 
 impl StringSet {
+    /// Decodes an ETHTOOL_GSTRINGS answer (`struct ethtool_gstrings`:
+    /// cmd, string_set, len, then `len` names of ETH_GSTRING_LEN bytes),
+    /// keeping its buffer. A count that runs past the bytes is an error;
+    /// bytes past the count are dropped.
+    pub fn parse_gstrings(mut buf: Vec<u8>) -> Result<Self, netobs_core::DecodeError> {
+        if buf.len() < 12 {
+            return Err(netobs_core::DecodeError::Truncated {
+                what: "ethtool_gstrings",
+                offset: 0,
+                need: 12,
+                have: buf.len(),
+            });
+        }
+        let count = u32_at(&buf, 8) as usize;
+        let need = count.checked_mul(ETH_GSTRING_LEN).and_then(|n| n.checked_add(12));
+        match need {
+            Some(need) if need <= buf.len() => {
+                buf.truncate(need);
+                buf.drain(..12);
+                Ok(StringSet { buf, count })
+            }
+            _ => Err(netobs_core::DecodeError::BadLength {
+                what: "ethtool_gstrings",
+                offset: 8,
+                len: count,
+                avail: (buf.len() - 12) / ETH_GSTRING_LEN,
+            }),
+        }
+    }
+
     /// Number of names.
     pub fn len(&self) -> usize {
         self.count
@@ -284,9 +314,7 @@ impl Ethtool {
                 .call(ifname, &mut b)
                 .map_err(|e| Error::from_io("get stats strings information", ifname, e))?;
             if u32_at(&b, 8) as usize == n {
-                b.drain(..12);
-                b.truncate(n * ETH_GSTRING_LEN);
-                return Ok(StringSet { buf: b, count: n });
+                return Ok(StringSet::parse_gstrings(b)?);
             }
         }
         Err(Error::Unstable(ifname.to_owned()))

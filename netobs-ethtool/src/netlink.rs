@@ -304,6 +304,7 @@ fn header_attr(cmd: u8) -> u16 {
 /// indexed once (types up to 31; higher ones through [`Reply::attrs`]).
 #[derive(Debug, Clone)]
 pub struct Reply<'a> {
+    payload: &'a [u8],
     cmd: u8,
     ifindex: Option<u32>,
     ifname: Option<&'a str>,
@@ -346,6 +347,7 @@ impl<'a> Reply<'a> {
             ifname = h.str(HEADER_DEV_NAME);
         }
         Ok(Reply {
+            payload,
             cmd,
             ifindex,
             ifname,
@@ -353,6 +355,10 @@ impl<'a> Reply<'a> {
         })
     }
 
+    /// The raw payload (genlmsghdr and attributes), e.g. to record it.
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
     /// The reply's message type (ETHTOOL_MSG_*_GET_REPLY).
     pub fn cmd(&self) -> u8 {
         self.cmd
@@ -1011,6 +1017,26 @@ pub struct StdGroup {
     pub hist_tx: Vec<Bucket>,
 }
 
+/// Appends ETHTOOL_A_STRSET_STRINGSETS asking for string set `set`.
+pub fn string_set_request(req: &mut MsgBuf, set: u32) {
+    let n = req.nest_begin(STRSET_STRINGSETS);
+    let s = req.nest_begin(STRINGSETS_STRINGSET);
+    req.attr_u32(STRINGSET_ID, set);
+    req.nest_end(s);
+    req.nest_end(n);
+}
+
+/// Appends ETHTOOL_A_STATS_GROUPS, a compact bitset without mask of
+/// `size` bits whose set bits are the groups wanted.
+pub fn stats_groups_request(req: &mut MsgBuf, mask: &[u32], size: u32) {
+    let g = req.nest_begin(attr::stats::GROUPS);
+    req.attr(BITSET_NOMASK, &[]);
+    req.attr_u32(BITSET_SIZE, size);
+    let words: Vec<u8> = mask.iter().flat_map(|w| w.to_ne_bytes()).collect();
+    req.attr(BITSET_VALUE, &words);
+    req.nest_end(g);
+}
+
 /// A standard statistics group copied out of the receive buffer, names
 /// not yet resolved.
 struct RawGroup {
@@ -1104,6 +1130,22 @@ impl EthtoolNetlink {
         self.send_get(cmd, dev)
     }
 
+    /// Sends `*_GET` request `cmd` with request attributes of the caller
+    /// appended after the header by `extra` (for requests this crate does
+    /// not build itself, or attributes newer than its headers), for one
+    /// device or none (global string sets).
+    pub fn get_with(
+        &mut self,
+        cmd: u8,
+        dev: Option<Dev<'_>>,
+        flags: u32,
+        extra: impl FnOnce(&mut MsgBuf),
+    ) -> Result<Reply<'_>> {
+        self.begin(cmd, dev, flags);
+        extra(&mut self.req);
+        self.send_get(cmd, dev.unwrap_or(Dev::Name("")))
+    }
+
     /// Sends `*_GET` request `cmd` as a dump and calls `each` with the
     /// reply of every device that answers. Devices whose driver does not
     /// implement the request are left out of the dump by the kernel.
@@ -1121,14 +1163,7 @@ impl EthtoolNetlink {
     /// for per-device sets (driver statistics, private flags) and may be
     /// `None` for global ones (features, link modes, statistics groups).
     pub fn string_set(&mut self, dev: Option<Dev<'_>>, set: u32) -> Result<Vec<String>> {
-        self.begin(msg::STRSET_GET, dev, 0);
-        let n = self.req.nest_begin(STRSET_STRINGSETS);
-        let s = self.req.nest_begin(STRINGSETS_STRINGSET);
-        self.req.attr_u32(STRINGSET_ID, set);
-        self.req.nest_end(s);
-        self.req.nest_end(n);
-        let label = dev.unwrap_or(Dev::Name(""));
-        let r = self.send_get(msg::STRSET_GET, label)?;
+        let r = self.get_with(msg::STRSET_GET, dev, 0, |req| string_set_request(req, set))?;
         let sets = StringSetReply::all(&r)?;
         Ok(sets
             .iter()
@@ -1228,9 +1263,10 @@ impl EthtoolNetlink {
         }
         // Copy the reply out of the receive buffer first: naming the
         // counters takes more requests on the same socket.
-        self.begin(msg::STATS_GET, Some(dev), 0);
-        self.push_group_mask(&mask, group_names.len() as u32);
-        let r = self.send_get(msg::STATS_GET, dev)?;
+        let size = group_names.len() as u32;
+        let r = self.get_with(msg::STATS_GET, Some(dev), 0, |req| {
+            stats_groups_request(req, &mask, size)
+        })?;
         let raw: Vec<RawGroup> = StatsGroup::all(&r)?
             .iter()
             .map(|g| RawGroup {
@@ -1274,14 +1310,50 @@ impl EthtoolNetlink {
         }
         Ok(out)
     }
+}
 
-    /// Appends ETHTOOL_A_STATS_GROUPS as a compact bitset without mask.
-    fn push_group_mask(&mut self, mask: &[u32], size: u32) {
-        let g = self.req.nest_begin(attr::stats::GROUPS);
-        self.req.attr(BITSET_NOMASK, &[]);
-        self.req.attr_u32(BITSET_SIZE, size);
-        let words: Vec<u8> = mask.iter().flat_map(|w| w.to_ne_bytes()).collect();
-        self.req.attr(BITSET_VALUE, &words);
-        self.req.nest_end(g);
+/// Decodes every part of a reply the way a caller could, for fuzzing and
+/// mutation tests: whatever the bytes, this returns without panicking.
+/// Returns the number of items seen.
+pub fn decode_everything(payload: &[u8]) -> usize {
+    let Ok(r) = Reply::parse_payload(payload) else {
+        return 0;
+    };
+    let mut n = r.attrs().count();
+    let _ = (r.cmd(), r.ifindex(), r.ifname());
+    let _ = (
+        Rings::from_reply(&r),
+        Channels::from_reply(&r),
+        Coalesce::from_reply(&r),
+        Pause::from_reply(&r),
+    );
+    let _ = (
+        LinkInfo::from_reply(&r),
+        LinkState::from_reply(&r),
+        LinkModes::from_reply(&r),
+        Fec::from_reply(&r),
+    );
+    for k in 0..32 {
+        if let Ok(Some(b)) = r.bitset(k) {
+            n += b.set_bits().len() + b.bits().count();
+            let _ = (
+                b.size(),
+                b.is_set(k as u32),
+                b.in_mask(k as u32),
+                b.is_compact(),
+                b.is_nomask(),
+            );
+        }
     }
+    if let Ok(sets) = StringSetReply::all(&r) {
+        for s in sets {
+            n += s.strings().count() + s.to_vec().len();
+        }
+    }
+    if let Ok(groups) = StatsGroup::all(&r) {
+        for g in groups {
+            n += g.counters().count() + g.hist_rx().count() + g.hist_tx().count();
+        }
+    }
+    n
 }

@@ -121,3 +121,18 @@ fn ioctl_fallback_agrees_with_netlink() {
         }
     }
 }
+
+/// A family the kernel lacks gives a clear error naming it (the lookup the
+/// ethtool handle makes for "ethtool", with a name no kernel has; names
+/// of 16 bytes or more are refused earlier, EINVAL "Attribute failed policy
+/// validation", GENL_NAMSIZ).
+#[test]
+fn missing_family_is_a_clear_error() {
+    let mut sock = netobs_core::NetlinkSocket::open(netobs_core::Protocol::Generic).unwrap();
+    let e: Error = sock.genl_family("nbt-nofamily").unwrap_err().into();
+    assert_eq!(
+        e.to_string(),
+        "generic netlink family \"nbt-nofamily\" is not available in this kernel"
+    );
+    assert_eq!(e.errno(), Some(libc::ENOENT));
+}

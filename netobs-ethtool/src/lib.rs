@@ -8,12 +8,18 @@
 //!   [`netlink::EthtoolNetlink`]): rings, channels, features, coalescing,
 //!   pause, link info/modes/state, FEC, private flags, string sets and the
 //!   standard statistics groups, per device or dumped for every device.
+//! - [`EthtoolAny`]: netlink first, the ioctl where netlink does not
+//!   answer, reporting which one did ([`Source`]).
+//! - [`poll`]: driver statistics of every interface of a namespace in one
+//!   call, and a poller with per-second deltas and cached names.
+//! - [`qstats`]: per-queue statistics of the netdev family (QSTATS_GET).
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod ioctl;
 pub mod netlink;
 pub mod poll;
+pub mod qstats;
 
 use std::io;
 
@@ -97,6 +103,19 @@ impl Error {
         }
     }
 
+    /// A netlink failure of request `what` about `ifname`: EOPNOTSUPP
+    /// becomes [`Error::NotSupported`], the rest keeps the kernel's error.
+    fn from_netlink(what: &'static str, ifname: String, e: netobs_core::Error) -> Self {
+        match e.errno() {
+            Some(libc::EOPNOTSUPP) => Error::NotSupported { what, ifname },
+            _ => Error::Netlink {
+                what,
+                ifname,
+                source: e,
+            },
+        }
+    }
+
     fn from_io(what: &'static str, ifname: &str, e: io::Error) -> Self {
         match e.raw_os_error() {
             Some(libc::ENODEV) => Error::NoSuchInterface(ifname.to_owned()),
@@ -114,6 +133,29 @@ impl Error {
                 source: e,
             },
         }
+    }
+}
+
+/// A NETLINK_GENERIC socket bound to one resolved family, with its
+/// reusable request buffer.
+#[derive(Debug)]
+struct GenlClient {
+    sock: netobs_core::NetlinkSocket,
+    family: u16,
+    req: netobs_core::MsgBuf,
+}
+
+impl GenlClient {
+    /// Opens the socket in the caller's namespace and resolves `family`
+    /// (`Error::Core(NoSuchFamily)` when the kernel lacks it).
+    fn open(family: &str) -> Result<Self> {
+        let mut sock = netobs_core::NetlinkSocket::open(netobs_core::Protocol::Generic)?;
+        let family = sock.genl_family(family)?.id;
+        Ok(GenlClient {
+            sock,
+            family,
+            req: netobs_core::MsgBuf::new(),
+        })
     }
 }
 

@@ -16,9 +16,9 @@
 
 use netobs_core::genl::genl_request;
 use netobs_core::nlattr::{Attr, AttrIndex, Attrs};
-use netobs_core::{DecodeError, MsgBuf, NetlinkSocket, Netns, NlMsg, Protocol};
+use netobs_core::{DecodeError, MsgBuf, Netns, NlMsg};
 
-use crate::{Error, Result};
+use crate::{Error, GenlClient, Result};
 
 /// Family name (ETHTOOL_GENL_NAME).
 pub const ETHTOOL_GENL_NAME: &str = "ethtool";
@@ -1051,9 +1051,7 @@ struct RawGroup {
 /// namespace.
 #[derive(Debug)]
 pub struct EthtoolNetlink {
-    sock: NetlinkSocket,
-    family: u16,
-    req: MsgBuf,
+    genl: GenlClient,
 }
 
 impl EthtoolNetlink {
@@ -1061,12 +1059,8 @@ impl EthtoolNetlink {
     /// A kernel without it gives
     /// `Error::Core(netobs_core::Error::NoSuchFamily("ethtool"))`.
     pub fn open() -> Result<Self> {
-        let mut sock = NetlinkSocket::open(Protocol::Generic)?;
-        let family = sock.genl_family(ETHTOOL_GENL_NAME)?.id;
         Ok(EthtoolNetlink {
-            sock,
-            family,
-            req: MsgBuf::new(),
+            genl: GenlClient::open(ETHTOOL_GENL_NAME)?,
         })
     }
 
@@ -1077,46 +1071,35 @@ impl EthtoolNetlink {
 
     /// The family id the kernel assigned.
     pub fn family_id(&self) -> u16 {
-        self.family
+        self.genl.family
     }
 
     /// Starts request `cmd` with its header nest (device name first, then
     /// flags, as ethtool does, so extended-ack offsets agree).
     fn begin(&mut self, cmd: u8, dev: Option<Dev<'_>>, flags: u32) -> &mut MsgBuf {
-        genl_request(&mut self.req, self.family, cmd, ETHTOOL_GENL_VERSION);
-        let h = self.req.nest_begin(header_attr(cmd));
+        genl_request(&mut self.genl.req, self.genl.family, cmd, ETHTOOL_GENL_VERSION);
+        let h = self.genl.req.nest_begin(header_attr(cmd));
         match dev {
             Some(Dev::Name(n)) => {
-                self.req.attr_str(HEADER_DEV_NAME, n);
+                self.genl.req.attr_str(HEADER_DEV_NAME, n);
             }
             Some(Dev::Index(i)) => {
-                self.req.attr_u32(HEADER_DEV_INDEX, i);
+                self.genl.req.attr_u32(HEADER_DEV_INDEX, i);
             }
             None => {}
         }
         if flags != 0 {
-            self.req.attr_u32(HEADER_FLAGS, flags);
+            self.genl.req.attr_u32(HEADER_FLAGS, flags);
         }
-        self.req.nest_end(h)
+        self.genl.req.nest_end(h)
     }
 
     fn map_err(cmd: u8, dev: Option<Dev<'_>>, e: netobs_core::Error) -> Error {
-        let ifname = dev.map(|d| d.label()).unwrap_or_default();
-        match e.errno() {
-            Some(libc::EOPNOTSUPP) => Error::NotSupported {
-                what: what(cmd),
-                ifname,
-            },
-            _ => Error::Netlink {
-                what: what(cmd),
-                ifname,
-                source: e,
-            },
-        }
+        Error::from_netlink(what(cmd), dev.map(|d| d.label()).unwrap_or_default(), e)
     }
 
     fn send_get(&mut self, cmd: u8, dev: Dev<'_>) -> Result<Reply<'_>> {
-        match self.sock.request(&mut self.req) {
+        match self.genl.sock.request(&mut self.genl.req) {
             Ok(m) => Ok(Reply::parse(&m)?),
             Err(e) => Err(Self::map_err(cmd, Some(dev), e)),
         }
@@ -1142,7 +1125,7 @@ impl EthtoolNetlink {
         extra: impl FnOnce(&mut MsgBuf),
     ) -> Result<Reply<'_>> {
         self.begin(cmd, dev, flags);
-        extra(&mut self.req);
+        extra(&mut self.genl.req);
         self.send_get(cmd, dev.unwrap_or(Dev::Name("")))
     }
 
@@ -1151,7 +1134,11 @@ impl EthtoolNetlink {
     /// implement the request are left out of the dump by the kernel.
     pub fn dump(&mut self, cmd: u8, flags: u32, mut each: impl FnMut(&Reply<'_>) -> Result<()>) -> Result<()> {
         self.begin(cmd, None, flags);
-        let mut d = self.sock.dump(&mut self.req).map_err(|e| Self::map_err(cmd, None, e))?;
+        let mut d = self
+            .genl
+            .sock
+            .dump(&mut self.genl.req)
+            .map_err(|e| Self::map_err(cmd, None, e))?;
         while let Some(m) = d.next().map_err(|e| Self::map_err(cmd, None, e))? {
             let r = Reply::parse(&m)?;
             each(&r)?;

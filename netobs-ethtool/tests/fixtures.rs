@@ -150,10 +150,14 @@ proptest! {
         decode_everything(&buf);
     }
 
-    /// Arbitrary bytes as a reply, as a bitset and as a GSTRINGS answer.
+    /// Arbitrary bytes as a reply, a bitset, a QSTATS answer and a
+    /// GSTRINGS answer.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         decode_everything(&bytes);
+        if let Ok(q) = netobs_ethtool::qstats::QStats::parse_payload(&bytes) {
+            let _ = (q.counters().count(), q.get(8), q.queue);
+        }
         if let Ok(b) = Bitset::parse(&bytes) {
             let _ = (b.set_bits(), b.bits().count(), b.is_set(3), b.in_mask(70));
         }

@@ -136,3 +136,42 @@ fn missing_family_is_a_clear_error() {
     );
     assert_eq!(e.errno(), Some(libc::ENOENT));
 }
+
+/// Queue statistics of the netdev family: virtio_net (eth0 here) keeps
+/// them, and its per-queue answers add up to its per-device sums; veth and
+/// lo keep none: left out of dumps, EOPNOTSUPP when asked by index.
+#[test]
+fn queue_stats_where_the_driver_has_them() {
+    use netobs_ethtool::qstats::{counter_name, NetdevNetlink, Queue};
+    if !privileged("queue_stats_where_the_driver_has_them") {
+        return;
+    }
+    let ns = TestNetns::new();
+    ns.veth("nlq0", "nlq1", None, None);
+    let mut nd = NetdevNetlink::open_in(&Netns::named(ns.name())).unwrap();
+    assert!(nd.qstats(None, true).unwrap().is_empty());
+    assert!(matches!(nd.qstats(Some(1), false), Err(Error::NotSupported { .. })));
+    match nd.qstats(Some(999_999), false) {
+        Err(e) => assert_eq!(e.errno(), Some(libc::ENODEV)),
+        Ok(v) => panic!("{v:?}"),
+    }
+
+    // Root namespace, read only.
+    let mut root = NetdevNetlink::open().unwrap();
+    let sums = root.qstats(None, false).unwrap();
+    for dev in &sums {
+        let queues = root.qstats(Some(dev.ifindex), true).unwrap();
+        assert!(queues.iter().all(|q| q.ifindex == dev.ifindex && q.queue.is_some()));
+        let rx: u64 = queues
+            .iter()
+            .filter(|q| matches!(q.queue, Some(Queue::Rx(_))))
+            .flat_map(|q| q.counters.iter().filter(|(k, _)| *k == 8).map(|(_, v)| *v))
+            .sum();
+        let dev_rx = dev.counters.iter().find(|(k, _)| *k == 8).map(|(_, v)| *v);
+        if let Some(dev_rx) = dev_rx {
+            // Traffic may arrive between the two dumps: never fewer.
+            assert!(rx >= dev_rx, "queues {rx} < device {dev_rx}");
+        }
+        assert!(dev.counters.iter().all(|(k, _)| counter_name(*k).is_some() || *k > 34));
+    }
+}

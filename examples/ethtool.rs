@@ -304,14 +304,16 @@ fn std_stats(nl: &mut EthtoolNetlink, dev: &str, groups: &[&str], out: &mut Out)
         }
         for (dir, hist) in [("rx", &g.hist_rx), ("tx", &g.hist_tx)] {
             for b in hist {
+                // ethtool 6.1 names buckets "<dir>-<group>-etherStatsPkts<low>to<high>Octets"
+                // (e.g. rx-rmon-etherStatsPkts64to64Octets); the last bucket may be open.
                 if b.high != 0 {
                     let _ = writeln!(
                         t,
-                        "{}-{dir}-etherStatsPkts{}to{}Octets: {}",
+                        "{dir}-{}-etherStatsPkts{}to{}Octets: {}",
                         g.name, b.low, b.high, b.value
                     );
                 } else {
-                    let _ = writeln!(t, "{}-{dir}-etherStatsPkts{}toMaxOctets: {}", g.name, b.low, b.value);
+                    let _ = writeln!(t, "{dir}-{}-etherStatsPkts{}toMaxOctets: {}", g.name, b.low, b.value);
                 }
             }
         }

@@ -60,6 +60,14 @@ fn veth_channels_features_and_dump() {
     .unwrap();
     assert_eq!(dumped, 5); // four veths and lo
 
+    // veth's link settings (drivers/net/veth.c, veth_get_link_ksettings):
+    // 10 Gb/s full duplex, twisted pair, no autonegotiation.
+    let lm = nl.link_modes(Dev::Name("nla0")).unwrap();
+    assert_eq!((lm.speed, lm.duplex, lm.autoneg), (Some(10_000), Some(1), Some(false)));
+    assert_eq!(nl.link_info(Dev::Name("nla0")).unwrap().port, Some(0)); // PORT_TP
+    assert!(nl.link_state(Dev::Name("nla0")).unwrap().link.is_some());
+    assert!(matches!(nl.fec(Dev::Name("nla0")), Err(Error::NotSupported { .. })));
+
     // EOPNOTSUPP is a normal answer, by name.
     match nl.rings(Dev::Name("nla0")) {
         Err(e @ Error::NotSupported { .. }) => assert_eq!(e.errno(), Some(libc::EOPNOTSUPP)),

@@ -120,7 +120,7 @@ fn main() {
     let first = t.elapsed();
     let first_allocs = ALLOCS.load(Ordering::Relaxed) - a0;
     poller.poll().unwrap(); // rates buffers get their capacity
-    let mut repeat = Vec::new();
+    let mut repeat = Vec::with_capacity(runs);
     let a0 = ALLOCS.load(Ordering::Relaxed);
     for _ in 0..runs {
         let t = Instant::now();

@@ -1,4 +1,4 @@
-//! `ethtool [--json] -S|-i|-g|-l|-k|-c|-a DEV`, printed as ethtool 6.1
+//! `ethtool [--json] [-I] -S|-i|-g|-l|-k|-c|-a DEV`, printed as ethtool 6.1
 //! prints them (error text and exit status included): -S and -i on the
 //! SIOCETHTOOL ioctl path, the others and `-S DEV --all-groups` /
 //! `--groups G..` on the ethtool netlink family. `--json` works for every
@@ -484,14 +484,24 @@ fn coalesce(nl: &mut EthtoolNetlink, dev: &str, out: &mut Out) -> Result<(), Err
     Ok(())
 }
 
-fn pause(nl: &mut EthtoolNetlink, dev: &str, out: &mut Out) -> Result<(), Error> {
-    let p = nl.pause(Dev::Name(dev), false)?;
+fn pause(nl: &mut EthtoolNetlink, dev: &str, stats: bool, out: &mut Out) -> Result<(), Error> {
+    let p = nl.pause(Dev::Name(dev), stats)?;
     if let Some(j) = out.json.as_mut() {
         j.start_object();
         j.str("ifname", dev);
         j.opt_bool("autonegotiate", p.autoneg);
         j.opt_bool("rx", p.rx);
         j.opt_bool("tx", p.tx);
+        if stats && (p.tx_pause_frames.is_some() || p.rx_pause_frames.is_some()) {
+            j.object_start("statistics");
+            if let Some(v) = p.tx_pause_frames {
+                j.u64("tx_pause_frames", v);
+            }
+            if let Some(v) = p.rx_pause_frames {
+                j.u64("rx_pause_frames", v);
+            }
+            j.end_object();
+        }
         j.end_object();
         return Ok(());
     }
@@ -502,6 +512,15 @@ fn pause(nl: &mut EthtoolNetlink, dev: &str, out: &mut Out) -> Result<(), Error>
         onoff(p.rx),
         onoff(p.tx)
     );
+    if stats && (p.tx_pause_frames.is_some() || p.rx_pause_frames.is_some()) {
+        out.text.push_str("Statistics:\n");
+        if let Some(v) = p.tx_pause_frames {
+            let _ = writeln!(out.text, "  tx_pause_frames: {v}");
+        }
+        if let Some(v) = p.rx_pause_frames {
+            let _ = writeln!(out.text, "  rx_pause_frames: {v}");
+        }
+    }
     Ok(())
 }
 
@@ -621,8 +640,15 @@ fn features(nl: &mut EthtoolNetlink, dev: &str, out: &mut Out) -> Result<(), Err
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let json = args.first().is_some_and(|a| a == "--json");
-    if json {
+    // Global flags before the option: --json, -I (--include-statistics).
+    let mut json = false;
+    let mut include_stats = false;
+    while let Some(first) = args.first() {
+        match first.as_str() {
+            "--json" => json = true,
+            "-I" | "--include-statistics" => include_stats = true,
+            _ => break,
+        }
         args.remove(0);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -660,7 +686,7 @@ fn main() -> ExitCode {
                 "g" => rings(&mut nl, dev, &mut out),
                 "l" => channels(&mut nl, dev, &mut out),
                 "c" => coalesce(&mut nl, dev, &mut out),
-                "a" => pause(&mut nl, dev, &mut out),
+                "a" => pause(&mut nl, dev, include_stats, &mut out),
                 _ => features(&mut nl, dev, &mut out),
             });
             match res {

@@ -33,7 +33,8 @@ fn ethtool_s_and_i_match() {
     same(&ns, &["-S"]);
 }
 
-const OPTIONS: [&[&str]; 9] = [
+const OPTIONS: [&[&str]; 10] = [
+    &["-I", "-a"],
     &["-g"],
     &["-l"],
     &["-k"],

@@ -110,7 +110,7 @@ const STRINGS_STRING: u16 = 1;
 const STRING_INDEX: u16 = 1;
 const STRING_VALUE: u16 = 2;
 
-/// Attribute numbers of the replies (ETHTOOL_A_<MSG>_*), for
+/// Attribute numbers of the replies (`ETHTOOL_A_<MSG>_*`), for
 /// [`Reply::get`] and friends. Numbers beyond the 6.1 headers are named
 /// only where this crate reads them; any other still answers by number.
 pub mod attr {
@@ -990,7 +990,7 @@ pub struct Features {
 }
 
 impl Features {
-    /// Whether feature `i` shows as "[fixed]": not changeable by the driver
+    /// Whether feature `i` shows as `[fixed]`: not changeable by the driver
     /// or never changeable.
     pub fn fixed(&self, i: usize) -> bool {
         !self.hw.get(i).copied().unwrap_or(false) || self.nochange.get(i).copied().unwrap_or(false)

@@ -24,7 +24,7 @@ pub mod qstats;
 use std::io;
 
 use ioctl::*;
-use netlink::{Channels, Dev, EthtoolNetlink, Pause, Rings};
+use netlink::{Channels, Coalesce, Dev, EthtoolNetlink, Features, Pause, Rings};
 use netobs_core::Netns;
 
 /// Errors of netobs-ethtool.
@@ -467,6 +467,64 @@ impl Ethtool {
         })
     }
 
+    /// ETHTOOL_GCOALESCE. The ioctl cannot tell which parameters the
+    /// driver supports (netlink leaves those out): every field is `Some`,
+    /// unsupported ones read 0.
+    pub fn coalesce(&self, ifname: &str) -> Result<Coalesce> {
+        let w = self.words::<22>(ifname, ETHTOOL_GCOALESCE, "get coalesce parameters")?;
+        Ok(Coalesce {
+            rx_usecs: Some(w[0]),
+            rx_max_frames: Some(w[1]),
+            rx_usecs_irq: Some(w[2]),
+            rx_max_frames_irq: Some(w[3]),
+            tx_usecs: Some(w[4]),
+            tx_max_frames: Some(w[5]),
+            tx_usecs_irq: Some(w[6]),
+            tx_max_frames_irq: Some(w[7]),
+            stats_block_usecs: Some(w[8]),
+            use_adaptive_rx: Some(w[9] != 0),
+            use_adaptive_tx: Some(w[10] != 0),
+            pkt_rate_low: Some(w[11]),
+            rx_usecs_low: Some(w[12]),
+            rx_max_frames_low: Some(w[13]),
+            tx_usecs_low: Some(w[14]),
+            tx_max_frames_low: Some(w[15]),
+            pkt_rate_high: Some(w[16]),
+            rx_usecs_high: Some(w[17]),
+            rx_max_frames_high: Some(w[18]),
+            tx_usecs_high: Some(w[19]),
+            tx_max_frames_high: Some(w[20]),
+            rate_sample_interval: Some(w[21]),
+            use_cqe_mode_tx: None,
+            use_cqe_mode_rx: None,
+        })
+    }
+
+    /// ETHTOOL_GFEATURES with the ETH_SS_FEATURES names: the same
+    /// [`Features`] the netlink path gives. The kernel copies at most the
+    /// blocks asked for (net/ethtool/ioctl.c, `ethtool_get_features`).
+    pub fn features(&self, ifname: &str) -> Result<Features> {
+        let names = self.string_set(ifname, ETH_SS_FEATURES)?;
+        let blocks = names.len().div_ceil(32);
+        // struct ethtool_gfeatures { u32 cmd; u32 size; blocks of
+        // { u32 available, requested, active, never_changed } }
+        let mut b = vec![0u8; 8 + 16 * blocks];
+        b[..4].copy_from_slice(&ETHTOOL_GFEATURES.to_ne_bytes());
+        b[4..8].copy_from_slice(&(blocks as u32).to_ne_bytes());
+        self.sock
+            .call(ifname, &mut b)
+            .map_err(|e| Error::from_io("get features", ifname, e))?;
+        let bit = |i: usize, field: usize| u32_at(&b, 8 + 16 * (i / 32) + 4 * field) & (1 << (i % 32)) != 0;
+        let n = names.len();
+        Ok(Features {
+            hw: (0..n).map(|i| bit(i, 0)).collect(),
+            wanted: (0..n).map(|i| bit(i, 1)).collect(),
+            active: (0..n).map(|i| bit(i, 2)).collect(),
+            nochange: (0..n).map(|i| bit(i, 3)).collect(),
+            names: names.names().map(str::to_owned).collect(),
+        })
+    }
+
     /// ETHTOOL_GPAUSEPARAM (no pause-frame counters on this path).
     pub fn pause(&self, ifname: &str) -> Result<Pause> {
         let [autoneg, rx, tx] = self.words::<3>(ifname, ETHTOOL_GPAUSEPARAM, "get pause parameters")?;
@@ -558,6 +616,16 @@ impl EthtoolAny {
     /// Channel counts and who answered.
     pub fn channels(&mut self, ifname: &str) -> Result<(Channels, Source)> {
         self.either(ifname, |n, d| n.channels(d), |i, d| i.channels(d))
+    }
+
+    /// Coalescing parameters and who answered.
+    pub fn coalesce(&mut self, ifname: &str) -> Result<(Coalesce, Source)> {
+        self.either(ifname, |n, d| n.coalesce(d), |i, d| i.coalesce(d))
+    }
+
+    /// Feature bits with their names and who answered.
+    pub fn features(&mut self, ifname: &str) -> Result<(Features, Source)> {
+        self.either(ifname, |n, d| n.features(d), |i, d| i.features(d))
     }
 
     /// Pause parameters (with counters over netlink) and who answered.

@@ -119,6 +119,14 @@ fn ioctl_fallback_agrees_with_netlink() {
     // Without the netlink handle the ioctl answers, and says so.
     any.netlink = None;
     assert_eq!(any.channels("nlf0").unwrap(), (ch, netobs_ethtool::Source::Ioctl));
+    // Features: both paths give the same names and bits.
+    let (nl_feat, _) = {
+        let mut with_nl = netobs_ethtool::EthtoolAny::open_in(&netns).unwrap();
+        with_nl.features("nlf0").unwrap()
+    };
+    let (io_feat, src) = any.features("nlf0").unwrap();
+    assert_eq!(src, netobs_ethtool::Source::Ioctl);
+    assert_eq!(io_feat, nl_feat);
     // veth has neither rings nor pause: EOPNOTSUPP on both paths.
     assert!(matches!(any.rings("nlf0"), Err(Error::NotSupported { .. })));
     assert!(matches!(any.pause("nlf0"), Err(Error::NotSupported { .. })));
@@ -127,6 +135,20 @@ fn ioctl_fallback_agrees_with_netlink() {
         if let (Ok(a), Ok(b)) = (io.rings("eth0"), nl.rings(Dev::Name("eth0"))) {
             assert_eq!((a.rx_max, a.tx_max, a.rx, a.tx), (b.rx_max, b.tx_max, b.rx, b.tx));
         }
+        // Coalescing: what netlink reports, the ioctl reports alike.
+        if let (Ok(a), Ok(b)) = (io.coalesce("eth0"), nl.coalesce(Dev::Name("eth0"))) {
+            for (x, y) in [
+                (a.rx_usecs, b.rx_usecs),
+                (a.rx_max_frames, b.rx_max_frames),
+                (a.tx_usecs, b.tx_usecs),
+            ] {
+                if y.is_some() {
+                    assert_eq!(x, y);
+                }
+            }
+            assert_eq!(a.use_adaptive_rx, b.use_adaptive_rx);
+        }
+        assert_eq!(io.features("eth0").ok(), nl.features(Dev::Name("eth0")).ok());
     }
 }
 

@@ -4,6 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Counts heap allocations (alloc and realloc calls) of the whole process.
 pub struct Counting;
 pub static ALLOCS: AtomicU64 = AtomicU64::new(0);
 

@@ -17,10 +17,22 @@ pub const ETHTOOL_GSTATS: u32 = 0x0000_001d;
 pub const ETHTOOL_GSSET_INFO: u32 = 0x0000_0037;
 /// Get PHY statistics (`struct ethtool_stats`).
 pub const ETHTOOL_GPHYSTATS: u32 = 0x0000_004a;
+/// Get ring parameters (`struct ethtool_ringparam`).
+pub const ETHTOOL_GRINGPARAM: u32 = 0x0000_0010;
+/// Get pause parameters (`struct ethtool_pauseparam`).
+pub const ETHTOOL_GPAUSEPARAM: u32 = 0x0000_0012;
+/// Get coalescing parameters (`struct ethtool_coalesce`).
+pub const ETHTOOL_GCOALESCE: u32 = 0x0000_000e;
+/// Get feature bits (`struct ethtool_gfeatures`).
+pub const ETHTOOL_GFEATURES: u32 = 0x0000_003a;
+/// Get channel counts (`struct ethtool_channels`).
+pub const ETHTOOL_GCHANNELS: u32 = 0x0000_003c;
 /// Length of one name in a string set (ETH_GSTRING_LEN).
 pub const ETH_GSTRING_LEN: usize = 32;
 /// String set of driver statistics (enum ethtool_stringset).
 pub const ETH_SS_STATS: u32 = 1;
+/// String set of netdev feature names.
+pub const ETH_SS_FEATURES: u32 = 4;
 /// String set of PHY statistics.
 pub const ETH_SS_PHY_STATS: u32 = 7;
 /// Size of `struct ethtool_drvinfo`.

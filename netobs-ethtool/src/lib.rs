@@ -1,17 +1,30 @@
 //! netobs-ethtool: what the NIC driver itself counts.
 //!
-//! This first part covers the SIOCETHTOOL ioctl path ([`ioctl`]): driver
-//! information (ETHTOOL_GDRVINFO) and driver-private statistics
-//! (ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS, ETHTOOL_GSTATS, ETHTOOL_GPHYSTATS),
-//! which have no netlink path for their values.
+//! - The SIOCETHTOOL ioctl path ([`ioctl`], [`Ethtool`]): driver
+//!   information (ETHTOOL_GDRVINFO) and driver-private statistics
+//!   (ETHTOOL_GSSET_INFO, ETHTOOL_GSTRINGS, ETHTOOL_GSTATS, ETHTOOL_GPHYSTATS),
+//!   which have no netlink path for their values.
+//! - The ethtool generic-netlink family ([`netlink`],
+//!   [`netlink::EthtoolNetlink`]): rings, channels, features, coalescing,
+//!   pause, link info/modes/state, FEC, private flags, string sets and the
+//!   standard statistics groups, per device or dumped for every device.
+//! - [`EthtoolAny`]: netlink first, the ioctl where netlink does not
+//!   answer, reporting which one did ([`Source`]).
+//! - [`poll`]: driver statistics of every interface of a namespace in one
+//!   call, and a poller with per-second deltas and cached names.
+//! - [`qstats`]: per-queue statistics of the netdev family (QSTATS_GET).
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
 pub mod ioctl;
+pub mod netlink;
+pub mod poll;
+pub mod qstats;
 
 use std::io;
 
 use ioctl::*;
+use netlink::{Channels, Coalesce, Dev, EthtoolNetlink, Features, Pause, Rings};
 use netobs_core::Netns;
 
 /// Errors of netobs-ethtool.
@@ -52,6 +65,24 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// An ethtool netlink request failed; `source` carries the kernel's
+    /// errno and extended-ack text.
+    #[error("{what} on \"{ifname}\": {source}")]
+    Netlink {
+        /// What was asked.
+        what: &'static str,
+        /// Interface (empty for dumps and global requests).
+        ifname: String,
+        /// The netlink error.
+        #[source]
+        source: netobs_core::Error,
+    },
+    /// A standard statistics group name the kernel does not know.
+    #[error("unknown statistics group \"{0}\" (the kernel's ETH_SS_STATS_STD set does not name it)")]
+    UnknownGroup(String),
+    /// Malformed bytes from the kernel.
+    #[error("malformed ethtool netlink reply: {0}")]
+    Decode(#[from] netobs_core::DecodeError),
     /// Namespace or other netobs-core failure.
     #[error(transparent)]
     Core(#[from] netobs_core::Error),
@@ -65,8 +96,23 @@ impl Error {
             Error::NotSupported { .. } => Some(libc::EOPNOTSUPP),
             Error::Permission { .. } => Some(libc::EPERM),
             Error::Io { source, .. } => source.raw_os_error(),
-            Error::Core(e) => e.errno(),
+            Error::Core(e) | Error::Netlink { source: e, .. } => e.errno(),
+            Error::UnknownGroup(_) => Some(libc::EINVAL),
+            Error::Decode(_) => None,
             Error::Unstable(_) => Some(libc::EAGAIN),
+        }
+    }
+
+    /// A netlink failure of request `what` about `ifname`: EOPNOTSUPP
+    /// becomes [`Error::NotSupported`], the rest keeps the kernel's error.
+    fn from_netlink(what: &'static str, ifname: String, e: netobs_core::Error) -> Self {
+        match e.errno() {
+            Some(libc::EOPNOTSUPP) => Error::NotSupported { what, ifname },
+            _ => Error::Netlink {
+                what,
+                ifname,
+                source: e,
+            },
         }
     }
 
@@ -87,6 +133,29 @@ impl Error {
                 source: e,
             },
         }
+    }
+}
+
+/// A NETLINK_GENERIC socket bound to one resolved family, with its
+/// reusable request buffer.
+#[derive(Debug)]
+struct GenlClient {
+    sock: netobs_core::NetlinkSocket,
+    family: u16,
+    req: netobs_core::MsgBuf,
+}
+
+impl GenlClient {
+    /// Opens the socket in the caller's namespace and resolves `family`
+    /// (`Error::Core(NoSuchFamily)` when the kernel lacks it).
+    fn open(family: &str) -> Result<Self> {
+        let mut sock = netobs_core::NetlinkSocket::open(netobs_core::Protocol::Generic)?;
+        let family = sock.genl_family(family)?.id;
+        Ok(GenlClient {
+            sock,
+            family,
+            req: netobs_core::MsgBuf::new(),
+        })
     }
 }
 
@@ -138,6 +207,36 @@ pub struct StringSet {
 }
 
 impl StringSet {
+    /// Decodes an ETHTOOL_GSTRINGS answer (`struct ethtool_gstrings`:
+    /// cmd, string_set, len, then `len` names of ETH_GSTRING_LEN bytes),
+    /// keeping its buffer. A count that runs past the bytes is an error;
+    /// bytes past the count are dropped.
+    pub fn parse_gstrings(mut buf: Vec<u8>) -> Result<Self, netobs_core::DecodeError> {
+        if buf.len() < 12 {
+            return Err(netobs_core::DecodeError::Truncated {
+                what: "ethtool_gstrings",
+                offset: 0,
+                need: 12,
+                have: buf.len(),
+            });
+        }
+        let count = u32_at(&buf, 8) as usize;
+        let need = count.checked_mul(ETH_GSTRING_LEN).and_then(|n| n.checked_add(12));
+        match need {
+            Some(need) if need <= buf.len() => {
+                buf.truncate(need);
+                buf.drain(..12);
+                Ok(StringSet { buf, count })
+            }
+            _ => Err(netobs_core::DecodeError::BadLength {
+                what: "ethtool_gstrings",
+                offset: 8,
+                len: count,
+                avail: (buf.len() - 12) / ETH_GSTRING_LEN,
+            }),
+        }
+    }
+
     /// Number of names.
     pub fn len(&self) -> usize {
         self.count
@@ -175,11 +274,13 @@ impl DriverStats {
     }
 }
 
-/// Extra room kept in kernel-filled buffers: the kernel writes as many
-/// entries as the driver counts *now*, which may exceed the count read a
-/// moment earlier when queues are reconfigured (net/ethtool/ioctl.c).
+/// Room kept in kernel-filled buffers: ETHTOOL_GSTATS and
+/// ETHTOOL_GSTRINGS write as many entries as the driver counts *now*
+/// (net/ethtool/ioctl.c ignores the count we pass), which may exceed the
+/// count read a moment earlier when queues are reconfigured. Twice the
+/// count, at least 64 more, covers a doubling of queues between two calls.
 fn slack(n: usize) -> usize {
-    n + 64
+    n + n.max(64)
 }
 
 /// A handle for ethtool ioctls in one network namespace.
@@ -255,9 +356,7 @@ impl Ethtool {
                 .call(ifname, &mut b)
                 .map_err(|e| Error::from_io("get stats strings information", ifname, e))?;
             if u32_at(&b, 8) as usize == n {
-                b.drain(..12);
-                b.truncate(n * ETH_GSTRING_LEN);
-                return Ok(StringSet { buf: b, count: n });
+                return Ok(StringSet::parse_gstrings(b)?);
             }
         }
         Err(Error::Unstable(ifname.to_owned()))
@@ -267,14 +366,29 @@ impl Ethtool {
     /// for the PHY set) into `values`, reusing its allocation. Fails with
     /// [`Error::Unstable`] if the driver's count no longer matches `names`.
     pub fn read_values(&self, ifname: &str, cmd: u32, names: &StringSet, values: &mut Vec<u64>) -> Result<()> {
+        self.read_values_with(ifname, cmd, names, values, &mut Vec::new())
+    }
+
+    /// [`read_values`](Self::read_values) with a caller-kept scratch buffer
+    /// for the kernel's answer, so repeated polls allocate nothing.
+    pub fn read_values_with(
+        &self,
+        ifname: &str,
+        cmd: u32,
+        names: &StringSet,
+        values: &mut Vec<u64>,
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
         let n = names.len();
-        let mut b = vec![0u8; 8 + slack(n) * 8];
+        let b = scratch;
+        b.clear();
+        b.resize(8 + slack(n) * 8, 0);
         b[..4].copy_from_slice(&cmd.to_ne_bytes());
         b[4..8].copy_from_slice(&(n as u32).to_ne_bytes());
         self.sock
-            .call(ifname, &mut b)
+            .call(ifname, b)
             .map_err(|e| Error::from_io("get stats information", ifname, e))?;
-        if u32_at(&b, 4) as usize != n {
+        if u32_at(b, 4) as usize != n {
             return Err(Error::Unstable(ifname.to_owned()));
         }
         values.clear();
@@ -297,6 +411,131 @@ impl Ethtool {
         self.stats_of(ifname, ETH_SS_PHY_STATS, ETHTOOL_GPHYSTATS)
     }
 
+    /// Sends a command whose answer is `N` u32 words after the command
+    /// word (the fixed-size `struct ethtool_*param` family).
+    fn words<const N: usize>(&self, ifname: &str, cmd: u32, what: &'static str) -> Result<[u32; N]> {
+        let mut b = vec![0u8; 4 * (N + 1)];
+        b[..4].copy_from_slice(&cmd.to_ne_bytes());
+        self.sock
+            .call(ifname, &mut b)
+            .map_err(|e| Error::from_io(what, ifname, e))?;
+        let mut w = [0u32; N];
+        for (i, v) in w.iter_mut().enumerate() {
+            *v = u32_at(&b, 4 * (i + 1));
+        }
+        Ok(w)
+    }
+
+    /// ETHTOOL_GRINGPARAM, shaped like the netlink answer (a ring whose
+    /// maximum is zero is `None`, as net/ethtool/rings.c leaves it out).
+    pub fn rings(&self, ifname: &str) -> Result<Rings> {
+        let [rx_max, mini_max, jumbo_max, tx_max, rx, mini, jumbo, tx] =
+            self.words::<8>(ifname, ETHTOOL_GRINGPARAM, "get ring parameters")?;
+        let some_if = |max: u32, v: u32| (max != 0).then_some(v);
+        Ok(Rings {
+            rx_max: Some(rx_max),
+            rx_mini_max: some_if(mini_max, mini_max),
+            rx_jumbo_max: some_if(jumbo_max, jumbo_max),
+            tx_max: Some(tx_max),
+            rx: Some(rx),
+            rx_mini: some_if(mini_max, mini),
+            rx_jumbo: some_if(jumbo_max, jumbo),
+            tx: Some(tx),
+            ..Rings::default()
+        })
+    }
+
+    /// ETHTOOL_GCHANNELS, shaped like the netlink answer (a kind of channel
+    /// whose maximum is zero is `None`).
+    pub fn channels(&self, ifname: &str) -> Result<Channels> {
+        let [max_rx, max_tx, max_other, max_comb, rx, tx, other, comb] =
+            self.words::<8>(ifname, ETHTOOL_GCHANNELS, "get channel parameters")?;
+        let pair = |max: u32, v: u32| if max != 0 { (Some(max), Some(v)) } else { (None, None) };
+        let (rx_max, rx) = pair(max_rx, rx);
+        let (tx_max, tx) = pair(max_tx, tx);
+        let (other_max, other) = pair(max_other, other);
+        let (combined_max, combined) = pair(max_comb, comb);
+        Ok(Channels {
+            rx_max,
+            tx_max,
+            other_max,
+            combined_max,
+            rx,
+            tx,
+            other,
+            combined,
+        })
+    }
+
+    /// ETHTOOL_GCOALESCE. The ioctl cannot tell which parameters the
+    /// driver supports (netlink leaves those out): every field is `Some`,
+    /// unsupported ones read 0.
+    pub fn coalesce(&self, ifname: &str) -> Result<Coalesce> {
+        let w = self.words::<22>(ifname, ETHTOOL_GCOALESCE, "get coalesce parameters")?;
+        Ok(Coalesce {
+            rx_usecs: Some(w[0]),
+            rx_max_frames: Some(w[1]),
+            rx_usecs_irq: Some(w[2]),
+            rx_max_frames_irq: Some(w[3]),
+            tx_usecs: Some(w[4]),
+            tx_max_frames: Some(w[5]),
+            tx_usecs_irq: Some(w[6]),
+            tx_max_frames_irq: Some(w[7]),
+            stats_block_usecs: Some(w[8]),
+            use_adaptive_rx: Some(w[9] != 0),
+            use_adaptive_tx: Some(w[10] != 0),
+            pkt_rate_low: Some(w[11]),
+            rx_usecs_low: Some(w[12]),
+            rx_max_frames_low: Some(w[13]),
+            tx_usecs_low: Some(w[14]),
+            tx_max_frames_low: Some(w[15]),
+            pkt_rate_high: Some(w[16]),
+            rx_usecs_high: Some(w[17]),
+            rx_max_frames_high: Some(w[18]),
+            tx_usecs_high: Some(w[19]),
+            tx_max_frames_high: Some(w[20]),
+            rate_sample_interval: Some(w[21]),
+            use_cqe_mode_tx: None,
+            use_cqe_mode_rx: None,
+        })
+    }
+
+    /// ETHTOOL_GFEATURES with the ETH_SS_FEATURES names: the same
+    /// [`Features`] the netlink path gives. The kernel copies at most the
+    /// blocks asked for (net/ethtool/ioctl.c, `ethtool_get_features`).
+    pub fn features(&self, ifname: &str) -> Result<Features> {
+        let names = self.string_set(ifname, ETH_SS_FEATURES)?;
+        let blocks = names.len().div_ceil(32);
+        // struct ethtool_gfeatures { u32 cmd; u32 size; blocks of
+        // { u32 available, requested, active, never_changed } }
+        let mut b = vec![0u8; 8 + 16 * blocks];
+        b[..4].copy_from_slice(&ETHTOOL_GFEATURES.to_ne_bytes());
+        b[4..8].copy_from_slice(&(blocks as u32).to_ne_bytes());
+        self.sock
+            .call(ifname, &mut b)
+            .map_err(|e| Error::from_io("get features", ifname, e))?;
+        let bit = |i: usize, field: usize| u32_at(&b, 8 + 16 * (i / 32) + 4 * field) & (1 << (i % 32)) != 0;
+        let n = names.len();
+        Ok(Features {
+            hw: (0..n).map(|i| bit(i, 0)).collect(),
+            wanted: (0..n).map(|i| bit(i, 1)).collect(),
+            active: (0..n).map(|i| bit(i, 2)).collect(),
+            nochange: (0..n).map(|i| bit(i, 3)).collect(),
+            names: names.names().map(str::to_owned).collect(),
+        })
+    }
+
+    /// ETHTOOL_GPAUSEPARAM (no pause-frame counters on this path).
+    pub fn pause(&self, ifname: &str) -> Result<Pause> {
+        let [autoneg, rx, tx] = self.words::<3>(ifname, ETHTOOL_GPAUSEPARAM, "get pause parameters")?;
+        Ok(Pause {
+            autoneg: Some(autoneg != 0),
+            rx: Some(rx != 0),
+            tx: Some(tx != 0),
+            ..Pause::default()
+        })
+    }
+
     fn stats_of(&self, ifname: &str, set: u32, cmd: u32) -> Result<DriverStats> {
         for _ in 0..3 {
             let names = self.string_set(ifname, set)?;
@@ -311,5 +550,86 @@ impl Ethtool {
             }
         }
         Err(Error::Unstable(ifname.to_owned()))
+    }
+}
+
+/// Which kernel interface answered a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The ethtool generic-netlink family.
+    Netlink,
+    /// The SIOCETHTOOL ioctl (the family is missing or did not answer).
+    Ioctl,
+}
+
+/// Netlink first, the ioctl where netlink does not answer: both handles
+/// of one namespace, and a record of which one answered.
+#[derive(Debug)]
+pub struct EthtoolAny {
+    /// The netlink handle; `None` when the kernel has no ethtool family.
+    pub netlink: Option<EthtoolNetlink>,
+    /// The ioctl handle.
+    pub ioctl: Ethtool,
+}
+
+impl EthtoolAny {
+    /// Both handles in the caller's namespace; a missing ethtool family
+    /// (kernels before 5.6, or CONFIG_ETHTOOL_NETLINK off) leaves only the
+    /// ioctl.
+    pub fn open() -> Result<Self> {
+        Ok(EthtoolAny {
+            netlink: EthtoolNetlink::open().ok(),
+            ioctl: Ethtool::open()?,
+        })
+    }
+
+    /// Both handles inside `netns`.
+    pub fn open_in(netns: &Netns) -> Result<Self> {
+        netns.run(Self::open)?
+    }
+
+    /// Netlink's answer, unless netlink did not answer at all (no family,
+    /// or an error other than the driver's own EOPNOTSUPP or an unknown
+    /// device, which the ioctl would only repeat): then the ioctl's.
+    fn either<T>(
+        &mut self,
+        ifname: &str,
+        nl: impl FnOnce(&mut EthtoolNetlink, Dev<'_>) -> Result<T>,
+        io: impl FnOnce(&Ethtool, &str) -> Result<T>,
+    ) -> Result<(T, Source)> {
+        if let Some(n) = self.netlink.as_mut() {
+            match nl(n, Dev::Name(ifname)) {
+                Ok(v) => return Ok((v, Source::Netlink)),
+                Err(e @ Error::NotSupported { .. }) => return Err(e),
+                Err(e) if e.errno() == Some(libc::ENODEV) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        io(&self.ioctl, ifname).map(|v| (v, Source::Ioctl))
+    }
+
+    /// Ring sizes and who answered.
+    pub fn rings(&mut self, ifname: &str) -> Result<(Rings, Source)> {
+        self.either(ifname, |n, d| n.rings(d), |i, d| i.rings(d))
+    }
+
+    /// Channel counts and who answered.
+    pub fn channels(&mut self, ifname: &str) -> Result<(Channels, Source)> {
+        self.either(ifname, |n, d| n.channels(d), |i, d| i.channels(d))
+    }
+
+    /// Coalescing parameters and who answered.
+    pub fn coalesce(&mut self, ifname: &str) -> Result<(Coalesce, Source)> {
+        self.either(ifname, |n, d| n.coalesce(d), |i, d| i.coalesce(d))
+    }
+
+    /// Feature bits with their names and who answered.
+    pub fn features(&mut self, ifname: &str) -> Result<(Features, Source)> {
+        self.either(ifname, |n, d| n.features(d), |i, d| i.features(d))
+    }
+
+    /// Pause parameters (with counters over netlink) and who answered.
+    pub fn pause(&mut self, ifname: &str) -> Result<(Pause, Source)> {
+        self.either(ifname, |n, d| n.pause(d, true), |i, d| i.pause(d))
     }
 }

@@ -1,0 +1,81 @@
+//! Bulk statistics and the poller against the real kernel: every veth of a
+//! namespace in one call, names cached across polls and re-read when the
+//! driver's count changes (more veth queues), values equal to ethtool -S.
+
+use netobs_core::Netns;
+use netobs_ethtool::poll::{all_stats, StatsPoller};
+use netobs_testsupport::{privileged, TestNetns};
+
+fn ethtool_s(ns: &TestNetns, dev: &str) -> Vec<(String, u64)> {
+    let out = ns.exec("ethtool", &["-S", dev]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (n, v) = l.trim().rsplit_once(": ")?;
+            Some((n.to_string(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn bulk_and_poll_follow_ethtool() {
+    if !privileged("bulk_and_poll_follow_ethtool") {
+        return;
+    }
+    let ns = TestNetns::new();
+    ns.quiet_ipv6();
+    ns.veth("pa0", "pa1", None, None);
+    ns.veth("pb0", "pb1", None, None);
+    let netns = Netns::named(ns.name());
+
+    let all = all_stats(Some(&netns)).unwrap();
+    let mut names: Vec<&str> = all.iter().map(|i| i.ifname.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["lo", "pa0", "pa1", "pb0", "pb1"]);
+    for i in &all {
+        if i.ifname == "lo" {
+            assert!(i.names.is_empty() && i.error.is_none());
+            continue;
+        }
+        let ours: Vec<(String, u64)> = i.iter().map(|(n, v)| (n.to_owned(), v)).collect();
+        assert_eq!(ours, ethtool_s(&ns, &i.ifname), "{}", i.ifname);
+    }
+
+    let mut p = StatsPoller::open_in(&netns).unwrap();
+    let first = p.poll().unwrap();
+    assert!(first.iter().all(|i| i.per_sec.is_empty()));
+    let pa0 = |p: &StatsPoller| p.interfaces().iter().find(|i| i.ifname == "pa0").unwrap().clone();
+    let before = pa0(&p).names.len();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    p.poll().unwrap();
+    let second = pa0(&p);
+    assert_eq!(second.per_sec.len(), before);
+    assert!(second.rates().all(|(_, r)| r == 0.0), "{:?}", second.per_sec);
+
+    // Two rx queues instead of one: the driver's count grows, the names
+    // are read again and the rates start over.
+    let out = ns.exec("ethtool", &["-L", "pa0", "rx", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    p.poll().unwrap();
+    let third = pa0(&p);
+    assert!(third.names.len() > before, "{} <= {before}", third.names.len());
+    assert!(third.per_sec.is_empty());
+    let ours: Vec<(String, u64)> = third.iter().map(|(n, v)| (n.to_owned(), v)).collect();
+    assert_eq!(ours, ethtool_s(&ns, "pa0"));
+    p.poll().unwrap();
+    assert_eq!(pa0(&p).per_sec.len(), third.names.len());
+
+    // A vanished interface reports its error; the others are still read.
+    ns.ip(&["link", "del", "pb0"]);
+    let after = p.poll().unwrap();
+    let pb0 = after.iter().find(|i| i.ifname == "pb0").unwrap();
+    assert!(
+        pb0.error.as_deref().unwrap_or("").contains("not found"),
+        "{:?}",
+        pb0.error
+    );
+    assert!(after.iter().find(|i| i.ifname == "pa1").unwrap().error.is_none());
+    p.refresh_interfaces().unwrap();
+    assert!(p.interfaces().iter().all(|i| i.ifname != "pb0" && i.ifname != "pb1"));
+}

@@ -63,7 +63,8 @@ def main():
     ap.add_argument("--sockets", type=int, default=108000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--walk", action="store_true")
-    ap.add_argument("--keep", action="store_true", help="leave the namespace and holders running")
+    ap.add_argument("--hold", action="store_true",
+                    help="only build the world and hold it until interrupted (for profiling)")
     a = ap.parse_args()
     if not os.path.exists(EXAMPLE):
         sys.exit("build first: cargo build --release --example ss")
@@ -88,7 +89,13 @@ def main():
             conns -= n
             port += 1
         print(f"world: {a.sockets} established sockets + {len(holders)} listeners "
-              f"in {len(holders)} processes ({time.time() - t0:.1f} s to build)")
+              f"in {len(holders)} processes ({time.time() - t0:.1f} s to build)", flush=True)
+        if a.hold:
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                return
 
         for args in (["-tan"], ["-tin"], ["-tanp"]):
             ss_cmd = ["ss", "-N", NS] + args
@@ -117,11 +124,10 @@ def main():
             env = dict(os.environ, NETOBS_BENCH_NS=NS)
             subprocess.run(["cargo", "bench", "--bench", "sockdiag_walk"], cwd=ROOT, env=env, check=True)
     finally:
-        if not a.keep:
-            for p in holders:
-                p.kill()
-                p.wait()
-            subprocess.run(["ip", "netns", "del", NS])
+        for p in holders:
+            p.kill()
+            p.wait()
+        subprocess.run(["ip", "netns", "del", NS])
 
 
 if __name__ == "__main__":

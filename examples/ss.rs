@@ -277,8 +277,9 @@ fn push_u64(b: &mut String, mut v: u64) {
             break;
         }
     }
-    // The digits are ASCII.
-    b.push_str(std::str::from_utf8(&tmp[i..]).unwrap_or("?"));
+    for &d in &tmp[i..] {
+        b.push(d as char);
+    }
 }
 
 /// Appends `v` left-aligned in `width` columns (C's `%-6d`).
@@ -353,47 +354,173 @@ fn die(msg: impl std::fmt::Display) -> ! {
 
 // ---------------------------------------------------------------- formats
 
-/// C's `%g` with `prec` significant digits.
-fn fmt_g(x: f64, prec: usize) -> String {
+/// A fixed buffer for formatting numbers without touching the heap.
+struct StackBuf {
+    b: [u8; 64],
+    n: usize,
+}
+
+impl StackBuf {
+    fn new() -> Self {
+        StackBuf { b: [0; 64], n: 0 }
+    }
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.b[..self.n]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.n + s.len();
+        if end > self.b.len() {
+            return Err(std::fmt::Error);
+        }
+        self.b[self.n..end].copy_from_slice(s.as_bytes());
+        self.n = end;
+        Ok(())
+    }
+}
+
+/// C's `%g` with `prec` significant digits, appended to `b`. Rust's exact
+/// float formatting rounds the binary value correctly, half to even, as
+/// glibc's printf does; the digits are formatted once and laid out here.
+fn fmt_g(b: &mut String, x: f64, prec: usize) {
     if x == 0.0 {
-        return "0".into();
+        b.push('0');
+        return;
     }
     let p = prec.max(1);
-    let exp = x.abs().log10().floor() as i32;
-    // Round first: rounding can change the exponent (9.9999 -> 10).
-    let e_repr = format!("{:.*e}", p - 1, x);
-    let (mant, e) = e_repr.split_once('e').unwrap_or((&e_repr, "0"));
-    let exp = e.parse::<i32>().unwrap_or(exp);
-    if exp < -4 || exp >= p as i32 {
-        let mant = strip_zeros(mant);
-        format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    let mut t = StackBuf::new();
+    // Round first: rounding can change the exponent (9.9999 -> 1.00e1).
+    let _ = write!(t, "{:.*e}", p - 1, x.abs());
+    let (mant, e) = t.as_str().split_once('e').unwrap_or((t.as_str(), "0"));
+    let exp = e.parse::<i32>().unwrap_or(0);
+    let mut digits = [0u8; 24];
+    let mut n = 0;
+    for &c in mant.as_bytes().iter().filter(|c| c.is_ascii_digit()).take(digits.len()) {
+        digits[n] = c;
+        n += 1;
+    }
+    if x < 0.0 {
+        b.push('-');
+    }
+    g_layout(b, &digits[..n], exp);
+}
+
+/// Lays out significant `digits` (value d0.d1d2... x 10^exp) the way `%g`
+/// does with precision `digits.len()`: exponent form below 1e-4 or from
+/// 10^precision on, fixed otherwise, trailing zeros removed.
+fn g_layout(b: &mut String, digits: &[u8], exp: i32) {
+    let p = digits.len() as i32;
+    let last = digits.iter().rposition(|&d| d != b'0').unwrap_or(0);
+    let sig = &digits[..=last];
+    let push = |b: &mut String, ds: &[u8]| ds.iter().for_each(|&d| b.push(d as char));
+    if exp < -4 || exp >= p {
+        push(b, &sig[..1]);
+        if sig.len() > 1 {
+            b.push('.');
+            push(b, &sig[1..]);
+        }
+        b.push('e');
+        b.push(if exp < 0 { '-' } else { '+' });
+        if exp.abs() < 10 {
+            b.push('0');
+        }
+        push_u64(b, exp.unsigned_abs() as u64);
+    } else if exp >= 0 {
+        let int_len = exp as usize + 1;
+        for i in 0..int_len {
+            b.push(*digits.get(i).unwrap_or(&b'0') as char);
+        }
+        if sig.len() > int_len {
+            b.push('.');
+            push(b, &sig[int_len..]);
+        }
     } else {
-        let decimals = (p as i32 - 1 - exp).max(0) as usize;
-        strip_zeros(&format!("{x:.decimals$}")).to_string()
+        b.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            b.push('0');
+        }
+        push(b, sig);
     }
 }
 
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
+/// `%.{p}g` of `n / 10^scale` for an integer `n`, in exact decimal
+/// arithmetic; `false` (nothing written) on an exact tie, where printf's
+/// answer depends on the binary value of the quotient.
+fn int_g(b: &mut String, n: u64, scale: i32, p: usize) -> bool {
+    let mut all = [0u8; 20];
+    let mut len = 0;
+    let mut v = n;
+    loop {
+        all[len] = b'0' + (v % 10) as u8;
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
     }
+    all[..len].reverse();
+    let mut exp = len as i32 - 1 - scale;
+    let mut d = [b'0'; 20];
+    let keep = p.min(len);
+    d[..keep].copy_from_slice(&all[..keep]);
+    if len > p {
+        let rest = &all[p..len];
+        let up = match rest[0] {
+            b'6'..=b'9' => true,
+            b'5' if rest[1..].iter().any(|&c| c != b'0') => true,
+            b'5' => return false,
+            _ => false,
+        };
+        if up {
+            let mut i = p;
+            loop {
+                if i == 0 {
+                    // 999 -> 1000: one more digit before the point.
+                    d[0] = b'1';
+                    d[1..p].fill(b'0');
+                    exp += 1;
+                    break;
+                }
+                i -= 1;
+                if d[i] == b'9' {
+                    d[i] = b'0';
+                } else {
+                    d[i] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    g_layout(b, &d[..p], exp);
+    true
 }
 
-fn sprint_bw(bw: f64, numeric: bool) -> String {
+/// misc/ss.c `sprint_bw`: `%.3g` with a k/M/G/T suffix, or `%.0f` with -n.
+fn sprint_bw(b: &mut String, bw: f64, numeric: bool) {
+    let integral = bw >= 0.0 && bw < 9.0e15 && bw.fract() == 0.0;
     if numeric {
-        format!("{bw:.0}")
-    } else if bw >= 1e12 {
-        format!("{}T", fmt_g(bw / 1e12, 3))
-    } else if bw >= 1e9 {
-        format!("{}G", fmt_g(bw / 1e9, 3))
-    } else if bw >= 1e6 {
-        format!("{}M", fmt_g(bw / 1e6, 3))
-    } else if bw >= 1e3 {
-        format!("{}k", fmt_g(bw / 1e3, 3))
-    } else {
-        fmt_g(bw, 6)
+        if integral {
+            push_u64(b, bw as u64);
+        } else {
+            let mut d = StackBuf::new();
+            let _ = write!(d, "{bw:.0}");
+            b.push_str(d.as_str());
+        }
+        return;
+    }
+    for (scale, exp10, suffix) in [(1e12, 12, 'T'), (1e9, 9, 'G'), (1e6, 6, 'M'), (1e3, 3, 'k')] {
+        if bw >= scale {
+            if !(integral && int_g(b, bw as u64, exp10, 3)) {
+                fmt_g(b, bw / scale, 3);
+            }
+            b.push(suffix);
+            return;
+        }
+    }
+    if !(integral && int_g(b, bw as u64, 0, 6)) {
+        fmt_g(b, bw, 6);
     }
 }
 
@@ -489,7 +616,6 @@ struct Ss {
     route: Option<NetlinkSocket>,
     cgroups: Option<HashMap<u64, String>>,
     netns: Netns,
-    expr: Option<filter::Expr>,
     json: Vec<String>,
 }
 
@@ -515,22 +641,49 @@ impl Ss {
         map.get(&id).cloned().unwrap_or_else(|| format!("unreachable:{id:x}"))
     }
 
-    fn users(&self, ino: u32) -> Option<String> {
-        let owners = self.owners.as_ref()?;
-        let list = owners.of(ino);
-        if ino == 0 || list.is_empty() {
-            return None;
+    /// ` users:(("cmd",pid=P,fd=F),...)`. ss prepends each owner to its
+    /// hash chain, so the last one found prints first.
+    fn users(owners: &Owners, ino: u32, b: &mut String) {
+        if ino == 0 {
+            return;
         }
-        // ss prepends each owner to its hash chain: the last found prints first.
-        let mut s = String::from(" users:(");
-        for (i, o) in list.iter().rev().enumerate() {
+        // Most sockets have one owner: keep up to 8 on the stack.
+        let mut few: [Option<&netobs::sockdiag::owners::Owner>; 8] = [None; 8];
+        let mut n = 0;
+        for o in owners.of(ino).take(few.len()) {
+            few[n] = Some(o);
+            n += 1;
+        }
+        if n == 0 {
+            return;
+        }
+        if n == few.len() && owners.of(ino).nth(n).is_some() {
+            let many: Vec<_> = owners.of(ino).collect();
+            Self::print_users(owners, many.iter().rev().copied(), b);
+        } else {
+            Self::print_users(owners, few[..n].iter().rev().flatten().copied(), b);
+        }
+    }
+
+    fn print_users<'o>(
+        owners: &Owners,
+        list: impl Iterator<Item = &'o netobs::sockdiag::owners::Owner>,
+        b: &mut String,
+    ) {
+        b.push_str(" users:(");
+        for (i, o) in list.enumerate() {
             if i > 0 {
-                s.push(',');
+                b.push(',');
             }
-            let _ = write!(s, "(\"{}\",pid={},fd={})", owners.command(o), o.pid, o.fd);
+            b.push_str("(\"");
+            b.push_str(owners.command(o));
+            b.push_str("\",pid=");
+            push_u64(b, o.pid as u64);
+            b.push_str(",fd=");
+            push_u64(b, o.fd as u64);
+            b.push(')');
         }
-        s.push(')');
-        Some(s)
+        b.push(')');
     }
 
     fn addr_port(&mut self, addr: IpAddr, port: u16, ifindex: u32, v6only: bool, proto: &'static str) {
@@ -567,6 +720,19 @@ impl Ss {
         self.t.next();
     }
 
+    /// With -K, closes the socket first and shows it only if that worked
+    /// (ss skips sockets the kernel cannot close or that are already gone).
+    fn inet_or_kill(&mut self, s: &InetSock<'_>, proto: Proto, killer: Option<&mut SockDiag>) {
+        if let Some(k) = killer {
+            match k.destroy(proto, s) {
+                Ok(()) => {}
+                Err(e) if matches!(e.errno(), Some(libc::EOPNOTSUPP) | Some(libc::ENOENT)) => return,
+                Err(e) => die(format!("SOCK_DESTROY answers: {e}")),
+            }
+        }
+        self.inet(s, proto);
+    }
+
     fn inet(&mut self, s: &InetSock<'_>, proto: Proto) {
         let netid = match proto {
             Proto::Mptcp => "mptcp",
@@ -599,8 +765,9 @@ impl Ss {
         };
         self.addr_port(s.src(), s.sport(), s.interface(), v6only, svc);
         self.addr_port(s.dst(), s.dport(), 0, v6only, svc);
-        if let Some(u) = self.users(s.inode()) {
-            self.t.out(&u);
+        if let Some(owners) = &self.owners {
+            let ino = s.inode();
+            self.t.out_with(|b| Self::users(owners, ino, b));
         }
         if self.o.options && s.timer() != 0 {
             let names = ["off", "on", "keepalive", "timewait", "persist", "unknown"];
@@ -695,8 +862,9 @@ impl Ss {
         self.t.next();
         self.t.out_with(|b| push_u64(b, s.peer().unwrap_or(0) as u64));
         self.t.next();
-        if let Some(u) = self.users(s.inode()) {
-            self.t.out(&u);
+        if let Some(owners) = &self.owners {
+            let ino = s.inode();
+            self.t.out_with(|b| Self::users(owners, ino, b));
         }
         if self.o.mem {
             if let Some(m) = s.meminfo() {
@@ -746,6 +914,39 @@ fn skmem(m: &netobs::sockdiag::inet_diag::SkMemInfo) -> String {
     s
 }
 
+/// ` name:value`.
+fn kv(b: &mut String, name: &str, v: u64) {
+    b.push(' ');
+    b.push_str(name);
+    b.push(':');
+    push_u64(b, v);
+}
+
+/// A microsecond field printed in milliseconds with `%g`: exact digits
+/// while they fit %g's six significant digits.
+fn ms(b: &mut String, us: u32) {
+    if us >= 1_000_000 {
+        fmt_g(b, us as f64 / 1000.0, 6);
+        return;
+    }
+    push_u64(b, (us / 1000) as u64);
+    let frac = us % 1000;
+    if frac != 0 {
+        b.push('.');
+        let d = [frac / 100, frac / 10 % 10, frac % 10];
+        let keep = if d[2] != 0 {
+            3
+        } else if d[1] != 0 {
+            2
+        } else {
+            1
+        };
+        for v in &d[..keep] {
+            b.push((b'0' + *v as u8) as char);
+        }
+    }
+}
+
 /// misc/ss.c `tcp_show_info` + `tcp_stats_print`.
 fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     if let Some(m) = s.skmeminfo() {
@@ -758,32 +959,6 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     let i = raw;
     let z32 = |v: Option<u32>| v.unwrap_or(0);
     let z64 = |v: Option<u64>| v.unwrap_or(0);
-    let g = |v: f64| fmt_g(v, 6);
-    // Microsecond fields printed in milliseconds: exact digits while they
-    // fit %g's six significant digits.
-    let ms = |us: u32| -> String {
-        if us >= 1_000_000 {
-            return fmt_g(us as f64 / 1000.0, 6);
-        }
-        let mut b = String::with_capacity(12);
-        push_u64(&mut b, (us / 1000) as u64);
-        let frac = us % 1000;
-        if frac != 0 {
-            b.push('.');
-            let d = [frac / 100, frac / 10 % 10, frac % 10];
-            let keep = if d[2] != 0 {
-                3
-            } else if d[1] != 0 {
-                2
-            } else {
-                1
-            };
-            for v in &d[..keep] {
-                b.push((b'0' + *v as u8) as char);
-            }
-        }
-        b
-    };
     if o.options {
         for (bit, name) in [
             (netobs::sockdiag::tcp_info::TCPI_OPT_TIMESTAMPS, " ts"),
@@ -798,7 +973,8 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
         }
     }
     if let Some(c) = s.congestion().filter(|c| !c.is_empty()) {
-        let _ = write!(x, " {c}");
+        x.push(' ');
+        x.push_str(c);
     }
     if i.has_option(netobs::sockdiag::tcp_info::TCPI_OPT_WSCALE) {
         let _ = write!(
@@ -810,18 +986,23 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     }
     let rto = z32(i.rto());
     if rto != 0 && rto != 3_000_000 {
-        let _ = write!(x, " rto:{}", ms(rto));
+        x.push_str(" rto:");
+        ms(x, rto);
     }
     if let Some(b) = i.backoff().filter(|&b| b != 0) {
-        let _ = write!(x, " backoff:{b}");
+        kv(x, "backoff", b as u64);
     }
     let rtt = z32(i.rtt());
     if rtt != 0 {
-        let _ = write!(x, " rtt:{}/{}", ms(rtt), ms(z32(i.rttvar())));
+        x.push_str(" rtt:");
+        ms(x, rtt);
+        x.push('/');
+        ms(x, z32(i.rttvar()));
     }
     let ato = z32(i.ato());
     if ato != 0 {
-        let _ = write!(x, " ato:{}", ms(ato));
+        x.push_str(" ato:");
+        ms(x, ato);
     }
     for (v, name) in [
         (z32(i.snd_mss()), "mss"),
@@ -831,12 +1012,12 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
         (z32(i.snd_cwnd()), "cwnd"),
     ] {
         if v != 0 {
-            let _ = write!(x, " {name}:{v}");
+            kv(x, name, v as u64);
         }
     }
     let ssthresh = z32(i.snd_ssthresh());
     if ssthresh != 0 && ssthresh < 0xffff {
-        let _ = write!(x, " ssthresh:{ssthresh}");
+        kv(x, "ssthresh", ssthresh as u64);
     }
     for (v, name) in [
         (z64(i.bytes_sent()), "bytes_sent"),
@@ -849,7 +1030,7 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
         (z32(i.data_segs_in()) as u64, "data_segs_in"),
     ] {
         if v != 0 {
-            let _ = write!(x, " {name}:{v}");
+            kv(x, name, v as u64);
         }
     }
     if let Some(d) = s.dctcp() {
@@ -863,18 +1044,18 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
             x.push_str(" dctcp:fallback_mode");
         }
     }
-    if let Some(b) = s.bbr() {
-        let _ = write!(
-            x,
-            " bbr:(bw:{}bps,mrtt:{}",
-            sprint_bw(b.bw as f64 * 8.0, o.numeric),
-            g(b.min_rtt as f64 / 1000.0)
-        );
-        if b.pacing_gain != 0 {
-            let _ = write!(x, ",pacing_gain:{}", g(b.pacing_gain as f64 / 256.0));
+    if let Some(bbr) = s.bbr() {
+        x.push_str(" bbr:(bw:");
+        sprint_bw(x, bbr.bw as f64 * 8.0, o.numeric);
+        x.push_str("bps,mrtt:");
+        fmt_g(x, bbr.min_rtt as f64 / 1000.0, 6);
+        if bbr.pacing_gain != 0 {
+            x.push_str(",pacing_gain:");
+            fmt_g(x, bbr.pacing_gain as f64 / 256.0, 6);
         }
-        if b.cwnd_gain != 0 {
-            let _ = write!(x, ",cwnd_gain:{}", g(b.cwnd_gain as f64 / 256.0));
+        if bbr.cwnd_gain != 0 {
+            x.push_str(",cwnd_gain:");
+            fmt_g(x, bbr.cwnd_gain as f64 / 256.0, 6);
         }
         x.push(')');
     }
@@ -887,7 +1068,9 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     let (mss, cwnd) = (z32(i.snd_mss()), z32(i.snd_cwnd()));
     if rtt_for_bw > 0.0 && mss != 0 && cwnd != 0 {
         let bps = cwnd as f64 * mss as f64 * 8_000_000.0 / rtt_for_bw;
-        let _ = write!(x, " send {}bps", sprint_bw(bps, o.numeric));
+        x.push_str(" send ");
+        sprint_bw(x, bps, o.numeric);
+        x.push_str("bps");
     }
     for (v, name) in [
         (z32(i.last_data_sent()), "lastsnd"),
@@ -895,26 +1078,32 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
         (z32(i.last_ack_recv()), "lastack"),
     ] {
         if v != 0 {
-            let _ = write!(x, " {name}:{v}");
+            kv(x, name, v as u64);
         }
     }
     let pacing = z64(i.pacing_rate());
     if pacing != 0 && pacing != u64::MAX {
-        let _ = write!(x, " pacing_rate {}bps", sprint_bw(pacing as f64 * 8.0, o.numeric));
+        x.push_str(" pacing_rate ");
+        sprint_bw(x, pacing as f64 * 8.0, o.numeric);
+        x.push_str("bps");
         let max = z64(i.max_pacing_rate());
         if max != 0 && max != u64::MAX {
-            let _ = write!(x, "/{}bps", sprint_bw(max as f64 * 8.0, o.numeric));
+            x.push('/');
+            sprint_bw(x, max as f64 * 8.0, o.numeric);
+            x.push_str("bps");
         }
     }
     let dr = z64(i.delivery_rate());
     if dr != 0 {
-        let _ = write!(x, " delivery_rate {}bps", sprint_bw(dr as f64 * 8.0, o.numeric));
+        x.push_str(" delivery_rate ");
+        sprint_bw(x, dr as f64 * 8.0, o.numeric);
+        x.push_str("bps");
     }
     if let Some(d) = i.delivered().filter(|&d| d != 0) {
-        let _ = write!(x, " delivered:{d}");
+        kv(x, "delivered", d as u64);
     }
     if let Some(d) = i.delivered_ce().filter(|&d| d != 0) {
-        let _ = write!(x, " delivered_ce:{d}");
+        kv(x, "delivered_ce", d as u64);
     }
     if i.delivery_rate_app_limited() == Some(true) {
         x.push_str(" app_limited");
@@ -942,24 +1131,26 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
         }
     }
     if let Some(u) = i.unacked().filter(|&u| u != 0) {
-        let _ = write!(x, " unacked:{u}");
+        kv(x, "unacked", u as u64);
     }
     let (re, ret) = (z32(i.retrans()), z32(i.total_retrans()));
     if re != 0 || ret != 0 {
-        let _ = write!(x, " retrans:{re}/{ret}");
+        kv(x, "retrans", re as u64);
+        x.push('/');
+        push_u64(x, ret as u64);
     }
     if let Some(l) = i.lost().filter(|&l| l != 0) {
-        let _ = write!(x, " lost:{l}");
+        kv(x, "lost", l as u64);
     }
     let sacked = z32(i.sacked());
     if sacked != 0 && s.state() != Some(netobs::sockdiag::TcpState::Listen) {
-        let _ = write!(x, " sacked:{sacked}");
+        kv(x, "sacked", sacked as u64);
     }
     if let Some(d) = i.dsack_dups().filter(|&d| d != 0) {
-        let _ = write!(x, " dsack_dups:{d}");
+        kv(x, "dsack_dups", d as u64);
     }
     if let Some(f) = i.fackets().filter(|&f| f != 0) {
-        let _ = write!(x, " fackets:{f}");
+        kv(x, "fackets", f as u64);
     }
     let reord = z32(i.reordering());
     if reord != 3 {
@@ -970,26 +1161,28 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     }
     let rcv_rtt = z32(i.rcv_rtt());
     if rcv_rtt != 0 {
-        let _ = write!(x, " rcv_rtt:{}", ms(rcv_rtt));
+        x.push_str(" rcv_rtt:");
+        ms(x, rcv_rtt);
     }
     if let Some(r) = i.rcv_space().filter(|&r| r != 0) {
         let _ = write!(x, " rcv_space:{}", r as i32);
     }
     if let Some(r) = i.rcv_ssthresh().filter(|&r| r != 0) {
-        let _ = write!(x, " rcv_ssthresh:{r}");
+        kv(x, "rcv_ssthresh", r as u64);
     }
     if let Some(n) = i.notsent_bytes().filter(|&n| n != 0) {
-        let _ = write!(x, " notsent:{n}");
+        kv(x, "notsent", n as u64);
     }
     let min_rtt = z32(i.min_rtt());
     if min_rtt != 0 && min_rtt != u32::MAX {
-        let _ = write!(x, " minrtt:{}", ms(min_rtt));
+        x.push_str(" minrtt:");
+        ms(x, min_rtt);
     }
     if let Some(r) = i.rcv_ooopack().filter(|&r| r != 0) {
-        let _ = write!(x, " rcv_ooopack:{r}");
+        kv(x, "rcv_ooopack", r as u64);
     }
     if let Some(w) = i.snd_wnd().filter(|&w| w != 0) {
-        let _ = write!(x, " snd_wnd:{w}");
+        kv(x, "snd_wnd", w as u64);
     }
     let _: &TcpInfo = &i;
 }
@@ -1073,6 +1266,24 @@ fn inet_json(s: &InetSock<'_>, netid: &str) -> String {
 }
 
 // ---------------------------------------------------------------- main
+
+/// Appends one answer payload to `buf` as `[u32 length][payload][padding]`.
+fn keep(buf: &mut Vec<u8>, payload: &[u8]) {
+    buf.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
+    buf.extend_from_slice(payload);
+    buf.resize(buf.len().next_multiple_of(4), 0);
+}
+
+/// The payloads [`keep`] stored, in order.
+fn kept(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let len = u32::from_ne_bytes(buf.get(at..at + 4)?.try_into().ok()?) as usize;
+        let p = buf.get(at + 4..at + 4 + len)?;
+        at = (at + 4 + len).next_multiple_of(4);
+        Some(p)
+    })
+}
 
 fn parse_args() -> (Opts, Vec<String>, Option<States>) {
     let mut o = Opts {
@@ -1297,11 +1508,8 @@ fn main() {
     };
     let bc = expr.as_ref().map(bytecode::compile);
 
-    let owners = if o.processes {
-        Some(Owners::scan().unwrap_or_else(|e| die(e)))
-    } else {
-        None
-    };
+    // -p: walk /proc on other threads while the kernel builds the dumps.
+    let owners_scan = o.processes.then(|| std::thread::spawn(Owners::scan));
     let mut diag = SockDiag::open_in(&netns).unwrap_or_else(|e| die(e));
 
     let mut killer = if o.kill {
@@ -1313,13 +1521,12 @@ fn main() {
     let mut ss = Ss {
         o,
         t: Table::new(),
-        owners,
+        owners: None,
         services: Services::new(),
         ifnames: HashMap::new(),
         route: None,
         cgroups: None,
         netns,
-        expr,
         json: Vec::new(),
     };
     if ndbs <= 1 {
@@ -1332,6 +1539,11 @@ fn main() {
         ss.t.header();
     }
 
+    // With -p the answers are kept (payloads copied into one buffer per
+    // table) and formatted after the owner scan, which runs meanwhile on
+    // other threads; otherwise each socket is formatted as it arrives.
+    let deferred = owners_scan.is_some();
+    let mut dumps: Vec<(Option<Proto>, Vec<u8>)> = Vec::new();
     if unix {
         let mut show = UnixShow::NAME | UnixShow::PEER | UnixShow::RQLEN;
         if ss.o.mem {
@@ -1340,15 +1552,16 @@ fn main() {
         if ss.o.details {
             show |= UnixShow::VFS | UnixShow::ICONS;
         }
-        let mut err = None;
-        let r = diag.for_each_unix(states, show, |s| {
-            if err.is_none() {
+        let mut buf = Vec::new();
+        diag.for_each_unix(states, show, |s| {
+            if deferred {
+                keep(&mut buf, s.payload());
+            } else {
                 ss.unix(s);
             }
-        });
-        if let Err(e) = r.map_err(|e| err.get_or_insert(e).to_string()) {
-            die(e);
-        }
+        })
+        .unwrap_or_else(|e| die(e));
+        dumps.push((None, buf));
     }
 
     let families: &[Family] = match (ss.o.v4, ss.o.v6) {
@@ -1372,30 +1585,18 @@ fn main() {
         if !on {
             continue;
         }
+        let mut buf = Vec::new();
         for &family in families {
             let mut req = InetRequest::new(family, proto, states);
             req.ext = ext;
             req.bytecode = bc.as_deref();
-            let mut failure: Option<String> = None;
             let r = diag.for_each_inet(&req, |s| {
-                if failure.is_some() {
-                    return;
+                if deferred {
+                    keep(&mut buf, s.payload());
+                } else {
+                    ss.inet_or_kill(s, proto, killer.as_mut());
                 }
-                if let Some(k) = killer.as_mut() {
-                    match k.destroy(proto, s) {
-                        Ok(()) => {}
-                        Err(e) if matches!(e.errno(), Some(libc::EOPNOTSUPP) | Some(libc::ENOENT)) => return,
-                        Err(e) => {
-                            failure = Some(format!("SOCK_DESTROY answers: {e}"));
-                            return;
-                        }
-                    }
-                }
-                ss.inet(s, proto);
             });
-            if let Some(f) = failure {
-                die(f);
-            }
             match r {
                 Ok(()) => {}
                 // MPTCP may be absent (ENOENT/EINVAL from an old kernel): ss stays quiet.
@@ -1409,8 +1610,24 @@ fn main() {
                 Err(e) => die(e),
             }
         }
+        dumps.push((Some(proto), buf));
     }
-    let _ = &ss.expr;
+
+    if let Some(scan) = owners_scan {
+        let owners = scan.join().unwrap_or_else(|_| die("owner scan failed"));
+        ss.owners = Some(owners.unwrap_or_else(|e| die(e)));
+        for (proto, buf) in &dumps {
+            for payload in kept(buf) {
+                match proto {
+                    None => ss.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
+                    Some(proto) => {
+                        let s = InetSock::parse_payload(payload).unwrap_or_else(|e| die(e));
+                        ss.inet_or_kill(&s, *proto, killer.as_mut());
+                    }
+                }
+            }
+        }
+    }
     if ss.o.json {
         let mut out = String::from("[");
         for (i, j) in ss.json.iter().enumerate() {
@@ -1433,12 +1650,51 @@ mod tests {
 
     #[test]
     fn g_format() {
-        assert_eq!(fmt_g(0.031, 6), "0.031");
-        assert_eq!(fmt_g(204.0, 6), "204");
-        assert_eq!(fmt_g(1234567.0, 6), "1.23457e+06");
-        assert_eq!(fmt_g(0.00001, 6), "1e-05");
-        assert_eq!(fmt_g(9.9999999, 3), "10");
-        assert_eq!(fmt_g(13.3333, 3), "13.3");
+        let g = |x: f64, p: usize| {
+            let mut b = String::new();
+            fmt_g(&mut b, x, p);
+            b
+        };
+        assert_eq!(g(0.031, 6), "0.031");
+        assert_eq!(g(204.0, 6), "204");
+        assert_eq!(g(1234567.0, 6), "1.23457e+06");
+        assert_eq!(g(0.00001, 6), "1e-05");
+        assert_eq!(g(9.9999999, 3), "10");
+        assert_eq!(g(13.3333, 3), "13.3");
+        assert_eq!(g(0.125, 2), "0.12");
+        assert_eq!(g(100000.0, 6), "100000");
+        assert_eq!(g(1e-4, 6), "0.0001");
+        assert_eq!(g(0.000123456, 6), "0.000123456");
+        // The integer path agrees with the float path away from ties.
+        for n in [
+            1u64,
+            9,
+            10,
+            999,
+            1000,
+            1234,
+            99_949,
+            99_951,
+            123_456_789,
+            999_999_999,
+            1_000_000_000,
+            7_770_000,
+        ] {
+            for (scale, p) in [(0, 6), (3, 3), (6, 3), (9, 3)] {
+                let mut a = String::new();
+                if int_g(&mut a, n, scale, p) {
+                    assert_eq!(a, g(n as f64 / 10f64.powi(scale), p), "{n} / 1e{scale} %.{p}g");
+                }
+            }
+        }
+        let ms_of = |us: u32| {
+            let mut b = String::new();
+            ms(&mut b, us);
+            b
+        };
+        for us in [1, 10, 31, 204_000, 999_999, 1_234_567, 50] {
+            assert_eq!(ms_of(us), g(us as f64 / 1000.0, 6), "{us}");
+        }
         assert_eq!(print_ms_timer(7_200_000), "120min");
         assert_eq!(print_ms_timer(59_876), "59sec");
         assert_eq!(print_ms_timer(1_234), "1.234ms");

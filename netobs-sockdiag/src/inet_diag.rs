@@ -383,6 +383,7 @@ pub fn write_destroy(buf: &mut MsgBuf, protocol: Proto, sock: &InetSock<'_>) {
 /// One socket of an inet_diag answer, borrowed from the receive buffer.
 #[derive(Clone, Debug)]
 pub struct InetSock<'a> {
+    payload: &'a [u8],
     hdr: &'a [u8],
     attrs: AttrIndex<'a, { attr::MAX }>,
 }
@@ -408,9 +409,15 @@ impl<'a> InetSock<'a> {
     /// Parses the payload of an answer (an `inet_diag_msg` and attributes).
     pub fn parse_payload(p: &'a [u8]) -> Result<Self, DecodeError> {
         let (hdr, attrs) = split_msg(p, "inet_diag_msg", MSG_LEN, SIZES)?;
-        Ok(InetSock { hdr, attrs })
+        Ok(InetSock { payload: p, hdr, attrs })
     }
 
+    /// The message payload this view reads (`inet_diag_msg` and
+    /// attributes): copy it to keep a socket beyond the dump, and view it
+    /// again with [`InetSock::parse_payload`].
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
     /// AF_INET or AF_INET6.
     pub fn family(&self) -> u8 {
         self.hdr[0]

@@ -24,6 +24,7 @@ pub mod inet_diag;
 pub mod netlink_diag;
 pub mod owners;
 pub mod packet_diag;
+mod sys;
 pub mod tcp_info;
 pub mod unix_diag;
 mod wire;

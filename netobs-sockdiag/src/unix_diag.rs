@@ -69,6 +69,7 @@ pub fn write_request(buf: &mut MsgBuf, states: u32, show: UnixShow) {
 /// One AF_UNIX socket, borrowed from the receive buffer.
 #[derive(Clone, Debug)]
 pub struct UnixSock<'a> {
+    payload: &'a [u8],
     hdr: &'a [u8],
     attrs: AttrIndex<'a, { attr::MAX }>,
 }
@@ -76,7 +77,11 @@ pub struct UnixSock<'a> {
 impl<'a> UnixSock<'a> {
     /// Parses one answer message.
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self, DecodeError> {
-        let p = msg.payload();
+        Self::parse_payload(msg.payload())
+    }
+
+    /// Parses the payload of an answer (a `unix_diag_msg` and attributes).
+    pub fn parse_payload(p: &'a [u8]) -> Result<Self, DecodeError> {
         let (hdr, attrs) = split_msg(
             p,
             "unix_diag_msg",
@@ -89,9 +94,13 @@ impl<'a> UnixSock<'a> {
                 (attr::UID, 4),
             ],
         )?;
-        Ok(UnixSock { hdr, attrs })
+        Ok(UnixSock { payload: p, hdr, attrs })
     }
 
+    /// The message payload this view reads; see [`UnixSock::parse_payload`].
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
+    }
     /// SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET.
     pub fn kind(&self) -> u8 {
         self.hdr[1]

@@ -1,0 +1,21 @@
+//! The one system call std does not offer: readlinkat(2), so the links of
+//! /proc/PID/fd/N are read relative to an open directory instead of
+//! resolving the whole path for each descriptor.
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Reads the target of the symlink `name` in directory `dir` into `buf`,
+/// returning its length (the target is cut to `buf.len()`).
+pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `name` is a NUL-terminated string that outlives the call,
+    // `buf` is a valid writable region of `buf.len()` bytes, and the kernel
+    // writes at most that many bytes into it; `dir` is an open descriptor.
+    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}

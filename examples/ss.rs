@@ -499,7 +499,7 @@ fn int_g(b: &mut String, n: u64, scale: i32, p: usize) -> bool {
 
 /// misc/ss.c `sprint_bw`: `%.3g` with a k/M/G/T suffix, or `%.0f` with -n.
 fn sprint_bw(b: &mut String, bw: f64, numeric: bool) {
-    let integral = bw >= 0.0 && bw < 9.0e15 && bw.fract() == 0.0;
+    let integral = (0.0..9.0e15).contains(&bw) && bw.fract() == 0.0;
     if numeric {
         if integral {
             push_u64(b, bw as u64);
@@ -1030,7 +1030,7 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
         (z32(i.data_segs_in()) as u64, "data_segs_in"),
     ] {
         if v != 0 {
-            kv(x, name, v as u64);
+            kv(x, name, v);
         }
     }
     if let Some(d) = s.dctcp() {

@@ -14,6 +14,7 @@ and sys time and the ratio. With --walk it also runs the library walk bench
 """
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -91,6 +92,8 @@ def main():
         print(f"world: {a.sockets} established sockets + {len(holders)} listeners "
               f"in {len(holders)} processes ({time.time() - t0:.1f} s to build)", flush=True)
         if a.hold:
+            # SIGINT is ignored by background jobs: take SIGTERM too.
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             try:
                 while True:
                     time.sleep(3600)

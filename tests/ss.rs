@@ -307,3 +307,35 @@ fn ss_summary_and_errors() {
     let bad = output(bin.to_str().unwrap(), &["-N", ns, "-tan", "state", "nonsense"]);
     assert!(!bad.status.success());
 }
+
+/// `-K` without CAP_NET_ADMIN: the kernel refuses SOCK_DESTROY with EPERM
+/// and the example says which capability is missing.
+#[test]
+fn ss_kill_needs_cap_net_admin() {
+    if !privileged("ss_kill_needs_cap_net_admin") {
+        return;
+    }
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = format!(":{}", l.local_addr().unwrap().port());
+    let bin = example_bin("ss");
+    let out = output(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            bin.to_str().unwrap(),
+            "-tlnK",
+            "sport",
+            "=",
+            &port,
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("CAP_NET_ADMIN"), "{err}");
+    // The socket is still there.
+    assert!(std::net::TcpStream::connect(l.local_addr().unwrap()).is_ok());
+}

@@ -22,7 +22,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
-EXAMPLE = os.path.join(ROOT, "target", "release", "examples", "ss")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+EXAMPLE = os.path.join(TARGET, "release", "examples", "ss")
 NS = "nbench-ss"
 
 WORKER = r"""

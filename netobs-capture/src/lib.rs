@@ -6,6 +6,7 @@ pub mod bpf;
 pub mod capture;
 pub mod error;
 pub mod file;
+pub mod filter;
 pub mod hexdump;
 pub mod inject;
 mod sys;

@@ -36,8 +36,19 @@ impl fmt::Display for MacAddr {
 impl std::str::FromStr for MacAddr {
     type Err = String;
 
-    /// Parses `aa:bb:cc:dd:ee:ff` (also with `-` or `.` separators).
+    /// Parses `aa:bb:cc:dd:ee:ff` (also with `-` separators),
+    /// `aabb.ccdd.eeff` and `aabbccddeeff`, as libpcap accepts them.
     fn from_str(s: &str) -> Result<Self, String> {
+        let hex: String = s.chars().filter(|c| *c != '.').collect();
+        let dotted = s.split('.').count() == 3 && s.split('.').all(|p| p.len() == 4);
+        if (dotted || !s.contains([':', '-', '.'])) && hex.len() == 12 {
+            let mut m = [0u8; 6];
+            for (i, o) in m.iter_mut().enumerate() {
+                *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("x"), 16)
+                    .map_err(|_| format!("\"{s}\" is not a MAC address"))?;
+            }
+            return Ok(MacAddr(m));
+        }
         let parts: Vec<&str> = s.split([':', '-', '.']).collect();
         if parts.len() != 6 {
             return Err(format!("\"{s}\" is not a MAC address (want six hex octets)"));

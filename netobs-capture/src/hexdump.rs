@@ -94,8 +94,9 @@ pub fn print_hex_dump(
 
 /// Formats `buf` like tcpdump's `-x` (`ascii == false`) or `-X`
 /// (`ascii == true`): lines `\t0x0000:  4500 0054 ...`, 16 bytes a line in
-/// 2-byte groups, the ASCII column (with `-X`) after a 40-column hex area
-/// and two spaces. Lines are separated by `\n` and the first line is not
+/// 2-byte groups, the ASCII column (with `-X`, graphic characters only,
+/// anything else including space as `.`) after a 40-column hex area and
+/// two spaces. Lines are separated by `\n` and the first line is not
 /// preceded by one (tcpdump prints `\n` before each line, after the
 /// summary).
 pub fn tcpdump_hex(buf: &[u8], ascii: bool) -> String {
@@ -123,7 +124,8 @@ pub fn tcpdump_hex(buf: &[u8], ascii: bool) -> String {
                 out.push(' ');
             }
             out.push_str("  ");
-            out.extend(row.iter().map(|&b| printable(b)));
+            // tcpdump shows only graphic characters; a space is a '.'.
+            out.extend(row.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }));
         }
     }
     out

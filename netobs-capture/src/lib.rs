@@ -9,6 +9,7 @@ pub mod file;
 pub mod filter;
 pub mod hexdump;
 pub mod inject;
+pub mod summary;
 mod sys;
 pub mod wire;
 

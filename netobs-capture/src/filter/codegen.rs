@@ -68,28 +68,61 @@ impl Gen {
         self.labels - 1
     }
 
-    fn gen(&mut self, p: &Pred, t: usize, f: usize) {
+    /// Emits `p` jumping to `t` when true and `f` when false. `known` is
+    /// the load whose value A already holds on entry (the entry is reached
+    /// only right after it), so a test repeating it skips the load.
+    fn gen(&mut self, p: &Pred, t: usize, f: usize, known: Option<Insn>) {
         match p {
             Pred::Const(true) => self.items.push(Item::Ja(t)),
             Pred::Const(false) => self.items.push(Item::Ja(f)),
             Pred::Test { stmts, jump, k } => {
-                self.items.extend(stmts.iter().map(|i| Item::Plain(*i)));
+                let skip = matches!(stmts.as_slice(), [only] if Some(*only) == known);
+                if !skip {
+                    self.items.extend(stmts.iter().map(|i| Item::Plain(*i)));
+                }
                 self.items.push(Item::Cond(Insn::jump(*jump, *k, 0, 0), t, f));
             }
             Pred::And(a, b) => {
                 let m = self.label();
-                self.gen(a, m, f);
+                self.gen(a, m, f, known);
                 self.items.push(Item::Label(m));
-                self.gen(b, t, f);
+                self.gen(b, t, f, exit_load(a, true));
             }
             Pred::Or(a, b) => {
                 let m = self.label();
-                self.gen(a, t, m);
+                self.gen(a, t, m, known);
                 self.items.push(Item::Label(m));
-                self.gen(b, t, f);
+                self.gen(b, t, f, exit_load(a, false));
             }
-            Pred::Not(a) => self.gen(a, f, t),
+            Pred::Not(a) => self.gen(a, f, t, known),
         }
+    }
+}
+
+/// The single load whose value A holds when `p` exits on its `true_exit`
+/// side, when every path to that exit ends with the same one-instruction
+/// test of an absolute or indexed packet load (which reads X but never
+/// writes it, so repeating it would give the same A).
+fn exit_load(p: &Pred, true_exit: bool) -> Option<Insn> {
+    match p {
+        Pred::Test { stmts, .. } => match stmts.as_slice() {
+            [i] if i.code & 0x07 == op::LD && matches!(i.code & 0xe0, op::ABS | op::IND | op::LEN) => Some(*i),
+            _ => None,
+        },
+        // True exits of `a and b` come only from b; false exits of
+        // `a or b` only from b. The other side joins two paths.
+        Pred::And(_, b) if true_exit => exit_load(b, true),
+        Pred::Or(_, b) if !true_exit => exit_load(b, false),
+        Pred::And(a, b) | Pred::Or(a, b) => {
+            let (x, y) = (exit_load(a, true_exit), exit_load(b, true_exit));
+            if x == y {
+                x
+            } else {
+                None
+            }
+        }
+        Pred::Not(a) => exit_load(a, !true_exit),
+        Pred::Const(_) => None,
     }
 }
 
@@ -199,7 +232,7 @@ pub(crate) fn generate(p: &Pred, snaplen: u32) -> Result<Program, FilterError> {
         labels: 2,
     };
     let (accept, reject) = (0, 1);
-    g.gen(p, accept, reject);
+    g.gen(p, accept, reject, None);
     g.items.push(Item::Label(accept));
     g.items.push(Item::Plain(Insn::stmt(op::RET | op::K, snaplen)));
     g.items.push(Item::Label(reject));

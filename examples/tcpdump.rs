@@ -149,7 +149,7 @@ fn open_writer(a: &Args, link: u16) -> Result<Option<Writer>, ExitCode> {
         return Ok(None);
     };
     std::fs::File::create(path)
-        .and_then(|f| PcapWriter::new(BufWriter::new(f), link, a.snaplen, Precision::Micro))
+        .and_then(|f| PcapWriter::new(BufWriter::with_capacity(1 << 18, f), link, a.snaplen, Precision::Micro))
         .map(Some)
         .map_err(|e| {
             eprintln!("tcpdump: {path}: {e}");
@@ -236,6 +236,13 @@ fn live(a: &Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let stop = match netobs::capture::stop_on_interrupt() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tcpdump: {e}");
+            return ExitCode::from(1);
+        }
+    };
     eprintln!(
         "listening on {}, link-type EN10MB (Ethernet), snapshot length {} bytes",
         a.interface.as_deref().unwrap_or("any"),
@@ -249,6 +256,9 @@ fn live(a: &Args) -> ExitCode {
     };
     let mut n = 0u64;
     'capture: loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
         let block = match cap.next_block(Some(Duration::from_millis(200))) {
             Ok(Some(b)) => b,
             Ok(None) => {
@@ -264,9 +274,9 @@ fn live(a: &Args) -> ExitCode {
         for p in block.packets() {
             n += 1;
             if let Some(w) = writer.as_mut() {
-                let _ = w.write_packet(p.ts_ns, p.wire_len, p.data);
+                let _ = w.write_packet(p.ts_ns(), p.wire_len(), p.data());
             } else if !a.count_only {
-                print_packet(&mut out, a, p.ts_ns, p.data, p.wire_len);
+                print_packet(&mut out, a, p.ts_ns(), p.data(), p.wire_len());
             }
             if a.count == Some(n) {
                 break 'capture;

@@ -328,6 +328,9 @@ impl Capture {
                 }
             };
             let revents = sys::poll_in(self.fd.as_raw_fd(), wait).map_err(io_err("poll packet socket"))?;
+            if sys::STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(None);
+            }
             if revents & libc::POLLERR != 0 {
                 let err: libc::c_int = sys::getsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_ERROR)
                     .map_err(io_err("getsockopt(SO_ERROR)"))?;
@@ -432,8 +435,17 @@ fn packet_offsets(block: &[u8]) -> impl Iterator<Item = usize> + '_ {
 /// PACKET_RESERVE left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID,
 /// else 0x8100) goes between them and the EtherType. Only Ethernet frames.
 fn reinsert_vlan_tags(block: &mut [u8]) {
-    let offsets: Vec<usize> = packet_offsets(block).collect();
-    for h in offsets {
+    // Walk the packet headers by hand (no allocation): the iterator would
+    // borrow the block that the loop modifies.
+    let mut left = le32(block, BD_NUM_PKTS);
+    let mut next = le32(block, BD_FIRST_PKT) as usize;
+    while left > 0 && next + TPACKET3_HDRLEN + 20 <= block.len() {
+        left -= 1;
+        let h = next;
+        next = match le32(block, h + H_NEXT) as usize {
+            0 => usize::MAX / 2,
+            n => h + n,
+        };
         let status = le32(block, h + H_STATUS);
         let tci = le32(block, h + H_VLAN_TCI) as u16;
         let valid = status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0;
@@ -481,9 +493,9 @@ impl<'c> Block<'c> {
     pub fn packets(&self) -> impl Iterator<Item = Packet<'_>> + '_ {
         packet_offsets(self.data).filter_map(move |h| {
             let p = Packet::at(self.data, h, self.snaplen)?;
-            let outgoing = p.pkttype == libc::PACKET_OUTGOING;
+            let outgoing = p.pkttype() == libc::PACKET_OUTGOING;
             let keep = match self.direction {
-                Direction::Both => !(outgoing && p.hatype == ARPHRD_LOOPBACK),
+                Direction::Both => !(outgoing && p.hatype() == ARPHRD_LOOPBACK),
                 Direction::In => !outgoing,
                 Direction::Out => outgoing,
             };
@@ -491,7 +503,7 @@ impl<'c> Block<'c> {
                 return None;
             }
             if let Some(f) = self.userland_filter {
-                if bpf::run(&f.insns, p.data, p.wire_len, &p.metadata()) == 0 {
+                if bpf::run(&f.insns, p.data, p.wire_len(), &p.metadata()) == 0 {
                     return None;
                 }
             }
@@ -511,79 +523,118 @@ impl Drop for Block<'_> {
     }
 }
 
-/// One captured packet, borrowed from its block.
+/// One captured packet, borrowed from its block. The fields of its
+/// `tpacket3_hdr` and `sockaddr_ll` are read on demand.
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {
-    /// The captured bytes from the link-layer header on (VLAN tag
-    /// reinserted), at most the snap length.
-    pub data: &'a [u8],
-    /// Length on the wire (plus 4 when a tag was reinserted).
-    pub wire_len: u32,
-    /// Timestamp in nanoseconds since the epoch.
-    pub ts_ns: u64,
-    /// Interface index.
-    pub ifindex: u32,
-    /// sll_pkttype: PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST,
-    /// PACKET_OTHERHOST, PACKET_OUTGOING.
-    pub pkttype: u8,
-    /// sll_hatype (ARPHRD_*).
-    pub hatype: u16,
-    /// sll_protocol (EtherType, host order).
-    pub protocol: u16,
-    /// The VLAN tag the kernel reported, if any (already reinserted into
-    /// `data` for Ethernet).
-    pub vlan: Option<VlanTag>,
-    /// Offset of the network header in `data`.
-    pub net_offset: u32,
-    /// Flow hash.
-    pub rxhash: u32,
+    block: &'a [u8],
+    h: usize,
+    data: &'a [u8],
 }
 
 impl<'a> Packet<'a> {
     fn at(block: &'a [u8], h: usize, snaplen: u32) -> Option<Packet<'a>> {
         let mac = le16(block, h + H_MAC) as usize;
-        let net = le16(block, h + H_NET) as usize;
         let snap = le32(block, h + H_SNAPLEN) as usize;
         let data = block.get(h + mac..h + mac + snap)?;
         let data = &data[..data.len().min(snaplen as usize)];
-        let status = le32(block, h + H_STATUS);
-        let tci = le32(block, h + H_VLAN_TCI) as u16;
-        let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0).then(|| VlanTag {
+        Some(Packet { block, h, data })
+    }
+
+    fn u16_at(&self, off: usize) -> u16 {
+        le16(self.block, self.h + off)
+    }
+
+    fn u32_at(&self, off: usize) -> u32 {
+        le32(self.block, self.h + off)
+    }
+
+    /// The captured bytes from the link-layer header on (VLAN tag
+    /// reinserted), at most the snap length.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Length on the wire (plus 4 when a tag was reinserted).
+    pub fn wire_len(&self) -> u32 {
+        self.u32_at(H_LEN)
+    }
+
+    /// Timestamp in nanoseconds since the epoch.
+    pub fn ts_ns(&self) -> u64 {
+        self.u32_at(H_SEC) as u64 * 1_000_000_000 + self.u32_at(H_NSEC) as u64
+    }
+
+    /// Interface index.
+    pub fn ifindex(&self) -> u32 {
+        self.u32_at(L_IFINDEX)
+    }
+
+    /// sll_pkttype: PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST,
+    /// PACKET_OTHERHOST, PACKET_OUTGOING.
+    pub fn pkttype(&self) -> u8 {
+        self.block.get(self.h + L_PKTTYPE).copied().unwrap_or(0)
+    }
+
+    /// sll_hatype (ARPHRD_*).
+    pub fn hatype(&self) -> u16 {
+        self.u16_at(L_HATYPE)
+    }
+
+    /// sll_protocol (EtherType, host order).
+    pub fn protocol(&self) -> u16 {
+        u16::from_be(self.u16_at(L_PROTOCOL))
+    }
+
+    /// The VLAN tag the kernel reported, if any (already reinserted into
+    /// `data` for Ethernet).
+    pub fn vlan(&self) -> Option<VlanTag> {
+        let status = self.u32_at(H_STATUS);
+        let tci = self.u32_at(H_VLAN_TCI) as u16;
+        (status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0).then(|| VlanTag {
             tpid: if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
-                le16(block, h + H_VLAN_TPID)
+                self.u16_at(H_VLAN_TPID)
             } else {
                 ethertype::VLAN
             },
             tci,
-        });
-        Some(Packet {
-            data,
-            wire_len: le32(block, h + H_LEN),
-            ts_ns: le32(block, h + H_SEC) as u64 * 1_000_000_000 + le32(block, h + H_NSEC) as u64,
-            ifindex: le32(block, h + L_IFINDEX),
-            pkttype: block[h + L_PKTTYPE],
-            hatype: le16(block, h + L_HATYPE),
-            protocol: u16::from_be(le16(block, h + L_PROTOCOL)),
-            vlan,
-            net_offset: net.saturating_sub(mac) as u32,
-            rxhash: le32(block, h + H_RXHASH),
         })
+    }
+
+    /// Offset of the network header in `data`.
+    pub fn net_offset(&self) -> u32 {
+        (self.u16_at(H_NET) as u32).saturating_sub(self.u16_at(H_MAC) as u32)
+    }
+
+    /// Flow hash.
+    pub fn rxhash(&self) -> u32 {
+        self.u32_at(H_RXHASH)
     }
 
     /// Metadata for ancillary BPF loads, as the kernel would see it.
     pub fn metadata(&self) -> Metadata {
+        let vlan = self.vlan();
         Metadata {
-            protocol: self.protocol,
-            pkttype: self.pkttype,
-            ifindex: self.ifindex,
-            hatype: self.hatype,
-            rxhash: self.rxhash,
-            vlan_tci: self.vlan.map(|v| v.tci),
-            vlan_tpid: self.vlan.map_or(0, |v| v.tpid),
-            net_offset: self.net_offset,
+            protocol: self.protocol(),
+            pkttype: self.pkttype(),
+            ifindex: self.ifindex(),
+            hatype: self.hatype(),
+            rxhash: self.rxhash(),
+            vlan_tci: vlan.map(|v| v.tci),
+            vlan_tpid: vlan.map_or(0, |v| v.tpid),
+            net_offset: self.net_offset(),
             ..Metadata::default()
         }
     }
+}
+
+/// Makes SIGINT and SIGTERM set a flag instead of killing the process,
+/// and returns the flag: a capture loop checks it between blocks to stop
+/// cleanly and report its statistics, as tcpdump does on Ctrl-C. A
+/// blocked [`Capture::next_block`] returns early when the signal arrives.
+pub fn stop_on_interrupt() -> Result<&'static std::sync::atomic::AtomicBool> {
+    sys::install_stop_handler().map_err(io_err("sigaction(SIGINT)"))?;
+    Ok(&sys::STOP)
 }
 
 /// Asks the kernel whether it accepts `prog` as a socket filter, without

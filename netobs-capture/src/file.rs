@@ -630,7 +630,6 @@ pub struct PcapWriter<W: Write> {
     order: ByteOrder,
     precision: Precision,
     snaplen: u32,
-    rec: Vec<u8>,
 }
 
 impl<W: Write> PcapWriter<W> {
@@ -665,7 +664,6 @@ impl<W: Write> PcapWriter<W> {
             order,
             precision,
             snaplen,
-            rec: Vec::new(),
         })
     }
 
@@ -676,13 +674,19 @@ impl<W: Write> PcapWriter<W> {
             Precision::Micro => (ts_ns % 1_000_000_000) / 1000,
             Precision::Nano => ts_ns % 1_000_000_000,
         };
-        self.rec.clear();
-        self.order.put32(&mut self.rec, (ts_ns / 1_000_000_000) as u32);
-        self.order.put32(&mut self.rec, frac as u32);
-        self.order.put32(&mut self.rec, data.len() as u32);
-        self.order.put32(&mut self.rec, orig_len);
-        self.rec.extend_from_slice(data);
-        self.w.write_all(&self.rec)
+        let mut hdr = [0u8; 16];
+        for (i, v) in [(ts_ns / 1_000_000_000) as u32, frac as u32, data.len() as u32, orig_len]
+            .into_iter()
+            .enumerate()
+        {
+            hdr[4 * i..4 * i + 4].copy_from_slice(&match self.order {
+                ByteOrder::Little => v.to_le_bytes(),
+                ByteOrder::Big => v.to_be_bytes(),
+            });
+        }
+        // Header and data straight into the writer: no intermediate copy.
+        self.w.write_all(&hdr)?;
+        self.w.write_all(data)
     }
 
     /// Flushes the underlying writer.

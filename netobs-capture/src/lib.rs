@@ -13,6 +13,6 @@ pub mod summary;
 mod sys;
 pub mod wire;
 
-pub use capture::{kernel_accepts, Block, Capture, CaptureConfig, Direction, Fanout, Packet, Stats};
+pub use capture::{kernel_accepts, stop_on_interrupt, Block, Capture, CaptureConfig, Direction, Fanout, Packet, Stats};
 pub use error::{CheckError, Error, FileError, FilterError, Result, WireError};
 pub use inject::PacketSender;

@@ -243,3 +243,29 @@ impl Drop for RingMap {
         }
     }
 }
+
+/// Set by the SIGINT/SIGTERM handler of [`install_stop_handler`].
+pub(crate) static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_sig: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// Installs a SIGINT and SIGTERM handler that sets [`STOP`]; a blocking
+/// poll() then returns EINTR, so a capture loop can stop and print its
+/// statistics (as tcpdump does on Ctrl-C).
+pub(crate) fn install_stop_handler() -> io::Result<()> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: sigaction is zeroed plain data, then given a handler
+        // that only stores to an atomic (async-signal-safe); no SA_RESTART
+        // so poll() is interrupted.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_stop_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            cvt(libc::sigaction(sig, &sa, std::ptr::null_mut()))?;
+        }
+    }
+    Ok(())
+}

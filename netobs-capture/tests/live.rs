@@ -33,7 +33,7 @@ fn collect(cap: &mut Capture, idle: Duration) -> Vec<(Vec<u8>, Metadata, u8)> {
     let mut out = Vec::new();
     while let Some(block) = cap.next_block(Some(idle)).unwrap() {
         for p in block.packets() {
-            out.push((p.data.to_vec(), p.metadata(), p.pkttype));
+            out.push((p.data().to_vec(), p.metadata(), p.pkttype()));
         }
     }
     out

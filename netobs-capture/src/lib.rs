@@ -1,2 +1,18 @@
-//! netobs-capture: see the README; this crate is not written yet.
+//! netobs-capture: packets on the wire.
 #![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod bpf;
+pub mod capture;
+pub mod error;
+pub mod file;
+pub mod filter;
+pub mod hexdump;
+pub mod inject;
+pub mod summary;
+mod sys;
+pub mod wire;
+
+pub use capture::{kernel_accepts, stop_on_interrupt, Block, Capture, CaptureConfig, Direction, Fanout, Packet, Stats};
+pub use error::{CheckError, Error, FileError, FilterError, Result, WireError};
+pub use inject::PacketSender;

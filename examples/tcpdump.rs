@@ -1,0 +1,299 @@
+//! A small `tcpdump` on netobs-capture: live capture on a TPACKET_V3 ring
+//! or reading a pcap/pcapng file, filters compiled by netobs's own
+//! pcap-filter compiler, summaries in tcpdump's `-n -S` style (UTC
+//! timestamps), hex dumps, and the `-d/-dd/-ddd` program printers.
+//!
+//! ```text
+//! tcpdump [-i IF] [-n] [-S] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-x|-X]
+//!         [-d|-dd|-ddd] [-y EN10MB|LINUX_SLL|LINUX_SLL2|RAW] [--count] [EXPR...]
+//! ```
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use netobs::capture::bpf::{self, Metadata, Program};
+use netobs::capture::file::{linktype, CaptureReader, PcapWriter, Precision};
+use netobs::capture::{filter, hexdump, summary, CaptureConfig};
+
+#[derive(Default)]
+struct Args {
+    interface: Option<String>,
+    count: Option<u64>,
+    snaplen: u32,
+    write: Option<String>,
+    read: Option<String>,
+    link_header: bool,
+    hex: Option<bool>,
+    dump: u8,
+    link: Option<u16>,
+    count_only: bool,
+    expr: String,
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("tcpdump: {msg}");
+    eprintln!("usage: tcpdump [-i IF] [-n] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-x|-X] [-d|-dd|-ddd] [-y LINKTYPE] [--count] [EXPR]");
+    ExitCode::from(1)
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        snaplen: 262144,
+        ..Args::default()
+    };
+    let mut it = std::env::args().skip(1);
+    let mut expr = Vec::new();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("option {name} needs a value"));
+        match arg.as_str() {
+            "-i" => a.interface = Some(value("-i")?),
+            "-c" => a.count = Some(value("-c")?.parse().map_err(|_| "invalid packet count")?),
+            "-s" => {
+                let s: u32 = value("-s")?.parse().map_err(|_| "invalid snaplen")?;
+                a.snaplen = if s == 0 { 262144 } else { s };
+            }
+            "-w" => a.write = Some(value("-w")?),
+            "-r" => a.read = Some(value("-r")?),
+            "-y" => {
+                a.link = Some(match value("-y")?.as_str() {
+                    "EN10MB" => linktype::ETHERNET,
+                    "LINUX_SLL" => linktype::LINUX_SLL,
+                    "LINUX_SLL2" => linktype::LINUX_SLL2,
+                    "RAW" => linktype::RAW,
+                    other => return Err(format!("invalid data link type {other}")),
+                })
+            }
+            "-e" => a.link_header = true,
+            "-x" => a.hex = Some(false),
+            "-X" => a.hex = Some(true),
+            "-d" => a.dump = 1,
+            "-dd" => a.dump = 2,
+            "-ddd" => a.dump = 3,
+            "-n" | "-nn" | "-S" | "-U" => {}
+            "--count" => a.count_only = true,
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
+            s => expr.push(s.to_string()),
+        }
+    }
+    a.expr = expr.join(" ");
+    Ok(a)
+}
+
+fn print_packet(out: &mut impl Write, a: &Args, ts_ns: u64, data: &[u8], wire_len: u32) {
+    let secs = ts_ns / 1_000_000_000;
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    let usec = (ts_ns % 1_000_000_000) / 1000;
+    let mut line = format!("{h:02}:{m:02}:{s:02}.{usec:06} ");
+    if a.link_header {
+        line.push_str(&summary::link_header(data, wire_len));
+        line.push_str(&summary::summary_after_link(data, wire_len));
+    } else {
+        line.push_str(&summary::summary(data, wire_len));
+    }
+    let _ = writeln!(out, "{line}");
+    if let (None, Some(body)) = (a.hex, summary::undecoded_payload(data)) {
+        let _ = writeln!(out, "{}", hexdump::tcpdump_hex(body, true));
+    }
+    if let Some(ascii) = a.hex {
+        // Like tcpdump -x/-X: the bytes after the 14-byte link header.
+        let body = data.get(14..).unwrap_or_default();
+        if !body.is_empty() {
+            let _ = writeln!(out, "{}", hexdump::tcpdump_hex(body, ascii));
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let a = match parse_args() {
+        Ok(a) => a,
+        Err(e) => return usage(&e),
+    };
+    let link = a.link.unwrap_or(linktype::ETHERNET);
+    if a.dump > 0 {
+        return match filter::compile(&a.expr, link, a.snaplen) {
+            Ok(p) => {
+                let text = match a.dump {
+                    1 => bpf::format_image(&p),
+                    2 => bpf::format_c(&p),
+                    _ => bpf::format_decimal(&p),
+                };
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tcpdump: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if let Some(path) = &a.read {
+        read_file(&a, path)
+    } else {
+        live(&a)
+    }
+}
+
+fn compile_for(a: &Args, link: u16) -> Result<Program, ExitCode> {
+    filter::compile(&a.expr, link, a.snaplen).map_err(|e| {
+        eprintln!("tcpdump: {e}");
+        ExitCode::from(1)
+    })
+}
+
+type Writer = PcapWriter<BufWriter<std::fs::File>>;
+
+/// The `-w FILE` pcap writer, if asked for.
+fn open_writer(a: &Args, link: u16) -> Result<Option<Writer>, ExitCode> {
+    let Some(path) = &a.write else {
+        return Ok(None);
+    };
+    std::fs::File::create(path)
+        .and_then(|f| PcapWriter::new(BufWriter::with_capacity(1 << 18, f), link, a.snaplen, Precision::Micro))
+        .map(Some)
+        .map_err(|e| {
+            eprintln!("tcpdump: {path}: {e}");
+            ExitCode::from(1)
+        })
+}
+
+fn read_file(a: &Args, path: &str) -> ExitCode {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("tcpdump: {path}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut r = match CaptureReader::new(std::io::BufReader::new(file)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("tcpdump: {path}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let prog = match compile_for(a, r.linktype()) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut writer = match open_writer(a, r.linktype()) {
+        Ok(w) => w,
+        Err(c) => return c,
+    };
+    let mut n = 0u64;
+    let meta = Metadata::default();
+    loop {
+        let rec = match r.next_record() {
+            Ok(Some(rec)) => rec,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.flush();
+                eprintln!("tcpdump: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        if bpf::run(&prog.insns, rec.data, rec.orig_len, &meta) == 0 {
+            continue;
+        }
+        n += 1;
+        if let Some(w) = writer.as_mut() {
+            let _ = w.write_packet(rec.ts_ns, rec.orig_len, rec.data);
+        } else if !a.count_only {
+            print_packet(&mut out, a, rec.ts_ns, rec.data, rec.orig_len);
+        }
+        if a.count == Some(n) {
+            break;
+        }
+    }
+    if let Some(mut w) = writer {
+        let _ = w.flush();
+    }
+    if a.count_only {
+        let _ = writeln!(out, "{n} packet{}", if n == 1 { "" } else { "s" });
+    }
+    ExitCode::SUCCESS
+}
+
+fn live(a: &Args) -> ExitCode {
+    let prog = match compile_for(a, linktype::ETHERNET) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let mut cfg = CaptureConfig::new()
+        .snaplen(a.snaplen)
+        .promiscuous(true)
+        .filter(prog)
+        .retire_timeout_ms(50);
+    if let Some(i) = &a.interface {
+        cfg = cfg.interface(i);
+    }
+    let mut cap = match cfg.open() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tcpdump: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let stop = match netobs::capture::stop_on_interrupt() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("tcpdump: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    eprintln!(
+        "listening on {}, link-type EN10MB (Ethernet), snapshot length {} bytes",
+        a.interface.as_deref().unwrap_or("any"),
+        a.snaplen
+    );
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut writer = match open_writer(a, linktype::ETHERNET) {
+        Ok(w) => w,
+        Err(c) => return c,
+    };
+    let mut n = 0u64;
+    'capture: loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        let block = match cap.next_block(Some(Duration::from_millis(200))) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                let _ = out.flush();
+                continue;
+            }
+            Err(e) => {
+                let _ = out.flush();
+                eprintln!("tcpdump: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        for p in block.packets() {
+            n += 1;
+            if let Some(w) = writer.as_mut() {
+                let _ = w.write_packet(p.ts_ns(), p.wire_len(), p.data());
+            } else if !a.count_only {
+                print_packet(&mut out, a, p.ts_ns(), p.data(), p.wire_len());
+            }
+            if a.count == Some(n) {
+                break 'capture;
+            }
+        }
+        let _ = out.flush();
+    }
+    if let Some(mut w) = writer {
+        let _ = w.flush();
+    }
+    let _ = out.flush();
+    if a.count_only {
+        println!("{n} packet{}", if n == 1 { "" } else { "s" });
+    }
+    let stats = cap.stats().unwrap_or_default();
+    eprintln!("{n} packets captured");
+    eprintln!("{} packets received by filter", stats.packets);
+    eprintln!("{} packets dropped by kernel", stats.drops);
+    ExitCode::SUCCESS
+}

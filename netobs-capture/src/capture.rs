@@ -1,0 +1,646 @@
+//! Live capture on an AF_PACKET socket with a TPACKET_V3 receive ring
+//! (net/packet/af_packet.c, Documentation/networking/packet_mmap.rst).
+//!
+//! The kernel fills fixed-size blocks with packets and hands a block to
+//! user space when it is full or when the retire timeout expires. A
+//! [`Block`] borrows one such block; its [`Packet`]s are views into it,
+//! and dropping the block gives it back to the kernel.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use netobs_core::netns::Netns;
+
+use crate::bpf::{self, Metadata, Program};
+use crate::error::{Error, Result};
+use crate::sys::{self, RingMap};
+use crate::wire::{ethertype, VlanTag};
+
+/// ETH_P_ALL (include/uapi/linux/if_ether.h): every protocol.
+const ETH_P_ALL: u16 = 0x0003;
+/// VLAN_TAG_LEN: bytes of an 802.1Q tag.
+const VLAN_TAG_LEN: usize = 4;
+/// Size of `struct tpacket3_hdr` rounded to TPACKET_ALIGNMENT (16).
+const TPACKET3_HDRLEN: usize = 48;
+/// ARPHRD_ETHER and ARPHRD_LOOPBACK (include/uapi/linux/if_arp.h).
+const ARPHRD_ETHER: u16 = 1;
+const ARPHRD_LOOPBACK: u16 = 772;
+
+/// Which packets of an interface to capture, by `sll_pkttype`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// Received and sent (`tcpdump -Q inout`).
+    #[default]
+    Both,
+    /// Received only (`-Q in`): everything but PACKET_OUTGOING.
+    In,
+    /// Sent only (`-Q out`): PACKET_OUTGOING.
+    Out,
+}
+
+/// PACKET_FANOUT modes (include/uapi/linux/if_packet.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fanout {
+    /// PACKET_FANOUT_HASH: by flow hash, a flow stays on one socket.
+    Hash,
+    /// PACKET_FANOUT_LB: round robin.
+    LoadBalance,
+    /// PACKET_FANOUT_CPU: by the CPU that received the packet.
+    Cpu,
+}
+
+/// Capture counters from PACKET_STATISTICS, summed over every read (the
+/// kernel resets its counters each time they are read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets the socket received (passed the filter), drops included.
+    pub packets: u64,
+    /// Packets dropped because the ring was full.
+    pub drops: u64,
+    /// Times the ring was frozen (all blocks in user space).
+    pub freeze_count: u64,
+}
+
+/// Settings of a capture; `open` creates the socket and ring.
+#[derive(Debug, Clone)]
+pub struct CaptureConfig {
+    interface: Option<String>,
+    snaplen: u32,
+    promiscuous: bool,
+    block_size: u32,
+    block_count: u32,
+    frame_size: u32,
+    retire_timeout_ms: u32,
+    direction: Direction,
+    filter: Option<Program>,
+    fanout: Option<(u16, Fanout)>,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            interface: None,
+            snaplen: 262144,
+            promiscuous: false,
+            block_size: 1 << 20,
+            block_count: 4,
+            frame_size: 2048,
+            retire_timeout_ms: 100,
+            direction: Direction::Both,
+            filter: None,
+            fanout: None,
+        }
+    }
+}
+
+impl CaptureConfig {
+    /// Defaults: all interfaces, snap length 262144, four 1 MiB blocks,
+    /// 100 ms retire timeout, both directions, no filter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Capture on one interface (default: all interfaces).
+    pub fn interface(mut self, name: &str) -> Self {
+        self.interface = Some(name.to_string());
+        self
+    }
+
+    /// Bytes kept of each packet.
+    pub fn snaplen(mut self, n: u32) -> Self {
+        self.snaplen = n.max(1);
+        self
+    }
+
+    /// Put the interface into promiscuous mode (PACKET_ADD_MEMBERSHIP,
+    /// PACKET_MR_PROMISC; undone by the kernel when the socket closes).
+    pub fn promiscuous(mut self, on: bool) -> Self {
+        self.promiscuous = on;
+        self
+    }
+
+    /// Block size in bytes (a multiple of the page size).
+    pub fn block_size(mut self, n: u32) -> Self {
+        self.block_size = n;
+        self
+    }
+
+    /// Number of blocks in the ring.
+    pub fn block_count(mut self, n: u32) -> Self {
+        self.block_count = n;
+        self
+    }
+
+    /// tp_frame_size (TPACKET_V3 only uses it for the frame-count check).
+    pub fn frame_size(mut self, n: u32) -> Self {
+        self.frame_size = n;
+        self
+    }
+
+    /// Milliseconds after which a partly filled block is handed over.
+    pub fn retire_timeout_ms(mut self, ms: u32) -> Self {
+        self.retire_timeout_ms = ms;
+        self
+    }
+
+    /// Which direction to capture.
+    pub fn direction(mut self, d: Direction) -> Self {
+        self.direction = d;
+        self
+    }
+
+    /// A classic BPF filter, attached before the socket is bound so no
+    /// packet ever bypasses it.
+    pub fn filter(mut self, prog: Program) -> Self {
+        self.filter = Some(prog);
+        self
+    }
+
+    /// Join fanout group `group` with a mode; every socket of the group
+    /// gets a share of the packets.
+    pub fn fanout(mut self, group: u16, mode: Fanout) -> Self {
+        self.fanout = Some((group, mode));
+        self
+    }
+
+    /// Opens the capture in the caller's network namespace.
+    pub fn open(&self) -> Result<Capture> {
+        Capture::open(self)
+    }
+
+    /// Opens the capture inside `netns` (the socket stays in that
+    /// namespace for its life; the caller's thread does not move).
+    pub fn open_in(&self, netns: &Netns) -> Result<Capture> {
+        netns.run(|| Capture::open(self))?
+    }
+}
+
+/// A TPACKET_V3 capture socket and its ring.
+#[derive(Debug)]
+pub struct Capture {
+    // The mapping must be unmapped before the socket closes: field order.
+    ring: RingMap,
+    fd: OwnedFd,
+    next: usize,
+    block_count: usize,
+    snaplen: u32,
+    direction: Direction,
+    /// Blocks still to filter in user space after a filter change.
+    userland_blocks: usize,
+    filter: Option<Program>,
+    stats: Stats,
+}
+
+fn io_err(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::os(op, e)
+}
+
+/// Interface index of `name`.
+pub fn interface_index(name: &str) -> Result<u32> {
+    sys::if_nametoindex(name).ok_or_else(|| Error::NoSuchInterface(name.to_string()))
+}
+
+impl Capture {
+    fn open(cfg: &CaptureConfig) -> Result<Capture> {
+        let page = 4096u32;
+        if cfg.block_size == 0 || cfg.block_size % page != 0 {
+            return Err(Error::Config(format!(
+                "block size {} is not a positive multiple of the page size {page}",
+                cfg.block_size
+            )));
+        }
+        if cfg.block_count == 0 || cfg.frame_size < TPACKET3_HDRLEN as u32 || cfg.frame_size % 16 != 0 {
+            return Err(Error::Config(format!(
+                "block count {} must be > 0 and frame size {} a multiple of 16 of at least {TPACKET3_HDRLEN}",
+                cfg.block_count, cfg.frame_size
+            )));
+        }
+        if let Some(f) = &cfg.filter {
+            bpf::check(f)?;
+        }
+        let ifindex = match &cfg.interface {
+            Some(name) => interface_index(name)?,
+            None => 0,
+        };
+        // Protocol 0: nothing is queued until bind(), so the filter below
+        // is in place before the first packet arrives.
+        let fd = sys::packet_socket(0).map_err(io_err("socket(AF_PACKET, SOCK_RAW)"))?;
+        if let Some(f) = &cfg.filter {
+            sys::attach_filter(&fd, f).map_err(io_err("attach filter (SO_ATTACH_FILTER)"))?;
+        }
+        sys::setsockopt(
+            &fd,
+            libc::SOL_PACKET,
+            libc::PACKET_VERSION,
+            &(libc::tpacket_versions::TPACKET_V3 as libc::c_int),
+        )
+        .map_err(io_err("setsockopt(PACKET_VERSION, TPACKET_V3)"))?;
+        // Room before the MAC header for a reinserted VLAN tag.
+        sys::setsockopt(
+            &fd,
+            libc::SOL_PACKET,
+            libc::PACKET_RESERVE,
+            &(VLAN_TAG_LEN as libc::c_uint),
+        )
+        .map_err(io_err("setsockopt(PACKET_RESERVE)"))?;
+        if cfg.direction == Direction::In {
+            // Kernel >= 4.20; older kernels are handled by the user-space check.
+            let _ = sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &(1 as libc::c_int));
+        }
+        let req = libc::tpacket_req3 {
+            tp_block_size: cfg.block_size,
+            tp_block_nr: cfg.block_count,
+            tp_frame_size: cfg.frame_size,
+            tp_frame_nr: (cfg.block_size / cfg.frame_size) * cfg.block_count,
+            tp_retire_blk_tov: cfg.retire_timeout_ms,
+            tp_sizeof_priv: 0,
+            tp_feature_req_word: 0,
+        };
+        sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req)
+            .map_err(io_err("setsockopt(PACKET_RX_RING)"))?;
+        let ring =
+            RingMap::map(&fd, cfg.block_size as usize, cfg.block_count as usize).map_err(io_err("mmap packet ring"))?;
+        sys::bind_packet(&fd, ifindex, ETH_P_ALL).map_err(io_err("bind packet socket"))?;
+        if cfg.promiscuous && ifindex != 0 {
+            // SAFETY-free: packet_mreq is plain integers.
+            let mreq = libc::packet_mreq {
+                mr_ifindex: ifindex as i32,
+                mr_type: libc::PACKET_MR_PROMISC as u16,
+                mr_alen: 0,
+                mr_address: [0; 8],
+            };
+            sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_ADD_MEMBERSHIP, &mreq)
+                .map_err(io_err("setsockopt(PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)"))?;
+        }
+        if let Some((group, mode)) = cfg.fanout {
+            let mode = match mode {
+                Fanout::Hash => libc::PACKET_FANOUT_HASH,
+                Fanout::LoadBalance => libc::PACKET_FANOUT_LB,
+                Fanout::Cpu => libc::PACKET_FANOUT_CPU,
+            };
+            let arg: u32 = group as u32 | (mode << 16);
+            sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_FANOUT, &arg)
+                .map_err(io_err("setsockopt(PACKET_FANOUT)"))?;
+        }
+        Ok(Capture {
+            ring,
+            fd,
+            next: 0,
+            block_count: cfg.block_count as usize,
+            snaplen: cfg.snaplen,
+            direction: cfg.direction,
+            userland_blocks: 0,
+            filter: cfg.filter.clone(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Replaces the filter without letting through a packet that does not
+    /// match the new one: a reject-all program is attached first, then the
+    /// new one, and the blocks that were already in the ring (filled under
+    /// the old program) are filtered in user space with the new program
+    /// by our interpreter, as libpcap does.
+    pub fn set_filter(&mut self, prog: &Program) -> Result<()> {
+        bpf::check(prog)?;
+        sys::attach_filter(&self.fd, &Program::reject_all()).map_err(io_err("attach reject-all filter"))?;
+        sys::attach_filter(&self.fd, prog).map_err(io_err("attach filter (SO_ATTACH_FILTER)"))?;
+        self.filter = Some(prog.clone());
+        self.userland_blocks = self.block_count;
+        Ok(())
+    }
+
+    /// Waits up to `timeout` (forever with `None`) for the next block.
+    /// Returns `None` on timeout.
+    pub fn next_block(&mut self, timeout: Option<Duration>) -> Result<Option<Block<'_>>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.ring.is_user(self.next) {
+                break;
+            }
+            let wait = match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    left.as_millis().clamp(1, i32::MAX as u128) as i32
+                }
+            };
+            let revents = sys::poll_in(self.fd.as_raw_fd(), wait).map_err(io_err("poll packet socket"))?;
+            if sys::STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(None);
+            }
+            if revents & libc::POLLERR != 0 {
+                let err: libc::c_int = sys::getsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_ERROR)
+                    .map_err(io_err("getsockopt(SO_ERROR)"))?;
+                return Err(Error::os("capture", std::io::Error::from_raw_os_error(err)));
+            }
+        }
+        let index = self.next;
+        self.next = (self.next + 1) % self.block_count;
+        reinsert_vlan_tags(self.ring.block_mut(index));
+        let userland = if self.userland_blocks > 0 {
+            self.userland_blocks -= 1;
+            self.filter.as_ref()
+        } else {
+            None
+        };
+        Ok(Some(Block {
+            data: self.ring.block(index),
+            ring: &self.ring,
+            index,
+            snaplen: self.snaplen,
+            direction: self.direction,
+            userland_filter: userland,
+        }))
+    }
+
+    /// Counters since the capture opened (PACKET_STATISTICS, accumulated).
+    pub fn stats(&mut self) -> Result<Stats> {
+        let s: [u32; 3] = sys::getsockopt(&self.fd, libc::SOL_PACKET, libc::PACKET_STATISTICS)
+            .map_err(io_err("getsockopt(PACKET_STATISTICS)"))?;
+        self.stats.packets += s[0] as u64;
+        self.stats.drops += s[1] as u64;
+        self.stats.freeze_count += s[2] as u64;
+        Ok(self.stats)
+    }
+}
+
+fn le16(b: &[u8], at: usize) -> u16 {
+    b.get(at..at + 2).map_or(0, |s| u16::from_ne_bytes([s[0], s[1]]))
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn put32(b: &mut [u8], at: usize, v: u32) {
+    if let Some(s) = b.get_mut(at..at + 4) {
+        s.copy_from_slice(&v.to_ne_bytes());
+    }
+}
+
+fn put16(b: &mut [u8], at: usize, v: u16) {
+    if let Some(s) = b.get_mut(at..at + 2) {
+        s.copy_from_slice(&v.to_ne_bytes());
+    }
+}
+
+// struct tpacket_block_desc / tpacket_hdr_v1 offsets.
+const BD_NUM_PKTS: usize = 12;
+const BD_FIRST_PKT: usize = 16;
+// struct tpacket3_hdr offsets.
+const H_NEXT: usize = 0;
+const H_SEC: usize = 4;
+const H_NSEC: usize = 8;
+const H_SNAPLEN: usize = 12;
+const H_LEN: usize = 16;
+const H_STATUS: usize = 20;
+const H_MAC: usize = 24;
+const H_NET: usize = 26;
+const H_RXHASH: usize = 28;
+const H_VLAN_TCI: usize = 32;
+const H_VLAN_TPID: usize = 36;
+/// A private flag in tp_padding: the tag was already put back.
+const H_REINSERTED: usize = 40;
+// struct sockaddr_ll after the header.
+const L_PROTOCOL: usize = TPACKET3_HDRLEN + 2;
+const L_IFINDEX: usize = TPACKET3_HDRLEN + 4;
+const L_HATYPE: usize = TPACKET3_HDRLEN + 8;
+const L_PKTTYPE: usize = TPACKET3_HDRLEN + 10;
+
+/// Offsets of the packet headers of a block, bounds-checked: a corrupt
+/// offset ends the walk instead of reading outside the block.
+fn packet_offsets(block: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let n = le32(block, BD_NUM_PKTS);
+    let mut at = le32(block, BD_FIRST_PKT) as usize;
+    let mut left = n;
+    std::iter::from_fn(move || {
+        if left == 0 || at + TPACKET3_HDRLEN + 20 > block.len() {
+            return None;
+        }
+        left -= 1;
+        let here = at;
+        let next = le32(block, here + H_NEXT) as usize;
+        at = if next == 0 { usize::MAX / 2 } else { here + next };
+        Some(here)
+    })
+}
+
+/// Puts back the VLAN tag the kernel (or the NIC) stripped, as libpcap
+/// does: when TP_STATUS_VLAN_VALID is set (or the TCI is non-zero on old
+/// kernels), the MAC addresses move 4 bytes earlier (into the room that
+/// PACKET_RESERVE left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID,
+/// else 0x8100) goes between them and the EtherType. Only Ethernet frames.
+fn reinsert_vlan_tags(block: &mut [u8]) {
+    // Walk the packet headers by hand (no allocation): the iterator would
+    // borrow the block that the loop modifies.
+    let mut left = le32(block, BD_NUM_PKTS);
+    let mut next = le32(block, BD_FIRST_PKT) as usize;
+    while left > 0 && next + TPACKET3_HDRLEN + 20 <= block.len() {
+        left -= 1;
+        let h = next;
+        next = match le32(block, h + H_NEXT) as usize {
+            0 => usize::MAX / 2,
+            n => h + n,
+        };
+        let status = le32(block, h + H_STATUS);
+        let tci = le32(block, h + H_VLAN_TCI) as u16;
+        let valid = status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0;
+        if !valid || block[h + H_REINSERTED] == 1 || le16(block, h + L_HATYPE) != ARPHRD_ETHER {
+            continue;
+        }
+        let tpid = if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+            le16(block, h + H_VLAN_TPID)
+        } else {
+            ethertype::VLAN
+        };
+        let mac = le16(block, h + H_MAC) as usize;
+        let snap = le32(block, h + H_SNAPLEN) as usize;
+        // The reserve guarantees mac - 4 is past the sockaddr_ll.
+        if snap < 12 || mac < TPACKET3_HDRLEN + 20 + VLAN_TAG_LEN || h + mac + snap > block.len() {
+            continue;
+        }
+        let start = h + mac;
+        block.copy_within(start..start + 12, start - VLAN_TAG_LEN);
+        block[start + 8..start + 10].copy_from_slice(&tpid.to_be_bytes());
+        block[start + 10..start + 12].copy_from_slice(&tci.to_be_bytes());
+        put16(block, h + H_MAC, (mac - VLAN_TAG_LEN) as u16);
+        put32(block, h + H_SNAPLEN, (snap + VLAN_TAG_LEN) as u32);
+        let len = le32(block, h + H_LEN);
+        put32(block, h + H_LEN, len + VLAN_TAG_LEN as u32);
+        block[h + H_REINSERTED] = 1;
+    }
+}
+
+/// One block of the ring, owned by us until dropped.
+#[derive(Debug)]
+pub struct Block<'c> {
+    data: &'c [u8],
+    ring: &'c RingMap,
+    index: usize,
+    snaplen: u32,
+    direction: Direction,
+    userland_filter: Option<&'c Program>,
+}
+
+impl<'c> Block<'c> {
+    /// The packets of the block, as views into it (skipping those the
+    /// direction setting or a pending user-space filter excludes, and the
+    /// duplicate outgoing copy of loopback packets, as libpcap does).
+    pub fn packets(&self) -> impl Iterator<Item = Packet<'_>> + '_ {
+        packet_offsets(self.data).filter_map(move |h| {
+            let p = Packet::at(self.data, h, self.snaplen)?;
+            let outgoing = p.pkttype() == libc::PACKET_OUTGOING;
+            let keep = match self.direction {
+                Direction::Both => !(outgoing && p.hatype() == ARPHRD_LOOPBACK),
+                Direction::In => !outgoing,
+                Direction::Out => outgoing,
+            };
+            if !keep {
+                return None;
+            }
+            if let Some(f) = self.userland_filter {
+                if bpf::run(&f.insns, p.data, p.wire_len(), &p.metadata()) == 0 {
+                    return None;
+                }
+            }
+            Some(p)
+        })
+    }
+
+    /// Index of the block in the ring.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl Drop for Block<'_> {
+    fn drop(&mut self) {
+        self.ring.release(self.index);
+    }
+}
+
+/// One captured packet, borrowed from its block. The fields of its
+/// `tpacket3_hdr` and `sockaddr_ll` are read on demand.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    block: &'a [u8],
+    h: usize,
+    data: &'a [u8],
+}
+
+impl<'a> Packet<'a> {
+    fn at(block: &'a [u8], h: usize, snaplen: u32) -> Option<Packet<'a>> {
+        let mac = le16(block, h + H_MAC) as usize;
+        let snap = le32(block, h + H_SNAPLEN) as usize;
+        let data = block.get(h + mac..h + mac + snap)?;
+        let data = &data[..data.len().min(snaplen as usize)];
+        Some(Packet { block, h, data })
+    }
+
+    fn u16_at(&self, off: usize) -> u16 {
+        le16(self.block, self.h + off)
+    }
+
+    fn u32_at(&self, off: usize) -> u32 {
+        le32(self.block, self.h + off)
+    }
+
+    /// The captured bytes from the link-layer header on (VLAN tag
+    /// reinserted), at most the snap length.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Length on the wire (plus 4 when a tag was reinserted).
+    pub fn wire_len(&self) -> u32 {
+        self.u32_at(H_LEN)
+    }
+
+    /// Timestamp in nanoseconds since the epoch.
+    pub fn ts_ns(&self) -> u64 {
+        self.u32_at(H_SEC) as u64 * 1_000_000_000 + self.u32_at(H_NSEC) as u64
+    }
+
+    /// Interface index.
+    pub fn ifindex(&self) -> u32 {
+        self.u32_at(L_IFINDEX)
+    }
+
+    /// sll_pkttype: PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST,
+    /// PACKET_OTHERHOST, PACKET_OUTGOING.
+    pub fn pkttype(&self) -> u8 {
+        self.block.get(self.h + L_PKTTYPE).copied().unwrap_or(0)
+    }
+
+    /// sll_hatype (ARPHRD_*).
+    pub fn hatype(&self) -> u16 {
+        self.u16_at(L_HATYPE)
+    }
+
+    /// sll_protocol (EtherType, host order).
+    pub fn protocol(&self) -> u16 {
+        u16::from_be(self.u16_at(L_PROTOCOL))
+    }
+
+    /// The VLAN tag the kernel reported, if any (already reinserted into
+    /// `data` for Ethernet).
+    pub fn vlan(&self) -> Option<VlanTag> {
+        let status = self.u32_at(H_STATUS);
+        let tci = self.u32_at(H_VLAN_TCI) as u16;
+        (status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0).then(|| VlanTag {
+            tpid: if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+                self.u16_at(H_VLAN_TPID)
+            } else {
+                ethertype::VLAN
+            },
+            tci,
+        })
+    }
+
+    /// Offset of the network header in `data`.
+    pub fn net_offset(&self) -> u32 {
+        (self.u16_at(H_NET) as u32).saturating_sub(self.u16_at(H_MAC) as u32)
+    }
+
+    /// Flow hash.
+    pub fn rxhash(&self) -> u32 {
+        self.u32_at(H_RXHASH)
+    }
+
+    /// Metadata for ancillary BPF loads, as the kernel would see it.
+    pub fn metadata(&self) -> Metadata {
+        let vlan = self.vlan();
+        Metadata {
+            protocol: self.protocol(),
+            pkttype: self.pkttype(),
+            ifindex: self.ifindex(),
+            hatype: self.hatype(),
+            rxhash: self.rxhash(),
+            vlan_tci: vlan.map(|v| v.tci),
+            vlan_tpid: vlan.map_or(0, |v| v.tpid),
+            net_offset: self.net_offset(),
+            ..Metadata::default()
+        }
+    }
+}
+
+/// Makes SIGINT and SIGTERM set a flag instead of killing the process,
+/// and returns the flag: a capture loop checks it between blocks to stop
+/// cleanly and report its statistics, as tcpdump does on Ctrl-C. A
+/// blocked [`Capture::next_block`] returns early when the signal arrives.
+pub fn stop_on_interrupt() -> Result<&'static std::sync::atomic::AtomicBool> {
+    sys::install_stop_handler().map_err(io_err("sigaction(SIGINT)"))?;
+    Ok(&sys::STOP)
+}
+
+/// Asks the kernel whether it accepts `prog` as a socket filter, without
+/// our checker: attaches it to an unbound packet socket (which receives
+/// nothing). Returns the kernel's error (EINVAL for a refused program).
+pub fn kernel_accepts(prog: &Program) -> std::io::Result<()> {
+    let fd = sys::packet_socket(0)?;
+    sys::attach_filter(&fd, prog)
+}

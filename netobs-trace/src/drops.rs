@@ -1,0 +1,394 @@
+//! Drop monitoring: where in the kernel packets are freed as dropped, and why.
+//!
+//! The default (and on kernels without NET_DM the only) backend is the
+//! `skb:kfree_skb` tracepoint (include/trace/events/skb.h), read in binary
+//! from a private instance's trace_pipe_raw. Each record carries the skb,
+//! the return address that freed it (`location`), the receiving socket
+//! (`rx_sk`), the EtherType (`protocol`, host order) and the drop reason,
+//! whose names come from the `__print_symbolic` table of the running
+//! kernel's format file: the numbers differ between kernel versions.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::format::{EventFormat, FieldRef, SymbolTable};
+use crate::kallsyms::Kallsyms;
+use crate::reader::RawReader;
+use crate::ring::Record;
+use crate::tracefs::{Instance, Tracefs};
+
+/// Which kernel interface delivers drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// `skb:kfree_skb` through trace_pipe_raw.
+    Tracepoint,
+    /// The NET_DM generic netlink family (summary alerts).
+    NetDm,
+}
+
+/// Whether the NET_DM generic netlink family exists; `Err` carries the
+/// exact error (on this machine: no such family).
+pub fn net_dm_available() -> Result<()> {
+    let mut s = netobs_core::socket::NetlinkSocket::open(netobs_core::socket::Protocol::Generic)?;
+    s.genl_family("NET_DM")?;
+    Ok(())
+}
+
+/// One dropped skb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drop {
+    /// CPU that freed it.
+    pub cpu: u32,
+    /// Time stamp (the instance's trace_clock).
+    pub timestamp: u64,
+    /// PID of the task running when it was freed (softirqs run in whatever task).
+    pub pid: i32,
+    /// Kernel address that freed it.
+    pub location: u64,
+    /// Drop reason number (see [`KfreeSkb::reason_name`]).
+    pub reason: u32,
+    /// EtherType, host order (`skb->protocol` converted by the tracepoint).
+    pub protocol: u16,
+    /// The skb address.
+    pub skbaddr: u64,
+    /// The receiving socket, or 0.
+    pub rx_sk: u64,
+}
+
+/// The `skb:kfree_skb` record layout of the running kernel, resolved once.
+#[derive(Debug, Clone)]
+pub struct KfreeSkb {
+    /// The event id (`common_type` of its records).
+    pub id: u16,
+    pid: FieldRef,
+    location: FieldRef,
+    reason: Option<FieldRef>,
+    protocol: FieldRef,
+    skbaddr: FieldRef,
+    rx_sk: Option<FieldRef>,
+    reasons: SymbolTable,
+}
+
+impl KfreeSkb {
+    /// Resolves the fields of a parsed `skb/kfree_skb/format`.
+    pub fn new(format: &EventFormat) -> Result<Self> {
+        Ok(KfreeSkb {
+            id: format.id,
+            pid: format.field_ref("common_pid")?,
+            location: format.field_ref("location")?,
+            reason: format.field_ref("reason").ok(),
+            protocol: format.field_ref("protocol")?,
+            skbaddr: format.field_ref("skbaddr")?,
+            rx_sk: format.field_ref("rx_sk").ok(),
+            reasons: format.symbols("reason").cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Decodes a record of this event (None for other events or short records).
+    pub fn decode(&self, cpu: u32, rec: &Record<'_>) -> Option<Drop> {
+        if rec.event_id()? != self.id {
+            return None;
+        }
+        Some(Drop {
+            cpu,
+            timestamp: rec.timestamp,
+            pid: rec.int(&self.pid)? as i32,
+            location: rec.uint(&self.location)?,
+            reason: match &self.reason {
+                Some(r) => rec.uint(r)? as u32,
+                None => 0,
+            },
+            protocol: rec.uint(&self.protocol)? as u16,
+            skbaddr: rec.uint(&self.skbaddr)?,
+            rx_sk: match &self.rx_sk {
+                Some(r) => rec.uint(r)?,
+                None => 0,
+            },
+        })
+    }
+
+    /// The kernel's name of a drop reason (`NO_SOCKET`), from its format file.
+    pub fn reason_name(&self, reason: u32) -> Option<&str> {
+        self.reasons.name(reason as u64)
+    }
+
+    /// The kernel's reason table.
+    pub fn reasons(&self) -> &SymbolTable {
+        &self.reasons
+    }
+}
+
+/// Which drops to report. Protocol and reason become a kernel filter; the
+/// location is turned into address ranges through kallsyms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropFilter {
+    /// Only this EtherType (host order, e.g. 0x0800).
+    pub protocol: Option<u16>,
+    /// Only this reason, by the kernel's name (`NO_SOCKET`).
+    pub reason: Option<String>,
+    /// Only drops inside this function (any `.constprop`-style suffix).
+    pub location: Option<String>,
+}
+
+impl DropFilter {
+    /// The kernel filter expression for `skb:kfree_skb`, or None to see all.
+    pub fn kernel_filter(&self, kfree: &KfreeSkb, syms: Option<&Kallsyms>) -> Result<Option<String>> {
+        let mut terms = Vec::new();
+        if let Some(p) = self.protocol {
+            terms.push(format!("protocol == {p:#x}"));
+        }
+        if let Some(name) = &self.reason {
+            let v = kfree.reasons.value(name).ok_or_else(|| Error::Parse {
+                what: "drop reason".into(),
+                msg: format!(
+                    "{name:?} is not a drop reason of this kernel (known: {})",
+                    kfree.reasons.entries().map(|(_, n)| n).collect::<Vec<_>>().join(" ")
+                ),
+            })?;
+            terms.push(format!("reason == {v}"));
+        }
+        if let Some(loc) = &self.location {
+            let syms = syms.ok_or_else(|| Error::Parse {
+                what: "location filter".into(),
+                msg: "needs kallsyms".into(),
+            })?;
+            let ranges = syms.ranges(loc);
+            if ranges.is_empty() {
+                return Err(Error::Parse {
+                    what: "location filter".into(),
+                    msg: format!("no kernel function {loc:?} in /proc/kallsyms"),
+                });
+            }
+            let any: Vec<String> = ranges
+                .iter()
+                .map(|(s, e)| format!("(location >= {s:#x} && location < {e:#x})"))
+                .collect();
+            terms.push(format!("({})", any.join(" || ")));
+        }
+        Ok(if terms.is_empty() {
+            None
+        } else {
+            Some(terms.join(" && "))
+        })
+    }
+}
+
+/// A running drop monitor on a private instance.
+#[derive(Debug)]
+pub struct DropMonitor {
+    reader: RawReader,
+    kfree: KfreeSkb,
+    net_dm: Option<String>,
+    instance: Instance,
+}
+
+impl DropMonitor {
+    /// Creates a private instance, enables `skb:kfree_skb` with the filter,
+    /// sets buffer_percent to 0 (wake on every event) and the given clock.
+    /// `syms` is needed only for a location filter.
+    pub fn open(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        let format = tracefs.event_format("skb", "kfree_skb")?;
+        let kfree = KfreeSkb::new(&format)?;
+        let expr = filter.kernel_filter(&kfree, syms)?;
+        let instance = tracefs.private_instance("drops")?;
+        instance.set_buffer_percent(0)?;
+        instance.enable_event("skb", "kfree_skb", expr.as_deref())?;
+        let reader = RawReader::open(&instance)?;
+        let net_dm = net_dm_available().err().map(|e| e.to_string());
+        Ok(DropMonitor {
+            reader,
+            kfree,
+            net_dm,
+            instance,
+        })
+    }
+
+    /// The backend in use: always the tracepoint; [`DropMonitor::net_dm_error`]
+    /// says why NET_DM is not (or that it also exists).
+    pub fn backend(&self) -> Backend {
+        Backend::Tracepoint
+    }
+
+    /// The error looking up NET_DM, when the family is absent.
+    pub fn net_dm_error(&self) -> Option<&str> {
+        self.net_dm.as_deref()
+    }
+
+    /// The instance holding the event.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    /// The resolved kfree_skb layout and reason names.
+    pub fn kfree_skb(&self) -> &KfreeSkb {
+        &self.kfree
+    }
+
+    /// Hands every drop available now to `f`, waiting up to `timeout` when
+    /// none is. Returns the events lost in this call (never hidden).
+    pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&Drop)) -> Result<u64> {
+        let kfree = &self.kfree;
+        let mut err = None;
+        let sum = self.reader.read(timeout, |cpu, page| {
+            for r in page.records() {
+                match r {
+                    Ok(rec) => {
+                        if let Some(d) = kfree.decode(cpu, &rec) {
+                            f(&d)
+                        }
+                    }
+                    Err(source) => err = Some(Error::Page { cpu, source }),
+                }
+            }
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(sum.lost),
+        }
+    }
+
+    /// Events lost since the start.
+    pub fn lost(&self) -> u64 {
+        self.reader.lost()
+    }
+
+    /// Lost events according to the per-CPU stats.
+    pub fn stats_lost(&self) -> Result<u64> {
+        self.reader.stats_lost()
+    }
+}
+
+/// Aggregation key: where, why and what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DropKey {
+    /// Kernel address that freed the skb.
+    pub location: u64,
+    /// Reason number.
+    pub reason: u32,
+    /// EtherType.
+    pub protocol: u16,
+}
+
+/// Drop counts per (location, reason, protocol) over an interval.
+#[derive(Debug, Clone, Default)]
+pub struct DropCounts {
+    counts: HashMap<DropKey, u64>,
+    total: u64,
+}
+
+impl DropCounts {
+    /// Counts one drop.
+    pub fn add(&mut self, d: &Drop) {
+        *self
+            .counts
+            .entry(DropKey {
+                location: d.location,
+                reason: d.reason,
+                protocol: d.protocol,
+            })
+            .or_insert(0) += 1;
+        self.total += 1;
+    }
+
+    /// Drops counted.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The `n` largest groups, largest first (ties by key), with counts.
+    pub fn top(&self, n: usize) -> Vec<(DropKey, u64)> {
+        let mut v: Vec<_> = self.counts.iter().map(|(k, c)| (*k, *c)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+
+    /// Drops per second over an interval of `secs`.
+    pub fn rate(count: u64, secs: f64) -> f64 {
+        if secs > 0.0 {
+            count as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Starts a new interval.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+        self.total = 0;
+    }
+}
+
+/// A kfree_skb line of the text trace_pipe, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextDrop<'a> {
+    /// EtherType.
+    pub protocol: u16,
+    /// The location as the kernel printed it (`%pS`: `sym+0xoff/0xsize`).
+    pub location: &'a str,
+    /// The reason name.
+    pub reason: &'a str,
+}
+
+/// Parses a trace_pipe line of `skb:kfree_skb`
+/// (`... kfree_skb: skbaddr=... rx_sk=... protocol=N location=SYM reason: NAME`).
+pub fn parse_kfree_skb_line(line: &str) -> Option<TextDrop<'_>> {
+    let (_, rest) = line.split_once("kfree_skb: ")?;
+    let mut protocol = None;
+    let mut location = None;
+    let mut words = rest.split(' ');
+    let mut reason = None;
+    while let Some(w) = words.next() {
+        if let Some(v) = w.strip_prefix("protocol=") {
+            protocol = v.parse().ok();
+        } else if let Some(v) = w.strip_prefix("location=") {
+            location = Some(v);
+        } else if w == "reason:" {
+            reason = words.next();
+        }
+    }
+    Some(TextDrop {
+        protocol: protocol?,
+        location: location?,
+        reason: reason?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_line() {
+        let l = "  <idle>-0  [001] ..s2.  1.5: kfree_skb: skbaddr=000000001 rx_sk=0000000 protocol=17185 \
+                 location=__netif_receive_skb_core.constprop.0+0x7e6/0x1030 reason: UNHANDLED_PROTO";
+        let d = parse_kfree_skb_line(l).unwrap();
+        assert_eq!(d.protocol, 0x4321);
+        assert_eq!(d.reason, "UNHANDLED_PROTO");
+        assert!(d.location.starts_with("__netif_receive_skb_core"));
+        assert_eq!(parse_kfree_skb_line("garbage"), None);
+    }
+
+    #[test]
+    fn top_n() {
+        let mut c = DropCounts::default();
+        let d = |loc, reason| Drop {
+            cpu: 0,
+            timestamp: 0,
+            pid: 0,
+            location: loc,
+            reason,
+            protocol: 8,
+            skbaddr: 0,
+            rx_sk: 0,
+        };
+        for _ in 0..3 {
+            c.add(&d(1, 2));
+        }
+        c.add(&d(5, 2));
+        let t = c.top(1);
+        assert_eq!(t[0].1, 3);
+        assert_eq!(c.total(), 4);
+    }
+}

@@ -17,7 +17,11 @@ use std::time::{Duration, Instant};
 use netobs::core::netns::Netns;
 use netobs::core::socket::{NetlinkSocket, Protocol};
 use netobs::trace::{Drop, DropFilter, DropMonitor, Kallsyms, Tracefs};
-use netobs_testsupport::{example_bin, privileged, TestNetns};
+use netobs_testsupport::{connected_pair, example_bin, privileged, TestNetns};
+
+#[path = "trace_support/raw_frame.rs"]
+mod raw_frame;
+use raw_frame::{frame, RawSender};
 
 const ETHERTYPE: u16 = 0x4321;
 /// The example's test uses another EtherType (IEEE 802 local experimental)
@@ -33,42 +37,14 @@ fn tid() -> i32 {
 /// Sends one broadcast Ethernet frame of `ethertype` out of `dev` inside
 /// `ns` through a plain AF_PACKET SOCK_RAW socket; returns the sending thread's id.
 fn send_frame(ns: &TestNetns, dev: &str, ethertype: u16) -> i32 {
-    let dev = std::ffi::CString::new(dev).unwrap();
     Netns::named(ns.name())
         .run(move || {
-            let mut frame = vec![0xffu8; 6];
-            frame.extend_from_slice(&[0x02, 0, 0, 0x43, 0x21, 0x01]);
-            frame.extend_from_slice(&ethertype.to_be_bytes());
-            frame.extend_from_slice(b"netobs-trace seed scenario: nobody handles this EtherType..");
-            // SAFETY: if_nametoindex reads a NUL-terminated string we own.
-            let ifindex = unsafe { libc::if_nametoindex(dev.as_ptr()) };
-            assert!(ifindex > 0, "no such device");
-            // SAFETY: plain socket(2); the fd is closed below.
-            let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
-            assert!(fd >= 0, "socket(AF_PACKET): {}", std::io::Error::last_os_error());
-            // SAFETY: a zeroed sockaddr_ll is valid; we fill family, index and length.
-            let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            sll.sll_family = libc::AF_PACKET as u16;
-            sll.sll_ifindex = ifindex as i32;
-            sll.sll_halen = 6;
-            sll.sll_addr[..6].copy_from_slice(&frame[..6]);
-            // SAFETY: frame and sll live across the call; lengths are theirs.
-            let n = unsafe {
-                libc::sendto(
-                    fd,
-                    frame.as_ptr().cast(),
-                    frame.len(),
-                    0,
-                    (&sll as *const libc::sockaddr_ll).cast(),
-                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
-                )
-            };
-            let err = std::io::Error::last_os_error();
-            let me = tid();
-            // SAFETY: fd is ours and closed once.
-            unsafe { libc::close(fd) };
-            assert_eq!(n, frame.len() as isize, "sendto: {err}");
-            me
+            assert!(
+                RawSender::open(dev).send(&frame(ethertype)),
+                "sendto: {}",
+                std::io::Error::last_os_error()
+            );
+            tid()
         })
         .unwrap()
 }
@@ -77,17 +53,6 @@ fn rx_dropped(ns: &TestNetns, dev: &str) -> u64 {
     let mut s = NetlinkSocket::open_in(Protocol::Route, &Netns::named(ns.name())).unwrap();
     let link = s.link_by_name(dev).unwrap();
     link.stats64().expect("IFLA_STATS64").rx_dropped
-}
-
-/// Two namespaces joined by a veth pair `send` / `recv`, IPv6 off so only
-/// the test's frames cross it.
-fn veth_world(send: &str, recv: &str) -> (TestNetns, TestNetns) {
-    let a = TestNetns::new();
-    let b = TestNetns::new();
-    a.quiet_ipv6();
-    b.quiet_ipv6();
-    a.veth_to(send, &b, recv, None, None);
-    (a, b)
 }
 
 /// Collects drops for `wait`, stopping early `settle` after the first one.
@@ -113,7 +78,8 @@ fn unknown_ethertype_over_veth_is_one_unhandled_proto_drop() {
     if !privileged("unknown_ethertype_over_veth_is_one_unhandled_proto_drop") {
         return;
     }
-    let (a, b) = veth_world("nbsend0", "nbrecv0");
+    // No pings: nothing but the test frame crosses the pair.
+    let (a, b) = connected_pair("nbsend0", "nbrecv0", "10.77.4", 0);
     let tracefs = Tracefs::find_or_mount().unwrap();
     let syms = Kallsyms::load().unwrap();
     let filter = DropFilter {
@@ -226,7 +192,7 @@ fn dropwatch_example_prints_the_seed_drop_and_cleans_up() {
     if !privileged("dropwatch_example_prints_the_seed_drop_and_cleans_up") {
         return;
     }
-    let (a, _b) = veth_world("nbsend1", "nbrecv1");
+    let (a, _b) = connected_pair("nbsend1", "nbrecv1", "10.77.5", 0);
     // One interval of 2 s; the frame is sent once the instance is ready.
     let (child, banner) = start_dropwatch(&["-l", "kas", "--protocol", "0x88b5", "--interval", "2", "--count", "1"]);
     assert_eq!(instances_of(child.id()).len(), 1, "{banner}");

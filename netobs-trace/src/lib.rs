@@ -8,6 +8,7 @@ pub mod kallsyms;
 pub mod reader;
 pub mod ring;
 mod sys;
+pub mod tcp;
 pub mod tracefs;
 
 pub use drops::{Drop, DropCounts, DropFilter, DropKey, DropMonitor, KfreeSkb};

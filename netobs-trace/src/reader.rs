@@ -22,6 +22,11 @@ struct CpuFile {
     overrun_seen: u64,
 }
 
+/// Sub-buffers read from one CPU per [`RawReader::read`] call at most.
+const MAX_PAGES_PER_READ: usize = 256;
+/// Lines read per [`TextReader::read`] call at most.
+const MAX_LINES_PER_READ: u64 = 16384;
+
 /// What one [`RawReader::read`] call saw.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadSummary {
@@ -89,8 +94,8 @@ impl RawReader {
         self.lost
     }
 
-    /// Reads every available sub-buffer, handing each parsed page to `f`
-    /// with its CPU. When all buffers are empty, first waits up to `timeout`
+    /// Reads the available sub-buffers (at most 256 per CPU), handing each
+    /// parsed page to `f` with its CPU. When all buffers are empty, first waits up to `timeout`
     /// (None: forever) for data; a signal ends the wait early.
     pub fn read(&mut self, timeout: Option<Duration>, mut f: impl FnMut(u32, &Page<'_>)) -> Result<ReadSummary> {
         let mut sum = self.drain(&mut f, None)?;
@@ -118,7 +123,8 @@ impl RawReader {
             if only.is_some_and(|o| !o.get(i).copied().unwrap_or(false)) {
                 continue;
             }
-            loop {
+            // Bounded, so a writer faster than us cannot keep us here forever.
+            for _ in 0..MAX_PAGES_PER_READ {
                 let n = match self.files[i].file.read(&mut self.buf) {
                     Ok(0) => break,
                     Ok(n) => n,
@@ -194,12 +200,13 @@ impl TextReader {
         })
     }
 
-    /// Reads every available line, handing each (without newline) to `f`;
-    /// returns the number of lines. Waits up to `timeout` when none is there.
+    /// Reads the available lines (at most 16384), handing each (without
+    /// newline) to `f`; returns the number of lines. Waits up to `timeout`
+    /// when none is there.
     pub fn read(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&str)) -> Result<u64> {
         let mut n = 0;
         let mut waited = false;
-        loop {
+        while n < MAX_LINES_PER_READ {
             // A partial line left by EAGAIN stays in `line` and is completed here.
             match self.reader.read_line(&mut self.line) {
                 Ok(0) => return Ok(n),
@@ -221,5 +228,6 @@ impl TextReader {
                 Err(e) => return Err(Error::io("read", self._instance.path().join("trace_pipe"), e)),
             }
         }
+        Ok(n)
     }
 }

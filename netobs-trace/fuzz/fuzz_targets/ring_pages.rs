@@ -3,14 +3,21 @@
 //! `cargo fuzz run ring_pages` (seed: ../tests/data/kfree_skb.pages).
 #![no_main]
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
 use netobs_trace::{EventFormat, KfreeSkb, Page, PageLayout};
 
 const KFREE_FORMAT: &str = include_str!("../../tests/data/kfree_skb.format");
 
+static DECODER: OnceLock<(EventFormat, KfreeSkb)> = OnceLock::new();
+
 fuzz_target!(|data: &[u8]| {
-    let fmt = EventFormat::parse(KFREE_FORMAT, "kfree_skb").unwrap();
-    let kfree = KfreeSkb::new(&fmt).unwrap();
+    let (fmt, kfree) = DECODER.get_or_init(|| {
+        let fmt = EventFormat::parse(KFREE_FORMAT, "kfree_skb").unwrap();
+        let kfree = KfreeSkb::new(&fmt).unwrap();
+        (fmt, kfree)
+    });
     if let Ok(p) = Page::parse(data, &PageLayout::x86_64()) {
         let _ = p.missed();
         for r in p.records() {

@@ -2,13 +2,15 @@
 //!
 //! `cargo run --release --example dropwatch -- [-l kas] [--interval SECS]
 //! [--count N] [--reason NAME] [--protocol 0xNNNN] [--location FUNC]
-//! [--top N] [--json]`
+//! [--top N] [--stacks N] [--json]`
 //!
 //! Every interval it prints one line per (location, reason, protocol) seen,
 //! largest first, like dropwatch's summary alerts:
 //! `1 drops at __netif_receive_skb_core.constprop.0+0x7e6/0xf00 (0xffffffff81e65646) [UNHANDLED_PROTO]`.
 //! It reads `skb:kfree_skb` from a private trace instance, so it also works
 //! where the real dropwatch fails with "Unable to find NET_DM family".
+//! With `--stacks N` it also prints the N most frequent kernel stacks of
+//! the interval (a `stacktrace` trigger on the event).
 //! Ctrl-C or SIGTERM ends it and removes the instance.
 
 use std::process::ExitCode;
@@ -16,19 +18,20 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use netobs::trace::tracefs::stop_on_signals;
-use netobs::trace::{DropCounts, DropFilter, DropMonitor, Kallsyms, Tracefs};
+use netobs::trace::{DropCounts, DropFilter, DropMonitor, Kallsyms, StackCounts, Tracefs};
 
 struct Args {
     kas: bool,
     interval: Duration,
     count: Option<u64>,
     top: usize,
+    stacks: usize,
     json: bool,
     filter: DropFilter,
 }
 
 const USAGE: &str = "usage: dropwatch [-l kas] [--interval SECS] [--count N] [--reason NAME] \
-                     [--protocol 0xNNNN] [--location FUNC] [--top N] [--json]";
+                     [--protocol 0xNNNN] [--location FUNC] [--top N] [--stacks N] [--json]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -36,6 +39,7 @@ fn parse_args() -> Result<Args, String> {
         interval: Duration::from_secs(1),
         count: None,
         top: usize::MAX,
+        stacks: 0,
         json: false,
         filter: DropFilter::default(),
     };
@@ -65,6 +69,10 @@ fn parse_args() -> Result<Args, String> {
             "--top" => {
                 let v = value("--top")?;
                 a.top = v.parse().map_err(|_| format!("--top: {v:?} is not a count"))?;
+            }
+            "--stacks" => {
+                let v = value("--stacks")?;
+                a.stacks = v.parse().map_err(|_| format!("--stacks: {v:?} is not a count"))?;
             }
             "--reason" => a.filter.reason = Some(value("--reason")?),
             "--location" => a.filter.location = Some(value("--location")?),
@@ -102,18 +110,22 @@ fn json_str(s: &str) -> String {
 fn run(args: Args) -> Result<(), netobs::trace::Error> {
     let stop = stop_on_signals()?;
     let tracefs = Tracefs::find_or_mount()?;
-    let syms = if args.kas || args.filter.location.is_some() {
+    let syms = if args.kas || args.stacks > 0 || args.filter.location.is_some() {
         Some(Kallsyms::load()?)
     } else {
         None
     };
     let mut mon = DropMonitor::open(&tracefs, &args.filter, syms.as_ref())?;
+    if args.stacks > 0 {
+        mon.enable_stacks()?;
+    }
     eprintln!(
         "dropwatch: backend skb:kfree_skb tracepoint via trace_pipe_raw (instance {}); NET_DM: {}",
         mon.instance().name(),
         mon.net_dm_error().unwrap_or("present, not used")
     );
     let mut counts = DropCounts::default();
+    let mut stacks = StackCounts::default();
     let mut interval = 0u64;
     while !stop.load(Ordering::SeqCst) && args.count.is_none_or(|c| interval < c) {
         let start = Instant::now();
@@ -123,7 +135,14 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
             if left.is_zero() {
                 break;
             }
-            lost += mon.poll(Some(left), |d| counts.add(d))?;
+            lost += if args.stacks > 0 {
+                mon.poll_stacks(Some(left), |d, s| {
+                    counts.add(d);
+                    stacks.add(s);
+                })?
+            } else {
+                mon.poll(Some(left), |d| counts.add(d))?
+            };
         }
         interval += 1;
         let secs = start.elapsed().as_secs_f64();
@@ -159,7 +178,26 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
                 println!("{lost} drop events lost (trace buffer overrun)");
             }
         }
+        for (stack, n) in stacks.top(args.stacks) {
+            let frames: Vec<String> = stack
+                .iter()
+                .map(|a| syms.as_ref().map(|s| s.format(*a)).unwrap_or_else(|| format!("{a:#x}")))
+                .collect();
+            if args.json {
+                let frames: Vec<String> = frames.iter().map(|f| json_str(f)).collect();
+                println!(
+                    "{{\"interval\":{interval},\"count\":{n},\"stack\":[{}]}}",
+                    frames.join(",")
+                );
+            } else {
+                println!("{n} drops with stack:");
+                for f in frames {
+                    println!("    {f}");
+                }
+            }
+        }
         counts.clear();
+        stacks.clear();
     }
     Ok(())
 }

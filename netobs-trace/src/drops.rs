@@ -174,12 +174,94 @@ impl DropFilter {
     }
 }
 
+/// The `ftrace:kernel_stack` record the `stacktrace` trigger writes:
+/// `int size` entries of `unsigned long caller[]` (the format file says
+/// `caller[8]`, but the record holds `size` entries: struct stack_entry in
+/// kernel/trace/trace_entries.h is a flexible array).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelStack {
+    /// The event id.
+    pub id: u16,
+    size: FieldRef,
+    caller_offset: usize,
+    word: usize,
+}
+
+impl KernelStack {
+    /// Resolves the fields of `ftrace/kernel_stack/format`.
+    pub fn new(format: &EventFormat) -> Result<Self> {
+        let caller = format.field("caller").ok_or_else(|| Error::NoSuchField {
+            event: format.name.clone(),
+            field: "caller".into(),
+            known: String::new(),
+        })?;
+        let word = caller.size / caller.array_len.unwrap_or(1).max(1);
+        Ok(KernelStack {
+            id: format.id,
+            size: format.field_ref("size")?,
+            caller_offset: caller.offset,
+            word: if word == 4 { 4 } else { 8 },
+        })
+    }
+
+    /// The return addresses of a kernel_stack record, innermost first, into
+    /// `out` (cleared). False for other records.
+    pub fn decode(&self, rec: &Record<'_>, out: &mut Vec<u64>) -> bool {
+        out.clear();
+        if rec.event_id() != Some(self.id) {
+            return false;
+        }
+        let n = rec.int(&self.size).unwrap_or(0).max(0) as usize;
+        let words = rec.data.get(self.caller_offset..).unwrap_or(&[]);
+        out.extend(words.chunks_exact(self.word).take(n).map(|w| {
+            let mut b = [0u8; 8];
+            b[..w.len()].copy_from_slice(w);
+            u64::from_ne_bytes(b)
+        }));
+        true
+    }
+}
+
+/// Drop counts per kernel stack.
+#[derive(Debug, Clone, Default)]
+pub struct StackCounts {
+    counts: HashMap<Vec<u64>, u64>,
+}
+
+impl StackCounts {
+    /// Counts one stack (allocates only for a stack not seen before).
+    pub fn add(&mut self, stack: &[u64]) {
+        match self.counts.get_mut(stack) {
+            Some(c) => *c += 1,
+            None => {
+                self.counts.insert(stack.to_vec(), 1);
+            }
+        }
+    }
+
+    /// The `n` most frequent stacks, most frequent first.
+    pub fn top(&self, n: usize) -> Vec<(&[u64], u64)> {
+        let mut v: Vec<_> = self.counts.iter().map(|(k, c)| (k.as_slice(), *c)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v.truncate(n);
+        v
+    }
+
+    /// Starts a new interval.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+    }
+}
+
 /// A running drop monitor on a private instance.
 #[derive(Debug)]
 pub struct DropMonitor {
     reader: RawReader,
     kfree: KfreeSkb,
     net_dm: Option<String>,
+    filter: Option<String>,
+    stacks: Option<KernelStack>,
+    stack_buf: Vec<u64>,
     instance: Instance,
 }
 
@@ -200,8 +282,53 @@ impl DropMonitor {
             reader,
             kfree,
             net_dm,
+            filter: expr,
+            stacks: None,
+            stack_buf: Vec::new(),
             instance,
         })
+    }
+
+    /// Records the kernel stack of every reported drop, through a
+    /// `stacktrace` trigger on kfree_skb; read them with
+    /// [`DropMonitor::poll_stacks`]. The trigger carries the event filter as
+    /// its condition, which makes it run after the event is recorded (a
+    /// trigger without condition runs before it, and for filtered-out events too).
+    pub fn enable_stacks(&mut self) -> Result<()> {
+        let format = self.instance.tracefs().event_format("ftrace", "kernel_stack")?;
+        let stacks = KernelStack::new(&format)?;
+        let cond = self.filter.as_deref().unwrap_or("common_pid >= 0");
+        self.instance
+            .add_trigger("skb", "kfree_skb", &format!("stacktrace if {cond}"))?;
+        self.stacks = Some(stacks);
+        Ok(())
+    }
+
+    /// Like [`DropMonitor::poll`], with each drop's kernel stack (innermost
+    /// first; empty if the stack was not recorded, e.g. lost at a page end).
+    pub fn poll_stacks(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&Drop, &[u64])) -> Result<u64> {
+        let kfree = &self.kfree;
+        let stacks = self.stacks;
+        let buf = &mut self.stack_buf;
+        let sum = self.reader.read(timeout, |cpu, page| {
+            let mut pending: Option<Drop> = None;
+            for rec in page.records().flatten() {
+                if let Some(d) = kfree.decode(cpu, &rec) {
+                    if let Some(p) = pending.replace(d) {
+                        f(&p, &[]);
+                    }
+                } else if let (Some(st), Some(p)) = (&stacks, pending) {
+                    if st.decode(&rec, buf) {
+                        f(&p, buf);
+                        pending = None;
+                    }
+                }
+            }
+            if let Some(p) = pending {
+                f(&p, &[]);
+            }
+        })?;
+        Ok(sum.lost)
     }
 
     /// The backend in use: always the tracepoint; [`DropMonitor::net_dm_error`]

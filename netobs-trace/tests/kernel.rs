@@ -30,6 +30,21 @@ fn udp_to_closed_port(ns: &TestNetns, port: u16, n: usize) {
         .unwrap();
 }
 
+/// A namespace for UDP traffic and a monitor of IPv4 NO_SOCKET drops
+/// (inside `location` when given).
+fn udp_drop_world(location: Option<&str>) -> (Tracefs, Kallsyms, TestNetns, DropMonitor) {
+    let t = tracefs();
+    let syms = Kallsyms::load().unwrap();
+    let ns = TestNetns::new();
+    let filter = DropFilter {
+        protocol: Some(0x0800),
+        reason: Some("NO_SOCKET".into()),
+        location: location.map(str::to_owned),
+    };
+    let mon = DropMonitor::open(&t, &filter, Some(&syms)).unwrap();
+    (t, syms, ns, mon)
+}
+
 #[test]
 fn instance_is_private_configurable_and_removed_after_its_files() {
     if !privileged("instance_is_private_configurable_and_removed_after_its_files") {
@@ -185,15 +200,7 @@ fn udp_to_closed_port_is_a_no_socket_drop_in_raw_and_text_pipes() {
     if !privileged("udp_to_closed_port_is_a_no_socket_drop_in_raw_and_text_pipes") {
         return;
     }
-    let t = tracefs();
-    let syms = Kallsyms::load().unwrap();
-    let ns = TestNetns::new();
-    let filter = DropFilter {
-        protocol: Some(0x0800),
-        reason: Some("NO_SOCKET".into()),
-        location: None,
-    };
-    let mut mon = DropMonitor::open(&t, &filter, Some(&syms)).unwrap();
+    let (t, syms, ns, mut mon) = udp_drop_world(None);
     let text_inst = t.private_instance("text").unwrap();
     text_inst
         .enable_event(
@@ -318,4 +325,38 @@ fn kallsyms_resolves_kernel_functions() {
     assert_eq!(l.offset, 4);
     assert_eq!(l.size, end - start);
     assert!(!k.ranges("__netif_receive_skb_core").is_empty());
+}
+
+#[test]
+fn drop_stacks_come_from_the_stacktrace_trigger() {
+    if !privileged("drop_stacks_come_from_the_stacktrace_trigger") {
+        return;
+    }
+    let (_t, syms, ns, mut mon) = udp_drop_world(Some("__udp4_lib_rcv"));
+    mon.enable_stacks().unwrap();
+    assert!(mon
+        .instance()
+        .read("events/skb/kfree_skb/trigger")
+        .unwrap()
+        .contains("stacktrace"));
+    udp_to_closed_port(&ns, 9, 3);
+    let mut stacks = netobs_trace::StackCounts::default();
+    let mut n = 0;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while n < 3 && Instant::now() < deadline {
+        mon.poll_stacks(Some(Duration::from_millis(200)), |_, s| {
+            n += 1;
+            stacks.add(s)
+        })
+        .unwrap();
+    }
+    assert!(n >= 3);
+    let (top, count) = stacks.top(1)[0];
+    assert!(count >= 1);
+    let names: Vec<String> = top
+        .iter()
+        .filter_map(|a| syms.lookup(*a).map(|l| l.base_name().to_owned()))
+        .collect();
+    assert!(names.iter().any(|n| n == "__udp4_lib_rcv"), "{names:?}");
+    assert!(names.iter().any(|n| n == "udp_sendmsg"), "{names:?}");
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use netobs::core::netns::Netns;
 use netobs::core::socket::{NetlinkSocket, Protocol};
-use netobs::trace::{Drop, DropFilter, DropMonitor, Kallsyms, Tracefs};
+use netobs::trace::{DropFilter, DropMonitor, Kallsyms, SkbDrop, Tracefs};
 use netobs_testsupport::{connected_pair, example_bin, privileged, TestNetns};
 
 #[path = "trace_support/raw_frame.rs"]
@@ -56,7 +56,7 @@ fn rx_dropped(ns: &TestNetns, dev: &str) -> u64 {
 }
 
 /// Collects drops for `wait`, stopping early `settle` after the first one.
-fn collect(mon: &mut DropMonitor, wait: Duration, settle: Duration) -> Vec<Drop> {
+fn collect(mon: &mut DropMonitor, wait: Duration, settle: Duration) -> Vec<SkbDrop> {
     let mut drops = Vec::new();
     let start = Instant::now();
     let mut first = None;
@@ -96,7 +96,7 @@ fn unknown_ethertype_over_veth_is_one_unhandled_proto_drop() {
 
     // Drops raised in our sending thread; if the softirq was deferred to
     // ksoftirqd, every 0x4321 drop in the window (nobody else sends those).
-    let ours: Vec<&Drop> = drops.iter().filter(|d| d.pid == sender).collect();
+    let ours: Vec<&SkbDrop> = drops.iter().filter(|d| d.pid == sender).collect();
     let ours = if ours.is_empty() { drops.iter().collect() } else { ours };
     assert_eq!(ours.len(), 1, "drops: {drops:?}");
     let d = ours[0];
@@ -135,7 +135,7 @@ fn tcp_connect_closed_port(v6: bool) {
         .unwrap();
     assert_eq!(err, std::io::ErrorKind::ConnectionRefused);
     let drops = collect(&mut mon, Duration::from_secs(3), Duration::from_millis(300));
-    let ours: Vec<&Drop> = drops.iter().filter(|d| d.pid == me).collect();
+    let ours: Vec<&SkbDrop> = drops.iter().filter(|d| d.pid == me).collect();
     assert!(!drops.is_empty(), "no NO_SOCKET drop in {func}");
     for d in if ours.is_empty() { drops.iter().collect() } else { ours } {
         assert_eq!(mon.kfree_skb().reason_name(d.reason), Some("NO_SOCKET"));

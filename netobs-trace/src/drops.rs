@@ -37,7 +37,7 @@ pub fn net_dm_available() -> Result<()> {
 
 /// One dropped skb.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Drop {
+pub struct SkbDrop {
     /// CPU that freed it.
     pub cpu: u32,
     /// Time stamp (the instance's trace_clock).
@@ -86,11 +86,11 @@ impl KfreeSkb {
     }
 
     /// Decodes a record of this event (None for other events or short records).
-    pub fn decode(&self, cpu: u32, rec: &Record<'_>) -> Option<Drop> {
+    pub fn decode(&self, cpu: u32, rec: &Record<'_>) -> Option<SkbDrop> {
         if rec.event_id()? != self.id {
             return None;
         }
-        Some(Drop {
+        Some(SkbDrop {
             cpu,
             timestamp: rec.timestamp,
             pid: rec.int(&self.pid)? as i32,
@@ -306,12 +306,12 @@ impl DropMonitor {
 
     /// Like [`DropMonitor::poll`], with each drop's kernel stack (innermost
     /// first; empty if the stack was not recorded, e.g. lost at a page end).
-    pub fn poll_stacks(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&Drop, &[u64])) -> Result<u64> {
+    pub fn poll_stacks(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&SkbDrop, &[u64])) -> Result<u64> {
         let kfree = &self.kfree;
         let stacks = self.stacks;
         let buf = &mut self.stack_buf;
         let sum = self.reader.read(timeout, |cpu, page| {
-            let mut pending: Option<Drop> = None;
+            let mut pending: Option<SkbDrop> = None;
             for rec in page.records().flatten() {
                 if let Some(d) = kfree.decode(cpu, &rec) {
                     if let Some(p) = pending.replace(d) {
@@ -354,7 +354,7 @@ impl DropMonitor {
 
     /// Hands every drop available now to `f`, waiting up to `timeout` when
     /// none is. Returns the events lost in this call (never hidden).
-    pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&Drop)) -> Result<u64> {
+    pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&SkbDrop)) -> Result<u64> {
         let kfree = &self.kfree;
         let mut err = None;
         let sum = self.reader.read(timeout, |cpu, page| {
@@ -406,7 +406,7 @@ pub struct DropCounts {
 
 impl DropCounts {
     /// Counts one drop.
-    pub fn add(&mut self, d: &Drop) {
+    pub fn add(&mut self, d: &SkbDrop) {
         *self
             .counts
             .entry(DropKey {
@@ -500,7 +500,7 @@ mod tests {
     #[test]
     fn top_n() {
         let mut c = DropCounts::default();
-        let d = |loc, reason| Drop {
+        let d = |loc, reason| SkbDrop {
             cpu: 0,
             timestamp: 0,
             pid: 0,

@@ -32,8 +32,9 @@ pub enum Error {
         /// Why, when known (lockdown, missing config option, ...).
         hint: Option<String>,
     },
-    /// A tracefs control file this kernel does not have (a feature compiled out).
-    #[error("{what} is not available: {path} does not exist ({why})")]
+    /// A feature this kernel does not offer (a control file missing, a
+    /// tracer not listed): `path` is the file that shows it.
+    #[error("{what} is not available ({why}): {}", path.display())]
     Unsupported {
         /// The feature.
         what: String,

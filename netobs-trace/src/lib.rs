@@ -11,7 +11,7 @@ mod sys;
 pub mod tcp;
 pub mod tracefs;
 
-pub use drops::{Drop, DropCounts, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, StackCounts};
+pub use drops::{DropCounts, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, SkbDrop, StackCounts};
 pub use error::{Error, Result};
 pub use format::{EventFormat, Field, FieldRef, SymbolTable};
 pub use kallsyms::Kallsyms;

@@ -600,6 +600,20 @@ impl Instance {
             Some(&format!("the {tracer} tracer")),
             false,
         )
+        .map_err(|e| match e {
+            Error::Refused {
+                what,
+                errno: "EPERM",
+                path,
+                ..
+            } => Error::Refused {
+                what,
+                errno: "EPERM",
+                path,
+                hint: Some("function tracing is forbidden on this kernel; tracepoint events still work".into()),
+            },
+            e => e,
+        })
     }
 
     /// Limits function tracing to `functions` (set_ftrace_filter).

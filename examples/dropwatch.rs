@@ -136,9 +136,9 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
                 break;
             }
             lost += if args.stacks > 0 {
-                mon.poll_stacks(Some(left), |d, s| {
-                    counts.add(d);
-                    stacks.add(s);
+                mon.poll_detailed(Some(left), |d| {
+                    counts.add(&d.drop);
+                    stacks.add(d.stack);
                 })?
             } else {
                 mon.poll(Some(left), |d| counts.add(d))?

@@ -125,6 +125,7 @@ fn tcp_connect_closed_port(v6: bool) {
         protocol: Some(proto),
         reason: Some("NO_SOCKET".into()),
         location: Some(func.into()),
+        socket_only: false,
     };
     let mut mon = DropMonitor::open(&tracefs, &filter, Some(&syms)).unwrap();
     let (err, me) = Netns::named(ns.name())

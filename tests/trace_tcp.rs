@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use netobs::core::netns::Netns;
 use netobs::trace::tcp::{Flow, LifeTracker, TcpEvent, TcpMonitor, TcpWatch};
-use netobs::trace::Tracefs;
+use netobs::trace::{DropFilter, DropMonitor, Tracefs};
 use netobs_testsupport::{connected_pair, example_bin, privileged, TestNetns};
 
 /// A port unlikely to be used by anyone else at the same time.
@@ -176,4 +176,56 @@ fn tcpstates_example_prints_the_connection() {
     assert!(lines.iter().any(|l| l.contains("CLOSE       -> LISTEN")), "{rest}");
     assert!(lines.iter().any(|l| l.contains("CLOSE       -> SYN_SENT")), "{rest}");
     assert!(lines.iter().all(|l| l.contains("127.0.0.1")), "{rest}");
+}
+
+#[test]
+fn zero_window_probe_drop_is_joined_to_its_tcp_socket() {
+    if !privileged("zero_window_probe_drop_is_joined_to_its_tcp_socket") {
+        return;
+    }
+    let ns = TestNetns::new();
+    let p = port(3);
+    let t = Tracefs::find_or_mount().unwrap();
+    let filter = DropFilter {
+        protocol: Some(0x0800),
+        socket_only: true,
+        ..Default::default()
+    };
+    let mut mon = DropMonitor::open(&t, &filter, None).unwrap();
+    mon.enable_tcp_flows().unwrap();
+    // A receiver that never reads behind a tiny receive buffer: the window
+    // closes and the sender's zero-window probes (old sequence numbers)
+    // are dropped by the receiving socket.
+    Netns::named(ns.name())
+        .run(|| {
+            let l = TcpListener::bind(("127.0.0.1", p)).unwrap();
+            let c = TcpStream::connect(("127.0.0.1", p)).unwrap();
+            let (_s, _) = l.accept().unwrap();
+            c.set_nonblocking(true).unwrap();
+            let start = Instant::now();
+            let mut c = c;
+            while start.elapsed() < Duration::from_millis(2500) {
+                if c.write(&[0u8; 65536]).is_err() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        })
+        .unwrap();
+    let mut joined = Vec::new();
+    let start = Instant::now();
+    while joined.is_empty() && start.elapsed() < Duration::from_secs(3) {
+        mon.poll_detailed(Some(Duration::from_millis(100)), |d| {
+            if let Some(tcp) = d.tcp.filter(|t| t.flow.sport == p) {
+                joined.push((d.drop, tcp));
+            }
+        })
+        .unwrap();
+    }
+    let (drop, tcp) = joined.first().copied().expect("a drop joined to the receiving socket");
+    assert_eq!(drop.rx_sk, tcp.flow.skaddr);
+    assert_eq!(tcp.flow.saddr.to_string(), "127.0.0.1");
+    assert_eq!(mon.tcp_decoder().unwrap().state_name(tcp.state), "ESTABLISHED");
+    let reason = mon.kfree_skb().reason_name(drop.reason).unwrap();
+    eprintln!("receiver dropped a segment: {reason}");
+    assert!(reason.starts_with("TCP_"), "{reason}");
 }

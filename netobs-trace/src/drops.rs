@@ -16,6 +16,7 @@ use crate::format::{EventFormat, FieldRef, SymbolTable};
 use crate::kallsyms::Kallsyms;
 use crate::reader::RawReader;
 use crate::ring::Record;
+use crate::tcp::{Flow, TcpDecoder, TcpEvent};
 use crate::tracefs::{Instance, Tracefs};
 
 /// Which kernel interface delivers drops.
@@ -129,6 +130,8 @@ pub struct DropFilter {
     pub reason: Option<String>,
     /// Only drops inside this function (any `.constprop`-style suffix).
     pub location: Option<String>,
+    /// Only drops of packets that had reached a socket (`rx_sk != 0`).
+    pub socket_only: bool,
 }
 
 impl DropFilter {
@@ -147,6 +150,9 @@ impl DropFilter {
                 ),
             })?;
             terms.push(format!("reason == {v}"));
+        }
+        if self.socket_only {
+            terms.push("rx_sk != 0".into());
         }
         if let Some(loc) = &self.location {
             let syms = syms.ok_or_else(|| Error::Parse {
@@ -253,6 +259,41 @@ impl StackCounts {
     }
 }
 
+/// A TCP socket a drop belonged to, as its state changes showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    /// Addresses and ports (the socket's local end is `saddr`/`sport`).
+    pub flow: Flow,
+    /// The state it last entered (name: [`TcpDecoder::state_name`]).
+    pub state: u32,
+}
+
+/// A drop with what else is known about it.
+#[derive(Debug, Clone, Copy)]
+pub struct DropDetail<'a> {
+    /// The drop.
+    pub drop: SkbDrop,
+    /// Its kernel stack, innermost first (empty when not recorded).
+    pub stack: &'a [u64],
+    /// The TCP socket `rx_sk` points at, when known.
+    pub tcp: Option<TcpSocket>,
+}
+
+#[derive(Debug)]
+struct TcpFlows {
+    decoder: TcpDecoder,
+    close: u32,
+    sockets: HashMap<u64, TcpSocket>,
+}
+
+fn emit(f: &mut impl FnMut(&DropDetail<'_>), drop: SkbDrop, stack: &[u64], tcp: &Option<TcpFlows>) {
+    let tcp = match tcp {
+        Some(t) if drop.rx_sk != 0 => t.sockets.get(&drop.rx_sk).copied(),
+        _ => None,
+    };
+    f(&DropDetail { drop, stack, tcp });
+}
+
 /// A running drop monitor on a private instance.
 #[derive(Debug)]
 pub struct DropMonitor {
@@ -262,6 +303,7 @@ pub struct DropMonitor {
     filter: Option<String>,
     stacks: Option<KernelStack>,
     stack_buf: Vec<u64>,
+    tcp: Option<TcpFlows>,
     instance: Instance,
 }
 
@@ -285,13 +327,14 @@ impl DropMonitor {
             filter: expr,
             stacks: None,
             stack_buf: Vec::new(),
+            tcp: None,
             instance,
         })
     }
 
     /// Records the kernel stack of every reported drop, through a
     /// `stacktrace` trigger on kfree_skb; read them with
-    /// [`DropMonitor::poll_stacks`]. The trigger carries the event filter as
+    /// [`DropMonitor::poll_detailed`]. The trigger carries the event filter as
     /// its condition, which makes it run after the event is recorded (a
     /// trigger without condition runs before it, and for filtered-out events too).
     pub fn enable_stacks(&mut self) -> Result<()> {
@@ -304,31 +347,68 @@ impl DropMonitor {
         Ok(())
     }
 
-    /// Like [`DropMonitor::poll`], with each drop's kernel stack (innermost
-    /// first; empty if the stack was not recorded, e.g. lost at a page end).
-    pub fn poll_stacks(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&SkbDrop, &[u64])) -> Result<u64> {
+    /// Also learns TCP sockets from `sock:inet_sock_set_state` (enabled in
+    /// the same instance), so that a drop whose `rx_sk` is such a socket is
+    /// reported with its addresses, ports and state by
+    /// [`DropMonitor::poll_detailed`]. Sockets are known from their first
+    /// state change after this call until they close.
+    pub fn enable_tcp_flows(&mut self) -> Result<()> {
+        let decoder = TcpDecoder::new(self.instance.tracefs())?;
+        let close = decoder.state_value("TCP_CLOSE").ok_or_else(|| Error::Parse {
+            what: "sock/inet_sock_set_state/format".into(),
+            msg: "no TCP_CLOSE in the state table".into(),
+        })?;
+        self.instance
+            .enable_event("sock", "inet_sock_set_state", Some("protocol == 6"))?;
+        self.tcp = Some(TcpFlows {
+            decoder,
+            close,
+            sockets: HashMap::new(),
+        });
+        Ok(())
+    }
+
+    /// Like [`DropMonitor::poll`], with each drop's kernel stack (after
+    /// [`DropMonitor::enable_stacks`]; innermost first, empty if not
+    /// recorded) and TCP socket (after [`DropMonitor::enable_tcp_flows`]).
+    pub fn poll_detailed(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&DropDetail<'_>)) -> Result<u64> {
         let kfree = &self.kfree;
         let stacks = self.stacks;
         let buf = &mut self.stack_buf;
+        let tcp = &mut self.tcp;
         let sum = self.reader.read(timeout, |cpu, page| {
             let mut pending: Option<SkbDrop> = None;
             for rec in page.records().flatten() {
                 if let Some(d) = kfree.decode(cpu, &rec) {
                     if let Some(p) = pending.replace(d) {
-                        f(&p, &[]);
+                        emit(&mut f, p, &[], tcp);
+                    }
+                } else if let Some(TcpEvent::State { flow, new, .. }) =
+                    tcp.as_ref().and_then(|t| t.decoder.decode(&rec))
+                {
+                    let t = tcp.as_mut().expect("decoded by it");
+                    if new == t.close {
+                        t.sockets.remove(&flow.skaddr);
+                    } else {
+                        t.sockets.insert(flow.skaddr, TcpSocket { flow, state: new });
                     }
                 } else if let (Some(st), Some(p)) = (&stacks, pending) {
                     if st.decode(&rec, buf) {
-                        f(&p, buf);
+                        emit(&mut f, p, buf, tcp);
                         pending = None;
                     }
                 }
             }
             if let Some(p) = pending {
-                f(&p, &[]);
+                emit(&mut f, p, &[], tcp);
             }
         })?;
         Ok(sum.lost)
+    }
+
+    /// The TCP state decoder, after [`DropMonitor::enable_tcp_flows`].
+    pub fn tcp_decoder(&self) -> Option<&TcpDecoder> {
+        self.tcp.as_ref().map(|t| &t.decoder)
     }
 
     /// The backend in use: always the tracepoint; [`DropMonitor::net_dm_error`]

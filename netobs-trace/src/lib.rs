@@ -11,7 +11,9 @@ mod sys;
 pub mod tcp;
 pub mod tracefs;
 
-pub use drops::{DropCounts, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, SkbDrop, StackCounts};
+pub use drops::{
+    DropCounts, DropDetail, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, SkbDrop, StackCounts, TcpSocket,
+};
 pub use error::{Error, Result};
 pub use format::{EventFormat, Field, FieldRef, SymbolTable};
 pub use kallsyms::Kallsyms;

@@ -40,6 +40,7 @@ fn udp_drop_world(location: Option<&str>) -> (Tracefs, Kallsyms, TestNetns, Drop
         protocol: Some(0x0800),
         reason: Some("NO_SOCKET".into()),
         location: location.map(str::to_owned),
+        socket_only: false,
     };
     let mon = DropMonitor::open(&t, &filter, Some(&syms)).unwrap();
     (t, syms, ns, mon)
@@ -354,9 +355,9 @@ fn drop_stacks_come_from_the_stacktrace_trigger() {
     let mut n = 0;
     let deadline = Instant::now() + Duration::from_secs(5);
     while n < 3 && Instant::now() < deadline {
-        mon.poll_stacks(Some(Duration::from_millis(200)), |_, s| {
+        mon.poll_detailed(Some(Duration::from_millis(200)), |d| {
             n += 1;
-            stacks.add(s)
+            stacks.add(d.stack)
         })
         .unwrap();
     }

@@ -406,6 +406,11 @@ impl DropMonitor {
         Ok(sum.lost)
     }
 
+    /// The kernel filter expression in use on kfree_skb, if any.
+    pub fn kernel_filter(&self) -> Option<&str> {
+        self.filter.as_deref()
+    }
+
     /// The TCP state decoder, after [`DropMonitor::enable_tcp_flows`].
     pub fn tcp_decoder(&self) -> Option<&TcpDecoder> {
         self.tcp.as_ref().map(|t| &t.decoder)

@@ -18,8 +18,11 @@ use crate::tracefs::Instance;
 struct CpuFile {
     cpu: u32,
     file: File,
-    /// Overruns already accounted for (as counts from pages or stats).
+    /// The overrun counter value accounted for so far (baseline at open
+    /// plus every lost event reported).
     overrun_seen: u64,
+    /// Set once a page had no room for its missed count.
+    from_stats: bool,
 }
 
 /// Sub-buffers read from one CPU per [`RawReader::read`] call at most.
@@ -72,6 +75,7 @@ impl RawReader {
                 cpu,
                 file,
                 overrun_seen,
+                from_stats: false,
             });
         }
         Ok(RawReader {
@@ -140,21 +144,24 @@ impl RawReader {
                 };
                 let cpu = self.files[i].cpu;
                 let page = Page::parse(&self.buf[..n], &self.layout).map_err(|source| Error::Page { cpu, source })?;
-                match page.missed() {
-                    Missed::None => {}
-                    Missed::Count(c) => {
-                        sum.lost += c;
-                        self.files[i].overrun_seen += c;
-                    }
-                    Missed::Unknown => {
-                        // No room on the page for the count: take the
-                        // overrun counter's growth since we last accounted.
+                // Each page's missed count covers the overruns since the
+                // previous reader page, so counts add up to the overrun
+                // counter exactly. A page without room for its count makes
+                // us read the counter instead; from then on this CPU is
+                // accounted from the counter (never below what pages said,
+                // never counting an overrun twice).
+                let file = &mut self.files[i];
+                let add = match (page.missed(), file.from_stats) {
+                    (Missed::None, _) => 0,
+                    (Missed::Count(c), false) => c,
+                    (Missed::Count(_), true) | (Missed::Unknown, _) => {
+                        file.from_stats = true;
                         let now = self.instance.cpu_stats(cpu)?.overrun;
-                        let c = now.saturating_sub(self.files[i].overrun_seen).max(1);
-                        sum.lost += c;
-                        self.files[i].overrun_seen += c;
+                        now.saturating_sub(file.overrun_seen)
                     }
-                }
+                };
+                file.overrun_seen += add;
+                sum.lost += add;
                 sum.pages += 1;
                 f(cpu, &page);
             }

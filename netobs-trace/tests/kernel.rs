@@ -262,9 +262,15 @@ fn lost_events_are_reported_exactly() {
     inst.set_tracing_on(false).unwrap();
     let mut records = 0u64;
     let mut lost = 0;
+    let (mut counted, mut unknown) = (0, 0);
     loop {
         let s = reader
             .read(Some(Duration::from_millis(1)), |_, p| {
+                match p.missed() {
+                    netobs_trace::Missed::Count(_) => counted += 1,
+                    netobs_trace::Missed::Unknown => unknown += 1,
+                    netobs_trace::Missed::None => {}
+                }
                 records += p.records().filter(|r| r.is_ok()).count() as u64
             })
             .unwrap();
@@ -274,7 +280,9 @@ fn lost_events_are_reported_exactly() {
         }
     }
     let stats_lost = reader.stats_lost().unwrap();
-    eprintln!("records {records} lost {lost} (stats: {stats_lost})");
+    eprintln!(
+        "records {records} lost {lost} (stats: {stats_lost}); pages with a stored count {counted}, without {unknown}"
+    );
     assert!(lost > 0, "an 8 KiB buffer must lose some of 3000 events");
     assert_eq!(lost, reader.lost());
     assert_eq!(lost, stats_lost, "pages and per_cpu stats disagree on lost events");
@@ -359,4 +367,42 @@ fn drop_stacks_come_from_the_stacktrace_trigger() {
         .collect();
     assert!(names.iter().any(|n| n == "__udp4_lib_rcv"), "{names:?}");
     assert!(names.iter().any(|n| n == "udp_sendmsg"), "{names:?}");
+}
+
+#[test]
+fn larger_sub_buffers_are_read_whole() {
+    if !privileged("larger_sub_buffers_are_read_whole") {
+        return;
+    }
+    let t = tracefs();
+    let ns = TestNetns::new();
+    let inst = t.private_instance("subbuf").unwrap();
+    if let Err(e) = inst.set_subbuf_size_kb(16) {
+        // Kernels before 6.8 have no buffer_subbuf_size_kb.
+        eprintln!("sub-buffer size fixed: {e}");
+        return;
+    }
+    assert_eq!(inst.subbuf_size_kb().unwrap(), 16);
+    inst.enable_event("skb", "kfree_skb", Some("protocol == 0x800"))
+        .unwrap();
+    let mut reader = RawReader::open(&inst).unwrap();
+    udp_to_closed_port(&ns, 9, 400);
+    inst.set_tracing_on(false).unwrap();
+    let (mut records, mut biggest) = (0, 0);
+    loop {
+        let s = reader
+            .read(Some(Duration::from_millis(1)), |_, p| {
+                biggest = biggest.max(p.data().len());
+                records += p.records().filter(|r| r.is_ok()).count();
+            })
+            .unwrap();
+        if s.pages == 0 {
+            break;
+        }
+    }
+    // 400 records of 48 bytes do not fit in one 4 KiB page: a 16 KiB
+    // sub-buffer was read in one piece.
+    assert!(records >= 400, "{records}");
+    assert!(biggest > 4096, "largest page held {biggest} bytes");
+    assert_eq!(reader.lost(), 0);
 }

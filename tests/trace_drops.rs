@@ -211,6 +211,33 @@ fn dropwatch_example_prints_the_seed_drop_and_cleans_up() {
         "{line}"
     );
 
+    // --json: one object per group, with the kernel's reason name and the protocol.
+    let (child, _) = start_dropwatch(&[
+        "-l",
+        "kas",
+        "--protocol",
+        "0x88b5",
+        "--interval",
+        "1.5",
+        "--count",
+        "1",
+        "--json",
+    ]);
+    send_frame(&a, "nbsend1", EXAMPLE_ETHERTYPE);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("UNHANDLED_PROTO"))
+        .unwrap_or_else(|| panic!("{stdout:?}"));
+    assert!(line.starts_with("{\"interval\":1,\"count\":1,"), "{line}");
+    assert!(line.contains("\"symbol\":\"__netif_receive_skb_core"), "{line}");
+    assert!(line.contains("\"reason\":\"UNHANDLED_PROTO\""), "{line}");
+    assert!(
+        line.ends_with(&format!("\"protocol\":{}}}", EXAMPLE_ETHERTYPE)),
+        "{line}"
+    );
+
     // SIGTERM ends an endless run and the instance goes with it.
     let (mut child, _) = start_dropwatch(&["--protocol", "0x88b5"]);
     let pid = child.id();

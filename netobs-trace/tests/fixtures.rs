@@ -3,8 +3,10 @@
 //! datagrams sent to a closed port (reason NO_SOCKET). Decoded without root,
 //! then mutated by bounded property tests: parsers of kernel bytes never panic.
 
+use netobs_trace::drops::parse_kfree_skb_line;
 use netobs_trace::ring::build::PageBuilder;
-use netobs_trace::{EventFormat, KfreeSkb, Page, PageLayout};
+use netobs_trace::tracefs::CpuStats;
+use netobs_trace::{EventFormat, Kallsyms, KfreeSkb, Page, PageLayout};
 use proptest::prelude::*;
 
 const KFREE_FORMAT: &str = include_str!("data/kfree_skb.format");
@@ -136,5 +138,22 @@ proptest! {
             }
         }
         let _ = PageLayout::parse(&text);
+    }
+
+    /// Arbitrary text never panics the kallsyms, stats and trace_pipe line
+    /// parsers, and every address either resolves inside a symbol or prints
+    /// as a plain address.
+    #[test]
+    fn text_parsers_never_panic(lines in proptest::collection::vec("[0-9a-f]{1,16} [tTdW] [a-z_.0-9]{1,12}( \\[[a-z]{1,6}\\])?|.{0,40}", 0..30), addr in any::<u64>()) {
+        let text = lines.join("\n");
+        let k = Kallsyms::parse(&text);
+        match k.lookup(addr) {
+            Some(l) => prop_assert!(l.offset < l.size),
+            None => prop_assert_eq!(k.format(addr), format!("{addr:#x}")),
+        }
+        let _ = CpuStats::parse(&text);
+        for l in &lines {
+            let _ = parse_kfree_skb_line(l);
+        }
     }
 }

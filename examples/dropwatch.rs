@@ -119,8 +119,12 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
     if args.stacks > 0 {
         mon.enable_stacks()?;
     }
+    let via = match mon.text_fallback_reason() {
+        None => "trace_pipe_raw".to_string(),
+        Some(why) => format!("text trace_pipe, because {why}"),
+    };
     eprintln!(
-        "dropwatch: backend skb:kfree_skb tracepoint via trace_pipe_raw (instance {}); NET_DM: {}",
+        "dropwatch: backend skb:kfree_skb tracepoint via {via} (instance {}); NET_DM: {}",
         mon.instance().name(),
         mon.net_dm_error().unwrap_or("present, not used")
     );

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::format::{EventFormat, FieldRef, SymbolTable};
 use crate::kallsyms::Kallsyms;
-use crate::reader::RawReader;
+use crate::reader::{RawReader, TextReader};
 use crate::ring::Record;
 use crate::tcp::{Flow, TcpDecoder, TcpEvent};
 use crate::tracefs::{Instance, Tracefs};
@@ -24,6 +24,9 @@ use crate::tracefs::{Instance, Tracefs};
 pub enum Backend {
     /// `skb:kfree_skb` through trace_pipe_raw.
     Tracepoint,
+    /// `skb:kfree_skb` through the text trace_pipe (the fallback): no
+    /// stacks, and `skbaddr`/`rx_sk` are the kernel's hashed `%p` values.
+    TracepointText,
     /// The NET_DM generic netlink family (summary alerts).
     NetDm,
 }
@@ -297,7 +300,7 @@ fn emit(f: &mut impl FnMut(&DropDetail<'_>), drop: SkbDrop, stack: &[u64], tcp: 
 /// A running drop monitor on a private instance.
 #[derive(Debug)]
 pub struct DropMonitor {
-    reader: RawReader,
+    source: Source,
     kfree: KfreeSkb,
     net_dm: Option<String>,
     filter: Option<String>,
@@ -307,21 +310,125 @@ pub struct DropMonitor {
     instance: Instance,
 }
 
+/// Where the records come from.
+#[derive(Debug)]
+enum Source {
+    Raw(RawReader),
+    Text(TextSource),
+}
+
+/// The text fallback: trace_pipe lines turned back into drops.
+#[derive(Debug)]
+struct TextSource {
+    reader: TextReader,
+    /// Symbol name -> address, to turn `%pS` back into an address.
+    addresses: HashMap<String, u64>,
+    lost: u64,
+    /// Why the binary path was not used.
+    why: String,
+}
+
+impl TextSource {
+    fn poll(&mut self, kfree: &KfreeSkb, timeout: Option<Duration>, f: &mut impl FnMut(&SkbDrop)) -> Result<u64> {
+        let mut lost = 0;
+        let addresses = &self.addresses;
+        self.reader.read(timeout, |line| {
+            if let Some(d) = drop_from_text(line, kfree, addresses) {
+                f(&d);
+            } else if let Some((_, rest)) = line.split_once("[LOST ") {
+                // trace_pipe reports overwritten events as `CPU:N [LOST M EVENTS]`.
+                lost += rest.split(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            }
+        })?;
+        self.lost += lost;
+        Ok(lost)
+    }
+}
+
+/// Turns a trace_pipe line of kfree_skb back into a drop:
+/// `COMM-PID [CPU] FLAGS SECS.USECS: kfree_skb: skbaddr=%p rx_sk=%p protocol=N location=%pS reason: NAME`.
+fn drop_from_text(line: &str, kfree: &KfreeSkb, addresses: &HashMap<String, u64>) -> Option<SkbDrop> {
+    let t = parse_kfree_skb_line(line)?;
+    let (head, rest) = line.split_once(" [")?;
+    let pid = head.rsplit_once('-')?.1.trim().parse().ok()?;
+    let (cpu, rest) = rest.split_once(']')?;
+    let stamp = rest.split_once(": kfree_skb:")?.0.split_whitespace().last()?;
+    let (secs, frac) = stamp.split_once('.')?;
+    let timestamp =
+        secs.parse::<u64>().ok()? * 1_000_000_000 + frac.parse::<u64>().ok()? * 10u64.pow(9 - frac.len().min(9) as u32);
+    let hex = |key: &str| {
+        let v = line.split(key).nth(1)?.split(' ').next()?;
+        u64::from_str_radix(v, 16).ok()
+    };
+    // `sym+0xoff/0xsize`: the symbol's address plus the offset.
+    let (sym, off) = t.location.split_once('+')?;
+    let off = u64::from_str_radix(off.split('/').next()?.trim_start_matches("0x"), 16).ok()?;
+    Some(SkbDrop {
+        cpu: cpu.trim().parse().ok()?,
+        timestamp,
+        pid,
+        // A symbol kallsyms lists under another name at the same address
+        // gives 0 rather than losing the drop from the counts.
+        location: addresses.get(sym).map_or(0, |a| a.wrapping_add(off)),
+        reason: kfree.reasons.value(t.reason)? as u32,
+        protocol: t.protocol,
+        skbaddr: hex("skbaddr=")?,
+        rx_sk: hex("rx_sk=")?,
+    })
+}
+
 impl DropMonitor {
     /// Creates a private instance, enables `skb:kfree_skb` with the filter,
-    /// sets buffer_percent to 0 (wake on every event) and the given clock.
-    /// `syms` is needed only for a location filter.
+    /// sets buffer_percent to 0 (wake on every event) and reads the binary
+    /// per-CPU buffers, or the text trace_pipe when those cannot be used
+    /// ([`DropMonitor::backend`] says which). `syms` is needed only for a
+    /// location filter.
     pub fn open(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        Self::open_with(tracefs, filter, syms, false)
+    }
+
+    /// Like [`DropMonitor::open`], always on the text trace_pipe.
+    pub fn open_text(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        Self::open_with(tracefs, filter, syms, true)
+    }
+
+    fn open_with(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>, text: bool) -> Result<Self> {
         let format = tracefs.event_format("skb", "kfree_skb")?;
         let kfree = KfreeSkb::new(&format)?;
         let expr = filter.kernel_filter(&kfree, syms)?;
         let instance = tracefs.private_instance("drops")?;
         instance.set_buffer_percent(0)?;
         instance.enable_event("skb", "kfree_skb", expr.as_deref())?;
-        let reader = RawReader::open(&instance)?;
+        let raw = if text {
+            Err(Error::Parse {
+                what: "reading mode".into(),
+                msg: "text trace_pipe requested".into(),
+            })
+        } else {
+            RawReader::open(&instance)
+        };
+        let source = match raw {
+            Ok(r) => Source::Raw(r),
+            Err(e) => {
+                let owned;
+                let syms = match syms {
+                    Some(s) => s,
+                    None => {
+                        owned = Kallsyms::load()?;
+                        &owned
+                    }
+                };
+                Source::Text(TextSource {
+                    reader: TextReader::open(&instance)?,
+                    addresses: syms.addresses(),
+                    lost: 0,
+                    why: e.to_string(),
+                })
+            }
+        };
         let net_dm = net_dm_available().err().map(|e| e.to_string());
         Ok(DropMonitor {
-            reader,
+            source,
             kfree,
             net_dm,
             filter: expr,
@@ -376,7 +483,13 @@ impl DropMonitor {
         let stacks = self.stacks;
         let buf = &mut self.stack_buf;
         let tcp = &mut self.tcp;
-        let sum = self.reader.read(timeout, |cpu, page| {
+        let reader = match &mut self.source {
+            Source::Raw(r) => r,
+            // Text lines carry no stack records we pair, and hashed rx_sk
+            // values that match no socket: drops only.
+            Source::Text(t) => return t.poll(kfree, timeout, &mut |d: &SkbDrop| emit(&mut f, *d, &[], &None)),
+        };
+        let sum = reader.read(timeout, |cpu, page| {
             let mut pending: Option<SkbDrop> = None;
             for rec in page.records().flatten() {
                 if let Some(d) = kfree.decode(cpu, &rec) {
@@ -419,7 +532,18 @@ impl DropMonitor {
     /// The backend in use: always the tracepoint; [`DropMonitor::net_dm_error`]
     /// says why NET_DM is not (or that it also exists).
     pub fn backend(&self) -> Backend {
-        Backend::Tracepoint
+        match self.source {
+            Source::Raw(_) => Backend::Tracepoint,
+            Source::Text(_) => Backend::TracepointText,
+        }
+    }
+
+    /// Why the text fallback is in use, if it is.
+    pub fn text_fallback_reason(&self) -> Option<&str> {
+        match &self.source {
+            Source::Text(t) => Some(&t.why),
+            Source::Raw(_) => None,
+        }
     }
 
     /// The error looking up NET_DM, when the family is absent.
@@ -441,8 +565,12 @@ impl DropMonitor {
     /// none is. Returns the events lost in this call (never hidden).
     pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&SkbDrop)) -> Result<u64> {
         let kfree = &self.kfree;
+        let reader = match &mut self.source {
+            Source::Raw(r) => r,
+            Source::Text(t) => return t.poll(kfree, timeout, &mut f),
+        };
         let mut err = None;
-        let sum = self.reader.read(timeout, |cpu, page| {
+        let sum = reader.read(timeout, |cpu, page| {
             for r in page.records() {
                 match r {
                     Ok(rec) => {
@@ -462,12 +590,24 @@ impl DropMonitor {
 
     /// Events lost since the start.
     pub fn lost(&self) -> u64 {
-        self.reader.lost()
+        match &self.source {
+            Source::Raw(r) => r.lost(),
+            Source::Text(t) => t.lost,
+        }
     }
 
     /// Lost events according to the per-CPU stats.
     pub fn stats_lost(&self) -> Result<u64> {
-        self.reader.stats_lost()
+        match &self.source {
+            Source::Raw(r) => r.stats_lost(),
+            Source::Text(_) => {
+                let mut n = 0;
+                for cpu in self.instance.cpus()? {
+                    n += self.instance.cpu_stats(cpu)?.lost();
+                }
+                Ok(n)
+            }
+        }
     }
 }
 

@@ -148,6 +148,16 @@ impl Kallsyms {
         }
     }
 
+    /// Every symbol's address by its full name (the first of duplicates),
+    /// to turn the kernel's `%pS` text back into addresses.
+    pub fn addresses(&self) -> std::collections::HashMap<String, u64> {
+        let mut m = std::collections::HashMap::with_capacity(self.syms.len());
+        for s in &self.syms {
+            m.entry(s.name.to_string()).or_insert(s.addr);
+        }
+        m
+    }
+
     /// Address ranges `[start, end)` of every symbol whose base name (no
     /// `.constprop.0`-style suffix) is `name`.
     pub fn ranges(&self, name: &str) -> Vec<(u64, u64)> {

@@ -216,6 +216,20 @@ fn udp_to_closed_port_is_a_no_socket_drop_in_raw_and_text_pipes() {
     let text_inst = t.private_instance("text").unwrap();
     text_inst.enable_event("skb", "kfree_skb", mon.kernel_filter()).unwrap();
     let mut text = TextReader::open(&text_inst).unwrap();
+    // The same drops once more through the monitor's text fallback.
+    let mut text_mon = DropMonitor::open_text(
+        &t,
+        &DropFilter {
+            protocol: Some(0x0800),
+            reason: Some("NO_SOCKET".into()),
+            location: Some("__udp4_lib_rcv".into()),
+            socket_only: false,
+        },
+        Some(&syms),
+    )
+    .unwrap();
+    assert_eq!(text_mon.backend(), netobs_trace::drops::Backend::TracepointText);
+    assert_eq!(mon.backend(), netobs_trace::drops::Backend::Tracepoint);
     udp_to_closed_port(&ns, 9, 5);
     let mut raw = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -242,6 +256,22 @@ fn udp_to_closed_port_is_a_no_socket_drop_in_raw_and_text_pipes() {
         "kernel {:?} vs ours {ours}",
         parsed[0].location
     );
+    // Binary and text agree on every drop: place, reason, protocol, CPU,
+    // task; each instance stamps its own copy, a few microseconds apart.
+    let mut from_text = Vec::new();
+    while from_text.len() < raw.len() && Instant::now() < deadline {
+        text_mon
+            .poll(Some(Duration::from_millis(200)), |d| from_text.push(*d))
+            .unwrap();
+    }
+    assert_eq!(from_text.len(), raw.len());
+    for (r, x) in raw.iter().zip(&from_text) {
+        assert_eq!(
+            (r.location, r.reason, r.protocol, r.cpu, r.pid),
+            (x.location, x.reason, x.protocol, x.cpu, x.pid)
+        );
+        assert!(r.timestamp.abs_diff(x.timestamp) < 1_000_000, "{r:?} {x:?}");
+    }
     assert_eq!(mon.lost(), 0);
 }
 

@@ -333,7 +333,7 @@ impl TextSource {
         let mut lost = 0;
         let addresses = &self.addresses;
         self.reader.read(timeout, |line| {
-            if let Some(d) = drop_from_text(line, kfree, addresses) {
+            if let Some(d) = kfree.decode_text(line, addresses) {
                 f(&d);
             } else if let Some((_, rest)) = line.split_once("[LOST ") {
                 // trace_pipe reports overwritten events as `CPU:N [LOST M EVENTS]`.
@@ -345,36 +345,47 @@ impl TextSource {
     }
 }
 
-/// Turns a trace_pipe line of kfree_skb back into a drop:
-/// `COMM-PID [CPU] FLAGS SECS.USECS: kfree_skb: skbaddr=%p rx_sk=%p protocol=N location=%pS reason: NAME`.
-fn drop_from_text(line: &str, kfree: &KfreeSkb, addresses: &HashMap<String, u64>) -> Option<SkbDrop> {
-    let t = parse_kfree_skb_line(line)?;
-    let (head, rest) = line.split_once(" [")?;
-    let pid = head.rsplit_once('-')?.1.trim().parse().ok()?;
-    let (cpu, rest) = rest.split_once(']')?;
-    let stamp = rest.split_once(": kfree_skb:")?.0.split_whitespace().last()?;
-    let (secs, frac) = stamp.split_once('.')?;
-    let timestamp =
-        secs.parse::<u64>().ok()? * 1_000_000_000 + frac.parse::<u64>().ok()? * 10u64.pow(9 - frac.len().min(9) as u32);
-    let hex = |key: &str| {
-        let v = line.split(key).nth(1)?.split(' ').next()?;
-        u64::from_str_radix(v, 16).ok()
-    };
-    // `sym+0xoff/0xsize`: the symbol's address plus the offset.
-    let (sym, off) = t.location.split_once('+')?;
-    let off = u64::from_str_radix(off.split('/').next()?.trim_start_matches("0x"), 16).ok()?;
-    Some(SkbDrop {
-        cpu: cpu.trim().parse().ok()?,
-        timestamp,
-        pid,
-        // A symbol kallsyms lists under another name at the same address
-        // gives 0 rather than losing the drop from the counts.
-        location: addresses.get(sym).map_or(0, |a| a.wrapping_add(off)),
-        reason: kfree.reasons.value(t.reason)? as u32,
-        protocol: t.protocol,
-        skbaddr: hex("skbaddr=")?,
-        rx_sk: hex("rx_sk=")?,
-    })
+impl KfreeSkb {
+    /// Turns a trace_pipe line of kfree_skb back into a drop:
+    /// `COMM-PID [CPU] FLAGS SECS.USECS: kfree_skb: skbaddr=%p rx_sk=%p protocol=N location=%pS reason: NAME`.
+    /// `addresses` maps symbol names to addresses ([`Kallsyms::addresses`]);
+    /// `skbaddr` and `rx_sk` are the kernel's hashed `%p` values.
+    pub fn decode_text(&self, line: &str, addresses: &HashMap<String, u64>) -> Option<SkbDrop> {
+        let t = parse_kfree_skb_line(line)?;
+        let (head, rest) = line.split_once(" [")?;
+        let pid = head.rsplit_once('-')?.1.trim().parse().ok()?;
+        let (cpu, rest) = rest.split_once(']')?;
+        let stamp = rest.split_once(": kfree_skb:")?.0.split_whitespace().last()?;
+        let (secs, frac) = stamp.split_once('.')?;
+        if frac.len() > 9 {
+            return None;
+        }
+        let frac_ns = frac.parse::<u64>().ok()? * 10u64.pow(9 - frac.len() as u32);
+        let timestamp = secs
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(1_000_000_000)?
+            .checked_add(frac_ns)?;
+        let hex = |key: &str| {
+            let v = line.split(key).nth(1)?.split(' ').next()?;
+            u64::from_str_radix(v, 16).ok()
+        };
+        // `sym+0xoff/0xsize`: the symbol's address plus the offset.
+        let (sym, off) = t.location.split_once('+')?;
+        let off = u64::from_str_radix(off.split('/').next()?.trim_start_matches("0x"), 16).ok()?;
+        Some(SkbDrop {
+            cpu: cpu.trim().parse().ok()?,
+            timestamp,
+            pid,
+            // A symbol kallsyms lists under another name at the same address
+            // gives 0 rather than losing the drop from the counts.
+            location: addresses.get(sym).map_or(0, |a| a.wrapping_add(off)),
+            reason: self.reasons.value(t.reason)? as u32,
+            protocol: t.protocol,
+            skbaddr: hex("skbaddr=")?,
+            rx_sk: hex("rx_sk=")?,
+        })
+    }
 }
 
 impl DropMonitor {

@@ -15,6 +15,24 @@ const RETRANS_FORMAT: &str = include_str!("data/tcp_retransmit_skb.format");
 const HEADER_PAGE: &str = include_str!("data/header_page");
 const PAGES: &[u8] = include_bytes!("data/kfree_skb.pages");
 
+/// A kfree_skb line as this kernel's trace_pipe prints it.
+const TRACE_PIPE_LINE: &str = "          python3-4848    [000] ..s1.  4475.808995: kfree_skb: skbaddr=00000000a2664ea3 \
+     rx_sk=0000000000000000 protocol=17185 location=__netif_receive_skb_core.constprop.0+0x7e6/0x1350 reason: UNHANDLED_PROTO";
+
+#[test]
+fn trace_pipe_line_decodes() {
+    let fmt = EventFormat::parse(KFREE_FORMAT, "kfree_skb").unwrap();
+    let kfree = KfreeSkb::new(&fmt).unwrap();
+    let addresses =
+        Kallsyms::parse("ffffffff81e64e60 t __netif_receive_skb_core.constprop.0\nffffffff81e66000 T next").addresses();
+    let d = kfree.decode_text(TRACE_PIPE_LINE, &addresses).unwrap();
+    assert_eq!((d.pid, d.cpu, d.protocol), (4848, 0, 0x4321));
+    assert_eq!(d.location, 0xffffffff81e64e60 + 0x7e6);
+    assert_eq!(kfree.reason_name(d.reason), Some("UNHANDLED_PROTO"));
+    assert_eq!(d.timestamp, 4_475_808_995_000);
+    assert_eq!(d.skbaddr, 0xa2664ea3);
+}
+
 fn layout() -> PageLayout {
     PageLayout::parse(HEADER_PAGE).unwrap()
 }
@@ -143,6 +161,18 @@ proptest! {
     /// Arbitrary text never panics the kallsyms, stats and trace_pipe line
     /// parsers, and every address either resolves inside a symbol or prints
     /// as a plain address.
+    /// Mutated trace_pipe lines never panic the text decoder.
+    #[test]
+    fn mutated_trace_pipe_lines_never_panic(flips in proptest::collection::vec((0usize..160, 32u8..127), 0..12), cut in 0usize..170) {
+        let fmt = EventFormat::parse(KFREE_FORMAT, "kfree_skb").unwrap();
+        let kfree = KfreeSkb::new(&fmt).unwrap();
+        let addresses = Kallsyms::parse("ffffffff81e64e60 t __netif_receive_skb_core.constprop.0\nffffffff81e66000 T next").addresses();
+        let mut line = TRACE_PIPE_LINE.as_bytes().to_vec();
+        for (at, v) in flips { if at < line.len() { line[at] = v; } }
+        line.truncate(cut);
+        let _ = kfree.decode_text(&String::from_utf8_lossy(&line), &addresses);
+    }
+
     #[test]
     fn text_parsers_never_panic(lines in proptest::collection::vec("[0-9a-f]{1,16} [tTdW] [a-z_.0-9]{1,12}( \\[[a-z]{1,6}\\])?|.{0,40}", 0..30), addr in any::<u64>()) {
         let text = lines.join("\n");
@@ -152,8 +182,12 @@ proptest! {
             None => prop_assert_eq!(k.format(addr), format!("{addr:#x}")),
         }
         let _ = CpuStats::parse(&text);
+        let fmt = EventFormat::parse(KFREE_FORMAT, "kfree_skb").unwrap();
+        let kfree = KfreeSkb::new(&fmt).unwrap();
+        let addresses = k.addresses();
         for l in &lines {
             let _ = parse_kfree_skb_line(l);
+            let _ = kfree.decode_text(l, &addresses);
         }
     }
 }

@@ -6,6 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use netobs_trace::{EventFormat, Kallsyms, PageLayout};
 
+const KFREE_FORMAT: &str = include_str!("../../tests/data/kfree_skb.format");
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     if let Ok(f) = EventFormat::parse(&text, "fuzz") {
@@ -20,4 +22,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = PageLayout::parse(&text);
     let k = Kallsyms::parse(&text);
     let _ = k.format(0xffff_ffff_8100_0000);
+    // Lines of the text trace_pipe, decoded as kfree_skb.
+    if let Ok(f) = EventFormat::parse(KFREE_FORMAT, "kfree_skb") {
+        if let Ok(kfree) = netobs_trace::KfreeSkb::new(&f) {
+            let addresses = k.addresses();
+            for line in text.lines() {
+                let _ = kfree.decode_text(line, &addresses);
+            }
+        }
+    }
 });

@@ -1,2 +1,22 @@
-//! netobs-trace: see the README; this crate is not written yet.
 #![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+pub mod drops;
+pub mod error;
+pub mod format;
+pub mod kallsyms;
+pub mod reader;
+pub mod ring;
+mod sys;
+pub mod tcp;
+pub mod tracefs;
+
+pub use drops::{
+    DropCounts, DropDetail, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, SkbDrop, StackCounts, TcpSocket,
+};
+pub use error::{Error, Result};
+pub use format::{EventFormat, Field, FieldRef, SymbolTable};
+pub use kallsyms::Kallsyms;
+pub use reader::{RawReader, TextReader};
+pub use ring::{Missed, Page, PageLayout, Record};
+pub use tracefs::{Instance, Tracefs};

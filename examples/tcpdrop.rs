@@ -1,0 +1,72 @@
+//! tcpdrop on tracepoints: TCP packets the kernel dropped after they reached
+//! a socket, with the connection, its state, the drop reason and where,
+//! like bcc's tcpdrop.
+//!
+//! `cargo run --example tcpdrop -- [--port N] [--count N]`
+//!
+//! `skb:kfree_skb` (kernel-filtered on `rx_sk != 0`) names the socket; the
+//! socket's addresses come from its `sock:inet_sock_set_state` changes seen
+//! since start, so connections older than the tool are not named.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use netobs::trace::tracefs::stop_on_signals;
+use netobs::trace::{DropFilter, DropMonitor, Kallsyms, Tracefs};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (mut port, mut count) = (None::<u16>, None::<u64>);
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let v = args.next().ok_or(format!("{a} needs a value"))?;
+        match a.as_str() {
+            "--port" => port = Some(v.parse()?),
+            "--count" => count = Some(v.parse()?),
+            _ => return Err(format!("unknown argument {a:?}; usage: tcpdrop [--port N] [--count N]").into()),
+        }
+    }
+    let stop = stop_on_signals()?;
+    let syms = Kallsyms::load()?;
+    let filter = DropFilter {
+        socket_only: true,
+        ..Default::default()
+    };
+    let mut mon = DropMonitor::open(&Tracefs::find_or_mount()?, &filter, None)?;
+    mon.enable_tcp_flows()?;
+    println!(
+        "{:<14} {:<7} {:<2} {:<22} > {:<22} {:<11} {:<20} LOCATION",
+        "TIME(ns)", "PID", "IP", "SADDR:SPORT", "DADDR:DPORT", "STATE", "REASON"
+    );
+    let mut seen = 0u64;
+    while !stop.load(Ordering::SeqCst) && count.is_none_or(|c| seen < c) {
+        let mut lines = Vec::new();
+        mon.poll_detailed(Some(Duration::from_millis(500)), |d| {
+            let Some(tcp) = d.tcp else { return };
+            let f = tcp.flow;
+            if port.is_some_and(|p| f.sport != p && f.dport != p) {
+                return;
+            }
+            lines.push((d.drop, tcp));
+        })?;
+        for (d, tcp) in lines {
+            if count.is_some_and(|c| seen >= c) {
+                break;
+            }
+            seen += 1;
+            let f = tcp.flow;
+            let tcpdec = mon.tcp_decoder().expect("enabled above");
+            println!(
+                "{:<14} {:<7} {:<2} {:<22} > {:<22} {:<11} {:<20} {}",
+                d.timestamp,
+                d.pid,
+                if f.saddr.is_ipv4() { 4 } else { 6 },
+                std::net::SocketAddr::new(f.saddr, f.sport).to_string(),
+                std::net::SocketAddr::new(f.daddr, f.dport).to_string(),
+                tcpdec.state_name(tcp.state),
+                mon.kfree_skb().reason_name(d.reason).unwrap_or("?"),
+                syms.format(d.location)
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,757 @@
+//! Drop monitoring: where in the kernel packets are freed as dropped, and why.
+//!
+//! The default (and on kernels without NET_DM the only) backend is the
+//! `skb:kfree_skb` tracepoint (include/trace/events/skb.h), read in binary
+//! from a private instance's trace_pipe_raw. Each record carries the skb,
+//! the return address that freed it (`location`), the receiving socket
+//! (`rx_sk`), the EtherType (`protocol`, host order) and the drop reason,
+//! whose names come from the `__print_symbolic` table of the running
+//! kernel's format file: the numbers differ between kernel versions.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::format::{EventFormat, FieldRef, SymbolTable};
+use crate::kallsyms::Kallsyms;
+use crate::reader::{RawReader, TextReader};
+use crate::ring::Record;
+use crate::tcp::{Flow, TcpDecoder, TcpEvent};
+use crate::tracefs::{Instance, Tracefs};
+
+/// Which kernel interface delivers drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// `skb:kfree_skb` through trace_pipe_raw.
+    Tracepoint,
+    /// `skb:kfree_skb` through the text trace_pipe (the fallback): no
+    /// stacks, and `skbaddr`/`rx_sk` are the kernel's hashed `%p` values.
+    TracepointText,
+    /// The NET_DM generic netlink family (summary alerts).
+    NetDm,
+}
+
+/// Whether the NET_DM generic netlink family exists; `Err` carries the
+/// exact error (on this machine: no such family).
+pub fn net_dm_available() -> Result<()> {
+    let mut s = netobs_core::socket::NetlinkSocket::open(netobs_core::socket::Protocol::Generic)?;
+    s.genl_family("NET_DM")?;
+    Ok(())
+}
+
+/// One dropped skb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkbDrop {
+    /// CPU that freed it.
+    pub cpu: u32,
+    /// Time stamp (the instance's trace_clock).
+    pub timestamp: u64,
+    /// PID of the task running when it was freed (softirqs run in whatever task).
+    pub pid: i32,
+    /// Kernel address that freed it.
+    pub location: u64,
+    /// Drop reason number (see [`KfreeSkb::reason_name`]).
+    pub reason: u32,
+    /// EtherType, host order (`skb->protocol` converted by the tracepoint).
+    pub protocol: u16,
+    /// The skb address.
+    pub skbaddr: u64,
+    /// The receiving socket, or 0.
+    pub rx_sk: u64,
+}
+
+/// The `skb:kfree_skb` record layout of the running kernel, resolved once.
+#[derive(Debug, Clone)]
+pub struct KfreeSkb {
+    /// The event id (`common_type` of its records).
+    pub id: u16,
+    pid: FieldRef,
+    location: FieldRef,
+    reason: Option<FieldRef>,
+    protocol: FieldRef,
+    skbaddr: FieldRef,
+    rx_sk: Option<FieldRef>,
+    reasons: SymbolTable,
+}
+
+impl KfreeSkb {
+    /// Resolves the fields of a parsed `skb/kfree_skb/format`.
+    pub fn new(format: &EventFormat) -> Result<Self> {
+        Ok(KfreeSkb {
+            id: format.id,
+            pid: format.field_ref("common_pid")?,
+            location: format.field_ref("location")?,
+            reason: format.field_ref("reason").ok(),
+            protocol: format.field_ref("protocol")?,
+            skbaddr: format.field_ref("skbaddr")?,
+            rx_sk: format.field_ref("rx_sk").ok(),
+            reasons: format.symbols("reason").cloned().unwrap_or_default(),
+        })
+    }
+
+    /// Decodes a record of this event (None for other events or short records).
+    pub fn decode(&self, cpu: u32, rec: &Record<'_>) -> Option<SkbDrop> {
+        if rec.event_id()? != self.id {
+            return None;
+        }
+        Some(SkbDrop {
+            cpu,
+            timestamp: rec.timestamp,
+            pid: rec.int(&self.pid)? as i32,
+            location: rec.uint(&self.location)?,
+            reason: match &self.reason {
+                Some(r) => rec.uint(r)? as u32,
+                None => 0,
+            },
+            protocol: rec.uint(&self.protocol)? as u16,
+            skbaddr: rec.uint(&self.skbaddr)?,
+            rx_sk: match &self.rx_sk {
+                Some(r) => rec.uint(r)?,
+                None => 0,
+            },
+        })
+    }
+
+    /// The kernel's name of a drop reason (`NO_SOCKET`), from its format file.
+    pub fn reason_name(&self, reason: u32) -> Option<&str> {
+        self.reasons.name(reason as u64)
+    }
+
+    /// The kernel's reason table.
+    pub fn reasons(&self) -> &SymbolTable {
+        &self.reasons
+    }
+}
+
+/// Which drops to report. Protocol and reason become a kernel filter; the
+/// location is turned into address ranges through kallsyms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DropFilter {
+    /// Only this EtherType (host order, e.g. 0x0800).
+    pub protocol: Option<u16>,
+    /// Only this reason, by the kernel's name (`NO_SOCKET`).
+    pub reason: Option<String>,
+    /// Only drops inside this function (any `.constprop`-style suffix).
+    pub location: Option<String>,
+    /// Only drops of packets that had reached a socket (`rx_sk != 0`).
+    pub socket_only: bool,
+}
+
+impl DropFilter {
+    /// The kernel filter expression for `skb:kfree_skb`, or None to see all.
+    pub fn kernel_filter(&self, kfree: &KfreeSkb, syms: Option<&Kallsyms>) -> Result<Option<String>> {
+        let mut terms = Vec::new();
+        if let Some(p) = self.protocol {
+            terms.push(format!("protocol == {p:#x}"));
+        }
+        if let Some(name) = &self.reason {
+            let v = kfree.reasons.value(name).ok_or_else(|| Error::Parse {
+                what: "drop reason".into(),
+                msg: format!(
+                    "{name:?} is not a drop reason of this kernel (known: {})",
+                    kfree.reasons.entries().map(|(_, n)| n).collect::<Vec<_>>().join(" ")
+                ),
+            })?;
+            terms.push(format!("reason == {v}"));
+        }
+        if self.socket_only {
+            terms.push("rx_sk != 0".into());
+        }
+        if let Some(loc) = &self.location {
+            let syms = syms.ok_or_else(|| Error::Parse {
+                what: "location filter".into(),
+                msg: "needs kallsyms".into(),
+            })?;
+            let ranges = syms.ranges(loc);
+            if ranges.is_empty() {
+                return Err(Error::Parse {
+                    what: "location filter".into(),
+                    msg: format!("no kernel function {loc:?} in /proc/kallsyms"),
+                });
+            }
+            let any: Vec<String> = ranges
+                .iter()
+                .map(|(s, e)| format!("(location >= {s:#x} && location < {e:#x})"))
+                .collect();
+            terms.push(format!("({})", any.join(" || ")));
+        }
+        Ok(if terms.is_empty() {
+            None
+        } else {
+            Some(terms.join(" && "))
+        })
+    }
+}
+
+/// The `ftrace:kernel_stack` record the `stacktrace` trigger writes:
+/// `int size` entries of `unsigned long caller[]` (the format file says
+/// `caller[8]`, but the record holds `size` entries: struct stack_entry in
+/// kernel/trace/trace_entries.h is a flexible array).
+#[derive(Debug, Clone, Copy)]
+pub struct KernelStack {
+    /// The event id.
+    pub id: u16,
+    size: FieldRef,
+    caller_offset: usize,
+    word: usize,
+}
+
+impl KernelStack {
+    /// Resolves the fields of `ftrace/kernel_stack/format`.
+    pub fn new(format: &EventFormat) -> Result<Self> {
+        let caller = format.field("caller").ok_or_else(|| Error::NoSuchField {
+            event: format.name.clone(),
+            field: "caller".into(),
+            known: String::new(),
+        })?;
+        let word = caller.size / caller.array_len.unwrap_or(1).max(1);
+        Ok(KernelStack {
+            id: format.id,
+            size: format.field_ref("size")?,
+            caller_offset: caller.offset,
+            word: if word == 4 { 4 } else { 8 },
+        })
+    }
+
+    /// The return addresses of a kernel_stack record, innermost first, into
+    /// `out` (cleared). False for other records.
+    pub fn decode(&self, rec: &Record<'_>, out: &mut Vec<u64>) -> bool {
+        out.clear();
+        if rec.event_id() != Some(self.id) {
+            return false;
+        }
+        let n = rec.int(&self.size).unwrap_or(0).max(0) as usize;
+        let words = rec.data.get(self.caller_offset..).unwrap_or(&[]);
+        out.extend(words.chunks_exact(self.word).take(n).map(|w| {
+            let mut b = [0u8; 8];
+            b[..w.len()].copy_from_slice(w);
+            u64::from_ne_bytes(b)
+        }));
+        true
+    }
+}
+
+/// Drop counts per kernel stack.
+#[derive(Debug, Clone, Default)]
+pub struct StackCounts {
+    counts: HashMap<Vec<u64>, u64>,
+}
+
+impl StackCounts {
+    /// Counts one stack (allocates only for a stack not seen before).
+    pub fn add(&mut self, stack: &[u64]) {
+        match self.counts.get_mut(stack) {
+            Some(c) => *c += 1,
+            None => {
+                self.counts.insert(stack.to_vec(), 1);
+            }
+        }
+    }
+
+    /// The `n` most frequent stacks, most frequent first.
+    pub fn top(&self, n: usize) -> Vec<(&[u64], u64)> {
+        let mut v: Vec<_> = self.counts.iter().map(|(k, c)| (k.as_slice(), *c)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v.truncate(n);
+        v
+    }
+
+    /// Starts a new interval.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+    }
+}
+
+/// A TCP socket a drop belonged to, as its state changes showed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    /// Addresses and ports (the socket's local end is `saddr`/`sport`).
+    pub flow: Flow,
+    /// The state it last entered (name: [`TcpDecoder::state_name`]).
+    pub state: u32,
+}
+
+/// A drop with what else is known about it.
+#[derive(Debug, Clone, Copy)]
+pub struct DropDetail<'a> {
+    /// The drop.
+    pub drop: SkbDrop,
+    /// Its kernel stack, innermost first (empty when not recorded).
+    pub stack: &'a [u64],
+    /// The TCP socket `rx_sk` points at, when known.
+    pub tcp: Option<TcpSocket>,
+}
+
+#[derive(Debug)]
+struct TcpFlows {
+    decoder: TcpDecoder,
+    close: u32,
+    sockets: HashMap<u64, TcpSocket>,
+}
+
+fn emit(f: &mut impl FnMut(&DropDetail<'_>), drop: SkbDrop, stack: &[u64], tcp: &Option<TcpFlows>) {
+    let tcp = match tcp {
+        Some(t) if drop.rx_sk != 0 => t.sockets.get(&drop.rx_sk).copied(),
+        _ => None,
+    };
+    f(&DropDetail { drop, stack, tcp });
+}
+
+/// A running drop monitor on a private instance.
+#[derive(Debug)]
+pub struct DropMonitor {
+    source: Source,
+    kfree: KfreeSkb,
+    net_dm: Option<String>,
+    filter: Option<String>,
+    stacks: Option<KernelStack>,
+    stack_buf: Vec<u64>,
+    tcp: Option<TcpFlows>,
+    instance: Instance,
+}
+
+/// Where the records come from.
+#[derive(Debug)]
+enum Source {
+    Raw(RawReader),
+    Text(TextSource),
+}
+
+/// The text fallback: trace_pipe lines turned back into drops.
+#[derive(Debug)]
+struct TextSource {
+    reader: TextReader,
+    /// Symbol name -> address, to turn `%pS` back into an address.
+    addresses: HashMap<String, u64>,
+    lost: u64,
+    /// Why the binary path was not used.
+    why: String,
+}
+
+impl TextSource {
+    fn poll(&mut self, kfree: &KfreeSkb, timeout: Option<Duration>, f: &mut impl FnMut(&SkbDrop)) -> Result<u64> {
+        let mut lost = 0;
+        let addresses = &self.addresses;
+        self.reader.read(timeout, |line| {
+            if let Some(d) = kfree.decode_text(line, addresses) {
+                f(&d);
+            } else if let Some((_, rest)) = line.split_once("[LOST ") {
+                // trace_pipe reports overwritten events as `CPU:N [LOST M EVENTS]`.
+                lost += rest.split(' ').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+            }
+        })?;
+        self.lost += lost;
+        Ok(lost)
+    }
+}
+
+impl KfreeSkb {
+    /// Turns a trace_pipe line of kfree_skb back into a drop:
+    /// `COMM-PID [CPU] FLAGS SECS.USECS: kfree_skb: skbaddr=%p rx_sk=%p protocol=N location=%pS reason: NAME`.
+    /// `addresses` maps symbol names to addresses ([`Kallsyms::addresses`]);
+    /// `skbaddr` and `rx_sk` are the kernel's hashed `%p` values.
+    pub fn decode_text(&self, line: &str, addresses: &HashMap<String, u64>) -> Option<SkbDrop> {
+        let t = parse_kfree_skb_line(line)?;
+        let (head, rest) = line.split_once(" [")?;
+        let pid = head.rsplit_once('-')?.1.trim().parse().ok()?;
+        let (cpu, rest) = rest.split_once(']')?;
+        let stamp = rest.split_once(": kfree_skb:")?.0.split_whitespace().last()?;
+        let (secs, frac) = stamp.split_once('.')?;
+        if frac.len() > 9 {
+            return None;
+        }
+        let frac_ns = frac.parse::<u64>().ok()? * 10u64.pow(9 - frac.len() as u32);
+        let timestamp = secs
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(1_000_000_000)?
+            .checked_add(frac_ns)?;
+        let hex = |key: &str| {
+            let v = line.split(key).nth(1)?.split(' ').next()?;
+            u64::from_str_radix(v, 16).ok()
+        };
+        // `sym+0xoff/0xsize`: the symbol's address plus the offset.
+        let (sym, off) = t.location.split_once('+')?;
+        let off = u64::from_str_radix(off.split('/').next()?.trim_start_matches("0x"), 16).ok()?;
+        Some(SkbDrop {
+            cpu: cpu.trim().parse().ok()?,
+            timestamp,
+            pid,
+            // A symbol kallsyms lists under another name at the same address
+            // gives 0 rather than losing the drop from the counts.
+            location: addresses.get(sym).map_or(0, |a| a.wrapping_add(off)),
+            reason: self.reasons.value(t.reason)? as u32,
+            protocol: t.protocol,
+            skbaddr: hex("skbaddr=")?,
+            rx_sk: hex("rx_sk=")?,
+        })
+    }
+}
+
+impl DropMonitor {
+    /// Creates a private instance, enables `skb:kfree_skb` with the filter,
+    /// sets buffer_percent to 0 (wake on every event) and reads the binary
+    /// per-CPU buffers, or the text trace_pipe when those cannot be used
+    /// ([`DropMonitor::backend`] says which). `syms` is needed only for a
+    /// location filter.
+    pub fn open(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        Self::open_with(tracefs, filter, syms, false)
+    }
+
+    /// Like [`DropMonitor::open`], always on the text trace_pipe.
+    pub fn open_text(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        Self::open_with(tracefs, filter, syms, true)
+    }
+
+    fn open_with(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>, text: bool) -> Result<Self> {
+        let format = tracefs.event_format("skb", "kfree_skb")?;
+        let kfree = KfreeSkb::new(&format)?;
+        let expr = filter.kernel_filter(&kfree, syms)?;
+        let instance = tracefs.private_instance("drops")?;
+        instance.set_buffer_percent(0)?;
+        instance.enable_event("skb", "kfree_skb", expr.as_deref())?;
+        let raw = if text {
+            Err(Error::Parse {
+                what: "reading mode".into(),
+                msg: "text trace_pipe requested".into(),
+            })
+        } else {
+            RawReader::open(&instance)
+        };
+        let source = match raw {
+            Ok(r) => Source::Raw(r),
+            Err(e) => {
+                let owned;
+                let syms = match syms {
+                    Some(s) => s,
+                    None => {
+                        owned = Kallsyms::load()?;
+                        &owned
+                    }
+                };
+                Source::Text(TextSource {
+                    reader: TextReader::open(&instance)?,
+                    addresses: syms.addresses(),
+                    lost: 0,
+                    why: e.to_string(),
+                })
+            }
+        };
+        let net_dm = net_dm_available().err().map(|e| e.to_string());
+        Ok(DropMonitor {
+            source,
+            kfree,
+            net_dm,
+            filter: expr,
+            stacks: None,
+            stack_buf: Vec::new(),
+            tcp: None,
+            instance,
+        })
+    }
+
+    /// Records the kernel stack of every reported drop, through a
+    /// `stacktrace` trigger on kfree_skb; read them with
+    /// [`DropMonitor::poll_detailed`]. The trigger carries the event filter as
+    /// its condition, which makes it run after the event is recorded (a
+    /// trigger without condition runs before it, and for filtered-out events too).
+    pub fn enable_stacks(&mut self) -> Result<()> {
+        let format = self.instance.tracefs().event_format("ftrace", "kernel_stack")?;
+        let stacks = KernelStack::new(&format)?;
+        let cond = self.filter.as_deref().unwrap_or("common_pid >= 0");
+        self.instance
+            .add_trigger("skb", "kfree_skb", &format!("stacktrace if {cond}"))?;
+        self.stacks = Some(stacks);
+        Ok(())
+    }
+
+    /// Also learns TCP sockets from `sock:inet_sock_set_state` (enabled in
+    /// the same instance), so that a drop whose `rx_sk` is such a socket is
+    /// reported with its addresses, ports and state by
+    /// [`DropMonitor::poll_detailed`]. Sockets are known from their first
+    /// state change after this call until they close.
+    pub fn enable_tcp_flows(&mut self) -> Result<()> {
+        let decoder = TcpDecoder::new(self.instance.tracefs())?;
+        let close = decoder.state_value("TCP_CLOSE").ok_or_else(|| Error::Parse {
+            what: "sock/inet_sock_set_state/format".into(),
+            msg: "no TCP_CLOSE in the state table".into(),
+        })?;
+        self.instance
+            .enable_event("sock", "inet_sock_set_state", Some("protocol == 6"))?;
+        self.tcp = Some(TcpFlows {
+            decoder,
+            close,
+            sockets: HashMap::new(),
+        });
+        Ok(())
+    }
+
+    /// Like [`DropMonitor::poll`], with each drop's kernel stack (after
+    /// [`DropMonitor::enable_stacks`]; innermost first, empty if not
+    /// recorded) and TCP socket (after [`DropMonitor::enable_tcp_flows`]).
+    pub fn poll_detailed(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&DropDetail<'_>)) -> Result<u64> {
+        let kfree = &self.kfree;
+        let stacks = self.stacks;
+        let buf = &mut self.stack_buf;
+        let tcp = &mut self.tcp;
+        let reader = match &mut self.source {
+            Source::Raw(r) => r,
+            // Text lines carry no stack records we pair, and hashed rx_sk
+            // values that match no socket: drops only.
+            Source::Text(t) => return t.poll(kfree, timeout, &mut |d: &SkbDrop| emit(&mut f, *d, &[], &None)),
+        };
+        let sum = reader.read(timeout, |cpu, page| {
+            let mut pending: Option<SkbDrop> = None;
+            for rec in page.records().flatten() {
+                if let Some(d) = kfree.decode(cpu, &rec) {
+                    if let Some(p) = pending.replace(d) {
+                        emit(&mut f, p, &[], tcp);
+                    }
+                } else if let Some(TcpEvent::State { flow, new, .. }) =
+                    tcp.as_ref().and_then(|t| t.decoder.decode(&rec))
+                {
+                    let t = tcp.as_mut().expect("decoded by it");
+                    if new == t.close {
+                        t.sockets.remove(&flow.skaddr);
+                    } else {
+                        t.sockets.insert(flow.skaddr, TcpSocket { flow, state: new });
+                    }
+                } else if let (Some(st), Some(p)) = (&stacks, pending) {
+                    if st.decode(&rec, buf) {
+                        emit(&mut f, p, buf, tcp);
+                        pending = None;
+                    }
+                }
+            }
+            if let Some(p) = pending {
+                emit(&mut f, p, &[], tcp);
+            }
+        })?;
+        Ok(sum.lost)
+    }
+
+    /// The kernel filter expression in use on kfree_skb, if any.
+    pub fn kernel_filter(&self) -> Option<&str> {
+        self.filter.as_deref()
+    }
+
+    /// The TCP state decoder, after [`DropMonitor::enable_tcp_flows`].
+    pub fn tcp_decoder(&self) -> Option<&TcpDecoder> {
+        self.tcp.as_ref().map(|t| &t.decoder)
+    }
+
+    /// The backend in use: always the tracepoint; [`DropMonitor::net_dm_error`]
+    /// says why NET_DM is not (or that it also exists).
+    pub fn backend(&self) -> Backend {
+        match self.source {
+            Source::Raw(_) => Backend::Tracepoint,
+            Source::Text(_) => Backend::TracepointText,
+        }
+    }
+
+    /// Why the text fallback is in use, if it is.
+    pub fn text_fallback_reason(&self) -> Option<&str> {
+        match &self.source {
+            Source::Text(t) => Some(&t.why),
+            Source::Raw(_) => None,
+        }
+    }
+
+    /// The error looking up NET_DM, when the family is absent.
+    pub fn net_dm_error(&self) -> Option<&str> {
+        self.net_dm.as_deref()
+    }
+
+    /// The instance holding the event.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    /// The resolved kfree_skb layout and reason names.
+    pub fn kfree_skb(&self) -> &KfreeSkb {
+        &self.kfree
+    }
+
+    /// Hands every drop available now to `f`, waiting up to `timeout` when
+    /// none is. Returns the events lost in this call (never hidden).
+    pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&SkbDrop)) -> Result<u64> {
+        let kfree = &self.kfree;
+        let reader = match &mut self.source {
+            Source::Raw(r) => r,
+            Source::Text(t) => return t.poll(kfree, timeout, &mut f),
+        };
+        let mut err = None;
+        let sum = reader.read(timeout, |cpu, page| {
+            for r in page.records() {
+                match r {
+                    Ok(rec) => {
+                        if let Some(d) = kfree.decode(cpu, &rec) {
+                            f(&d)
+                        }
+                    }
+                    Err(source) => err = Some(Error::Page { cpu, source }),
+                }
+            }
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(sum.lost),
+        }
+    }
+
+    /// Events lost since the start.
+    pub fn lost(&self) -> u64 {
+        match &self.source {
+            Source::Raw(r) => r.lost(),
+            Source::Text(t) => t.lost,
+        }
+    }
+
+    /// Lost events according to the per-CPU stats.
+    pub fn stats_lost(&self) -> Result<u64> {
+        match &self.source {
+            Source::Raw(r) => r.stats_lost(),
+            Source::Text(_) => {
+                let mut n = 0;
+                for cpu in self.instance.cpus()? {
+                    n += self.instance.cpu_stats(cpu)?.lost();
+                }
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// Aggregation key: where, why and what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DropKey {
+    /// Kernel address that freed the skb.
+    pub location: u64,
+    /// Reason number.
+    pub reason: u32,
+    /// EtherType.
+    pub protocol: u16,
+}
+
+/// Drop counts per (location, reason, protocol) over an interval.
+#[derive(Debug, Clone, Default)]
+pub struct DropCounts {
+    counts: HashMap<DropKey, u64>,
+    total: u64,
+}
+
+impl DropCounts {
+    /// Counts one drop.
+    pub fn add(&mut self, d: &SkbDrop) {
+        *self
+            .counts
+            .entry(DropKey {
+                location: d.location,
+                reason: d.reason,
+                protocol: d.protocol,
+            })
+            .or_insert(0) += 1;
+        self.total += 1;
+    }
+
+    /// Drops counted.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The `n` largest groups, largest first (ties by key), with counts.
+    pub fn top(&self, n: usize) -> Vec<(DropKey, u64)> {
+        let mut v: Vec<_> = self.counts.iter().map(|(k, c)| (*k, *c)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+
+    /// Drops per second over an interval of `secs`.
+    pub fn rate(count: u64, secs: f64) -> f64 {
+        if secs > 0.0 {
+            count as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Starts a new interval.
+    pub fn clear(&mut self) {
+        self.counts.clear();
+        self.total = 0;
+    }
+}
+
+/// A kfree_skb line of the text trace_pipe, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextDrop<'a> {
+    /// EtherType.
+    pub protocol: u16,
+    /// The location as the kernel printed it (`%pS`: `sym+0xoff/0xsize`).
+    pub location: &'a str,
+    /// The reason name.
+    pub reason: &'a str,
+}
+
+/// Parses a trace_pipe line of `skb:kfree_skb`
+/// (`... kfree_skb: skbaddr=... rx_sk=... protocol=N location=SYM reason: NAME`).
+pub fn parse_kfree_skb_line(line: &str) -> Option<TextDrop<'_>> {
+    let (_, rest) = line.split_once("kfree_skb: ")?;
+    let mut protocol = None;
+    let mut location = None;
+    let mut words = rest.split(' ');
+    let mut reason = None;
+    while let Some(w) = words.next() {
+        if let Some(v) = w.strip_prefix("protocol=") {
+            protocol = v.parse().ok();
+        } else if let Some(v) = w.strip_prefix("location=") {
+            location = Some(v);
+        } else if w == "reason:" {
+            reason = words.next();
+        }
+    }
+    Some(TextDrop {
+        protocol: protocol?,
+        location: location?,
+        reason: reason?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_line() {
+        let l = "  <idle>-0  [001] ..s2.  1.5: kfree_skb: skbaddr=000000001 rx_sk=0000000 protocol=17185 \
+                 location=__netif_receive_skb_core.constprop.0+0x7e6/0x1030 reason: UNHANDLED_PROTO";
+        let d = parse_kfree_skb_line(l).unwrap();
+        assert_eq!(d.protocol, 0x4321);
+        assert_eq!(d.reason, "UNHANDLED_PROTO");
+        assert!(d.location.starts_with("__netif_receive_skb_core"));
+        assert_eq!(parse_kfree_skb_line("garbage"), None);
+    }
+
+    #[test]
+    fn top_n() {
+        let mut c = DropCounts::default();
+        let d = |loc, reason| SkbDrop {
+            cpu: 0,
+            timestamp: 0,
+            pid: 0,
+            location: loc,
+            reason,
+            protocol: 8,
+            skbaddr: 0,
+            rx_sk: 0,
+        };
+        for _ in 0..3 {
+            c.add(&d(1, 2));
+        }
+        c.add(&d(5, 2));
+        let t = c.top(1);
+        assert_eq!(t[0].1, 3);
+        assert_eq!(c.total(), 4);
+    }
+}

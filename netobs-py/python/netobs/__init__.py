@@ -1,0 +1,53 @@
+"""netobs: observe the Linux network stack from Python.
+
+Interface counters (`links`, `link_rates`, `link_counters`) and driver
+statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
+(rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
+`netns=`: a name from `ip netns add`, a namespace file path, or an open
+namespace file descriptor. Collections are `Table`s with `to_pandas()`,
+`to_arrow()` and `to_dicts()`; rows are frozen named tuples.
+"""
+
+from __future__ import annotations
+
+from ._netobs import (
+    LinkCounters,
+    __version__,
+    ethtool,
+    ethtool_stats,
+    link_counters,
+    link_rates,
+    links,
+)
+from ._rows import STATS64_FIELDS, DriverInfo, Link, LinkRate, LinkStats
+from ._table import Table
+from .errors import (
+    FilterError,
+    InterfaceNotFoundError,
+    NetobsError,
+    NetobsPermissionError,
+    NotFoundError,
+    NotSupportedError,
+)
+
+__all__ = [
+    "DriverInfo",
+    "FilterError",
+    "InterfaceNotFoundError",
+    "Link",
+    "LinkCounters",
+    "LinkRate",
+    "LinkStats",
+    "NetobsError",
+    "NetobsPermissionError",
+    "NotFoundError",
+    "NotSupportedError",
+    "STATS64_FIELDS",
+    "Table",
+    "__version__",
+    "ethtool",
+    "ethtool_stats",
+    "link_counters",
+    "link_rates",
+    "links",
+]

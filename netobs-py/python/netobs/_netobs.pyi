@@ -1,0 +1,35 @@
+"""Type stubs of the compiled module `netobs._netobs` (netobs-py/src)."""
+
+import os
+from typing import Dict, Optional, Union
+
+from ._rows import DriverInfo, Link, LinkRate
+from ._table import Table
+
+#: The `netns=` argument: None (the caller's namespace), a name from
+#: `ip netns add`, a namespace file path, or an open namespace fd.
+NetnsArg = Optional[Union[str, "os.PathLike[str]", int]]
+
+__version__: str
+
+def links(netns: NetnsArg = None) -> Table[Link]:
+    """Every link of the namespace with its attributes and all counters (`ip -s -s link`)."""
+
+def link_counters(netns: NetnsArg = None) -> LinkCounters:
+    """A snapshot of every link's counters; `later - earlier` gives rates."""
+
+def link_rates(interval: float = 1.0, netns: NetnsArg = None) -> Table[LinkRate]:
+    """Per-second rates of every link over `interval` seconds."""
+
+class LinkCounters:
+    """Counters of every link at one instant."""
+
+    def rates_since(self, earlier: LinkCounters) -> Table[LinkRate]: ...
+    def __sub__(self, earlier: LinkCounters) -> Table[LinkRate]: ...
+    def __len__(self) -> int: ...
+
+def ethtool_stats(ifname: str, netns: NetnsArg = None) -> Dict[str, int]:
+    """The driver's statistics (`ethtool -S`) in driver order; repeated names get `#2`, `#3`, ..."""
+
+def ethtool(ifname: str, netns: NetnsArg = None) -> DriverInfo:
+    """Driver information (`ethtool -i`)."""

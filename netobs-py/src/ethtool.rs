@@ -1,0 +1,97 @@
+//! Bindings of netobs-ethtool's SIOCETHTOOL part: `ethtool_stats()`
+//! (`ethtool -S`) and `ethtool()` (driver information, `ethtool -i`).
+
+use netobs_ethtool::{DriverInfo, DriverStats, Ethtool};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::PyResultExt;
+use crate::netns::netns_arg;
+use crate::table::{ColumnKind, ColumnKind::*, TableBuilder};
+
+/// The dict key of the `n`th (1-based) occurrence of a statistics name.
+/// Drivers may repeat a name (the string set is just an array of names);
+/// the first keeps it, the later ones get `#2`, `#3`, ... so no value is
+/// lost and the dict keeps the driver's order.
+fn occurrence_key(name: &str, n: usize) -> String {
+    if n == 1 {
+        name.to_owned()
+    } else {
+        format!("{name}#{n}")
+    }
+}
+
+fn stats_dict<'py>(py: Python<'py>, stats: &DriverStats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (name, value) in stats.iter() {
+        let mut n = 1;
+        let mut key = occurrence_key(name, n);
+        while d.contains(&key)? {
+            n += 1;
+            key = occurrence_key(name, n);
+        }
+        d.set_item(key, value)?;
+    }
+    Ok(d)
+}
+
+/// The driver's own statistics of `ifname` (`ethtool -S`) as a dict of
+/// name -> value in driver order. Virtual devices without statistics give
+/// `NotSupportedError` (EOPNOTSUPP), as `ethtool -S` reports.
+#[pyfunction]
+#[pyo3(signature = (ifname, netns=None))]
+fn ethtool_stats<'py>(
+    py: Python<'py>,
+    ifname: &str,
+    netns: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let netns = netns_arg(netns)?;
+    let stats = py
+        .detach(|| Ethtool::open_in(&netns).and_then(|e| e.stats(ifname)))
+        .py_err(py)?;
+    stats_dict(py, &stats)
+}
+
+/// Columns of `netobs.DriverInfo`, the fields of `struct ethtool_drvinfo`.
+static DRIVER_INFO_COLUMNS: &[(&str, ColumnKind)] = &[
+    ("driver", Str),
+    ("version", Str),
+    ("fw_version", Str),
+    ("bus_info", Str),
+    ("erom_version", Str),
+    ("n_priv_flags", U64),
+    ("n_stats", U64),
+    ("testinfo_len", U64),
+    ("eedump_len", U64),
+    ("regdump_len", U64),
+];
+
+/// Driver information of `ifname` (`ethtool -i`) as a `netobs.DriverInfo`.
+#[pyfunction]
+#[pyo3(signature = (ifname, netns=None))]
+fn ethtool<'py>(py: Python<'py>, ifname: &str, netns: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    let netns = netns_arg(netns)?;
+    let info: DriverInfo = py
+        .detach(|| Ethtool::open_in(&netns).and_then(|e| e.driver_info(ifname)))
+        .py_err(py)?;
+    let mut t = TableBuilder::new(DRIVER_INFO_COLUMNS);
+    t.row()
+        .str(Some(info.driver))
+        .str(Some(info.version))
+        .str(Some(info.fw_version))
+        .str(Some(info.bus_info))
+        .str(Some(info.erom_version))
+        .u64(u64::from(info.n_priv_flags))
+        .u64(u64::from(info.n_stats))
+        .u64(u64::from(info.testinfo_len))
+        .u64(u64::from(info.eedump_len))
+        .u64(u64::from(info.regdump_len));
+    t.into_py(py, "DriverInfo")?.get_item(0)
+}
+
+/// Adds the ethtool functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(ethtool_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(ethtool, m)?)?;
+    Ok(())
+}

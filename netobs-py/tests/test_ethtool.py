@@ -1,0 +1,79 @@
+"""netobs.ethtool_stats() / netobs.ethtool() against `ethtool -S` / `ethtool -i`."""
+
+import errno
+
+import pytest
+
+import netobs
+
+
+def parse_ethtool_S(text):
+    """`ethtool -S` output as (name, value) pairs in driver order."""
+    lines = text.splitlines()
+    assert lines[0] == "NIC statistics:", lines[:1]
+    pairs = []
+    for line in lines[1:]:
+        name, _, value = line.strip().rpartition(": ")
+        pairs.append((name, int(value)))
+    return pairs
+
+
+def expected_dict(pairs):
+    """The documented rule for repeated names: name, name#2, name#3, ..."""
+    d = {}
+    for name, value in pairs:
+        key, n = name, 1
+        while key in d:
+            n += 1
+            key = f"{name}#{n}"
+        d[key] = value
+    return d
+
+
+def test_stats_match_ethtool_S(veth_world):
+    a, b = veth_world
+    for ns, dev in ((a, "va"), (b, "vb"), (a, "x1"), (a, "x2")):
+        ours = netobs.ethtool_stats(dev, netns=ns.name)
+        theirs = expected_dict(parse_ethtool_S(ns.exec("ethtool", "-S", dev)))
+        assert list(ours.items()) == list(theirs.items()), dev
+    # veth reports its peer's index first.
+    assert netobs.ethtool_stats("x1", netns=a.name)["peer_ifindex"] == next(
+        l.index for l in netobs.links(netns=a.name) if l.name == "x2"
+    )
+
+
+def test_driver_info_matches_ethtool_i(veth_world):
+    a, _ = veth_world
+    info = netobs.ethtool("va", netns=a.name)
+    assert isinstance(info, netobs.DriverInfo)
+    fields = {}
+    for line in a.exec("ethtool", "-i", "va").splitlines():
+        k, _, v = line.partition(": ")
+        fields[k] = v.strip() if v else ""
+    assert info.driver == fields["driver"] == "veth"
+    assert info.version == fields["version"]
+    assert info.fw_version == fields["firmware-version"]
+    assert info.bus_info == fields["bus-info"]
+    assert info.erom_version == fields["expansion-rom-version"]
+    assert (info.n_stats > 0) == (fields["supports-statistics"] == "yes")
+    assert info.n_stats == len(netobs.ethtool_stats("va", netns=a.name))
+
+
+def test_unknown_interface(veth_world):
+    a, _ = veth_world
+    for call in (netobs.ethtool_stats, netobs.ethtool):
+        with pytest.raises(netobs.InterfaceNotFoundError) as e:
+            call("nope0", netns=a.name)
+        assert e.value.errno == errno.ENODEV
+        assert isinstance(e.value, OSError)
+        assert 'interface "nope0" not found' in str(e.value)
+
+
+def test_not_supported_on_loopback(veth_world):
+    a, _ = veth_world
+    # lo has no driver information: the kernel answers EOPNOTSUPP, as
+    # `ethtool -i lo` reports ("Operation not supported").
+    with pytest.raises(netobs.NotSupportedError) as e:
+        netobs.ethtool("lo", netns=a.name)
+    assert e.value.errno == errno.EOPNOTSUPP
+    assert "EOPNOTSUPP" in str(e.value)

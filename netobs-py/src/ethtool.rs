@@ -7,7 +7,7 @@ use pyo3::types::PyDict;
 
 use crate::errors::PyResultExt;
 use crate::netns::netns_arg;
-use crate::table::{ColumnKind, ColumnKind::*, TableBuilder};
+use crate::table::{ColumnKind::*, Columns, TableBuilder};
 
 /// The dict key of the `n`th (1-based) occurrence of a statistics name.
 /// Drivers may repeat a name (the string set is just an array of names);
@@ -53,7 +53,7 @@ fn ethtool_stats<'py>(
 }
 
 /// Columns of `netobs.DriverInfo`, the fields of `struct ethtool_drvinfo`.
-static DRIVER_INFO_COLUMNS: &[(&str, ColumnKind)] = &[
+static DRIVER_INFO_COLUMNS: Columns = &[
     ("driver", Str),
     ("version", Str),
     ("fw_version", Str),
@@ -74,7 +74,7 @@ fn ethtool<'py>(py: Python<'py>, ifname: &str, netns: Option<&Bound<'py, PyAny>>
     let info: DriverInfo = py
         .detach(|| Ethtool::open_in(&netns).and_then(|e| e.driver_info(ifname)))
         .py_err(py)?;
-    let mut t = TableBuilder::new(DRIVER_INFO_COLUMNS);
+    let mut t = TableBuilder::new(&[DRIVER_INFO_COLUMNS]);
     t.row()
         .str(Some(info.driver))
         .str(Some(info.version))

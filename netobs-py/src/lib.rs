@@ -1,7 +1,7 @@
 //! `netobs._netobs`, the compiled half of the `netobs` Python package.
 //!
-//! One Rust module per netobs crate binds it (`links` for netobs-core's
-//! rtnetlink, `ethtool` for netobs-ethtool); they share the `netns=`
+//! One Rust module per kernel interface binds it (`links` and `stats` for
+//! netobs-core's rtnetlink, `ethtool` for netobs-ethtool); they share the `netns=`
 //! argument ([`netns`]), the error mapping ([`errors`]) and the column-wise
 //! tables ([`table`]). The Python layer (python/netobs/) defines the row
 //! types, the `Table` class and the exception classes, and re-exports
@@ -12,6 +12,7 @@ mod errors;
 mod ethtool;
 mod links;
 mod netns;
+mod stats;
 mod table;
 
 use pyo3::prelude::*;
@@ -20,6 +21,7 @@ use pyo3::prelude::*;
 fn _netobs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     links::register(m)?;
+    stats::register(m)?;
     ethtool::register(m)?;
     Ok(())
 }

@@ -14,12 +14,11 @@ use pyo3::prelude::*;
 
 use crate::errors::PyResultExt;
 use crate::netns::netns_arg;
-use crate::table::{ColumnKind, ColumnKind::*, TableBuilder};
+use crate::table::{ColumnKind::*, Columns, RowWriter, TableBuilder};
 
 /// Columns of `netobs.Link` (python/netobs/_rows.py), in row order: the
-/// link's attributes, then every field of `struct rtnl_link_stats64` in
-/// kernel order (include/uapi/linux/if_link.h).
-static LINK_COLUMNS: &[(&str, ColumnKind)] = &[
+/// link's attributes, then [`STATS64_COLUMNS`].
+static LINK_COLUMNS: Columns = &[
     ("index", U64),
     ("name", Str),
     ("kind", Str),
@@ -55,6 +54,11 @@ static LINK_COLUMNS: &[(&str, ColumnKind)] = &[
     ("gro_max_size", U64),
     ("tso_max_size", U64),
     ("tso_max_segs", U64),
+];
+
+/// Every field of `struct rtnl_link_stats64` in kernel order
+/// (include/uapi/linux/if_link.h).
+pub static STATS64_COLUMNS: Columns = &[
     ("rx_packets", U64),
     ("tx_packets", U64),
     ("rx_bytes", U64),
@@ -169,22 +173,32 @@ fn write_link(t: &mut TableBuilder, l: &Link<'_>) {
         .u64(attr_u32(l, IFLA_GRO_MAX_SIZE))
         .u64(attr_u32(l, IFLA_TSO_MAX_SIZE))
         .u64(attr_u32(l, IFLA_TSO_MAX_SEGS));
-    for v in stats_values(l.stats64()) {
+    write_stats64(&mut r, l.stats64());
+}
+
+/// Writes [`STATS64_COLUMNS`].
+pub fn write_stats64(r: &mut RowWriter<'_>, s: Option<LinkStats64>) {
+    for v in stats_values(s) {
         r.u64(v);
     }
 }
 
-/// Dumps every link of the socket's namespace into link columns; an
-/// interrupted dump (NLM_F_DUMP_INTR) is retried so the table is consistent.
-fn dump_links(sock: &mut NetlinkSocket) -> Result<TableBuilder, Error> {
-    let mut t = TableBuilder::new(LINK_COLUMNS);
+/// Runs a netlink dump that writes rows into `table`, in a socket opened in
+/// `netns`; a dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is
+/// run again from an empty table (up to 3 times) so the table is consistent.
+pub fn dump_table(
+    netns: &Netns,
+    mut table: TableBuilder,
+    mut dump: impl FnMut(&mut NetlinkSocket, &mut TableBuilder) -> Result<(), Error>,
+) -> Result<TableBuilder, Error> {
+    let mut sock = NetlinkSocket::open_in(Protocol::Route, netns)?;
     let mut tries = 0;
     loop {
-        t.clear();
-        match sock.for_each_link(|l| write_link(&mut t, l)) {
+        table.clear();
+        match dump(&mut sock, &mut table) {
             Err(Error::DumpInterrupted) if tries < 3 => tries += 1,
             Err(e) => return Err(e),
-            Ok(()) => return Ok(t),
+            Ok(()) => return Ok(table),
         }
     }
 }
@@ -196,7 +210,10 @@ fn dump_links(sock: &mut NetlinkSocket) -> Result<TableBuilder, Error> {
 fn links<'py>(py: Python<'py>, netns: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     let netns = netns_arg(netns)?;
     let table = py
-        .detach(|| NetlinkSocket::open_in(Protocol::Route, &netns).and_then(|mut s| dump_links(&mut s)))
+        .detach(|| {
+            let table = TableBuilder::new(&[LINK_COLUMNS, STATS64_COLUMNS]);
+            dump_table(&netns, table, |sock, t| sock.for_each_link(|l| write_link(t, l)))
+        })
         .py_err(py)?;
     table.into_py(py, "Link")
 }
@@ -209,7 +226,7 @@ pub struct LinkCounters {
 }
 
 /// Columns of `netobs.LinkRate`, the fields of netobs-core's `LinkRate`.
-static RATE_COLUMNS: &[(&str, ColumnKind)] = &[
+static RATE_COLUMNS: Columns = &[
     ("index", U64),
     ("name", Str),
     ("seconds", F64),
@@ -226,7 +243,7 @@ static RATE_COLUMNS: &[(&str, ColumnKind)] = &[
 ];
 
 fn rates_table(rates: &[LinkRate]) -> TableBuilder {
-    let mut t = TableBuilder::new(RATE_COLUMNS);
+    let mut t = TableBuilder::new(&[RATE_COLUMNS]);
     for r in rates {
         t.row()
             .u64(u64::from(r.index))

@@ -4,9 +4,11 @@
 //! columns into `array.array`s over the same bytes, hands out frozen row
 //! objects on demand, and converts to pandas or Arrow column by column.
 //!
-//! A binding declares its columns once, in row order, as a
-//! `&[(name, ColumnKind)]` that must match the fields of its Python row
-//! type, then writes one row at a time with [`RowWriter`].
+//! A binding declares its columns once, in row order, as parts of
+//! `(name, ColumnKind)` lists (so groups such as the 25 counters of
+//! `rtnl_link_stats64` are declared once and shared) that together must
+//! match the fields of its Python row type, then writes one row at a time
+//! with [`RowWriter`].
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -42,17 +44,21 @@ enum Data {
     StrTuple(Vec<Vec<String>>),
 }
 
+/// A group of columns, in row order.
+pub type Columns = &'static [(&'static str, ColumnKind)];
+
 /// Columns under construction.
 #[derive(Debug)]
 pub struct TableBuilder {
-    schema: &'static [(&'static str, ColumnKind)],
+    schema: Vec<(&'static str, ColumnKind)>,
     data: Vec<Data>,
     rows: usize,
 }
 
 impl TableBuilder {
-    /// An empty table of the given columns.
-    pub fn new(schema: &'static [(&'static str, ColumnKind)]) -> Self {
+    /// An empty table whose columns are `parts`, one after the other.
+    pub fn new(parts: &[Columns]) -> Self {
+        let schema: Vec<_> = parts.iter().flat_map(|p| p.iter().copied()).collect();
         let data = schema
             .iter()
             .map(|(_, k)| match k {
@@ -71,7 +77,19 @@ impl TableBuilder {
 
     /// Drops every row (a dump that is retried starts over).
     pub fn clear(&mut self) {
-        *self = TableBuilder::new(self.schema);
+        for d in &mut self.data {
+            match d {
+                Data::Num { bytes, nulls, any_null } => {
+                    bytes.clear();
+                    nulls.clear();
+                    *any_null = false;
+                }
+                Data::Bool(v) => v.clear(),
+                Data::Str(v) => v.clear(),
+                Data::StrTuple(v) => v.clear(),
+            }
+        }
+        self.rows = 0;
     }
 
     /// Starts a row; every column must be written, in schema order.

@@ -212,3 +212,23 @@ def test_permission_error_without_cap_sys_admin(veth_world):
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f"{errno.EPERM} need CAP_SYS_ADMIN to enter a network namespace"), p.stdout
+
+
+def test_link_stats_match_ip_stats_and_links(veth_world):
+    """RTM_GETSTATS rows against `ip stats show group link` (the same
+    request) and against the counters of the RTM_GETLINK dump."""
+    a, _ = veth_world
+    stats = netobs.link_stats(netns=a.name)
+    assert stats.row_type is netobs.LinkStatsRow
+    links = {l.index: l for l in netobs.links(netns=a.name)}
+    assert sorted(stats["index"]) == sorted(links)
+    theirs = {j["ifindex"]: j for j in ip_json(a.name, "stats", "show", "group", "link")}
+    assert sorted(theirs) == sorted(links)
+    for row in stats:
+        for direction, mapping in (("rx", RX), ("tx", TX)):
+            for key, value in theirs[row.index]["stats64"][direction].items():
+                assert getattr(row, mapping[key]) == value, f"{row.index} {direction}.{key}"
+        # The namespace is quiet, so both dumps see the same counters.
+        assert tuple(getattr(row, f) for f in netobs.STATS64_FIELDS) == tuple(links[row.index].stats)
+        # veth keeps no hardware L3 counters.
+        assert all(getattr(row, f) is None for f in netobs.L3_STATS_FIELDS)

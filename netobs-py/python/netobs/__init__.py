@@ -1,6 +1,6 @@
 """netobs: observe the Linux network stack from Python.
 
-Interface counters (`links`, `link_rates`, `link_counters`) and driver
+Interface counters (`links`, `link_stats`, `link_rates`, `link_counters`) and driver
 statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
 (rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
 `netns=`: a name from `ip netns add`, a namespace file path, or an open
@@ -17,9 +17,10 @@ from ._netobs import (
     ethtool_stats,
     link_counters,
     link_rates,
+    link_stats,
     links,
 )
-from ._rows import STATS64_FIELDS, DriverInfo, Link, LinkRate, LinkStats
+from ._rows import L3_STATS_FIELDS, STATS64_FIELDS, DriverInfo, Link, LinkRate, LinkStats, LinkStatsRow
 from ._table import Table
 from .errors import (
     FilterError,
@@ -38,6 +39,8 @@ __all__ = [
     "LinkCounters",
     "LinkRate",
     "LinkStats",
+    "LinkStatsRow",
+    "L3_STATS_FIELDS",
     "NetobsError",
     "NetobsPermissionError",
     "NotFoundError",
@@ -49,5 +52,6 @@ __all__ = [
     "ethtool_stats",
     "link_counters",
     "link_rates",
+    "link_stats",
     "links",
 ]

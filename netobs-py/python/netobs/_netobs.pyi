@@ -3,7 +3,7 @@
 import os
 from typing import Dict, Optional, Union
 
-from ._rows import DriverInfo, Link, LinkRate
+from ._rows import DriverInfo, Link, LinkRate, LinkStatsRow
 from ._table import Table
 
 #: The `netns=` argument: None (the caller's namespace), a name from
@@ -14,6 +14,9 @@ __version__: str
 
 def links(netns: NetnsArg = None) -> Table[Link]:
     """Every link of the namespace with its attributes and all counters (`ip -s -s link`)."""
+
+def link_stats(netns: NetnsArg = None) -> Table[LinkStatsRow]:
+    """The counters of every link by index (RTM_GETSTATS), without the other attributes."""
 
 def link_counters(netns: NetnsArg = None) -> LinkCounters:
     """A snapshot of every link's counters; `later - earlier` gives rates."""

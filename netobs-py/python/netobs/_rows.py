@@ -135,6 +135,19 @@ LinkStats = namedtuple("LinkStats", STATS64_FIELDS)
 LinkStats.__doc__ = "`struct rtnl_link_stats64`: every counter of one link, `None` where the kernel did not send it."
 
 
+#: L3 counters kept by hardware (`struct rtnl_hw_stats64`), in `LinkStatsRow`.
+L3_STATS_FIELDS: Tuple[str, ...] = tuple(
+    "l3_" + f
+    for f in ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped", "multicast")
+)
+
+#: One row of `link_stats()` (RTM_GETSTATS): the link's index, every counter
+#: of `rtnl_link_stats64` named as in `Link`, and the hardware L3 counters
+#: (None unless enabled on a device that keeps them).
+LinkStatsRow = namedtuple("LinkStatsRow", ("index",) + STATS64_FIELDS + L3_STATS_FIELDS)
+LinkStatsRow.__doc__ = "One link's counters from RTM_GETSTATS: index, the 25 rtnl_link_stats64 counters, l3_* hardware counters."
+
+
 class LinkRate(NamedTuple):
     """Per-second rates of one link between two counter snapshots (nicstat's
     rKB/s, wKB/s, rPk/s, wPk/s, rAvs, wAvs, and `sar -n EDEV`'s errors and drops)."""

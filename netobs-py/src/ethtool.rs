@@ -1,55 +1,30 @@
-//! Bindings of netobs-ethtool's SIOCETHTOOL part: `ethtool_stats()`
+//! Bindings of netobs-ethtool's SIOCETHTOOL part: `ethtool_stats_pairs()`
 //! (`ethtool -S`) and `ethtool()` (driver information, `ethtool -i`).
 
-use netobs_ethtool::{DriverInfo, DriverStats, Ethtool};
+use netobs_ethtool::{DriverInfo, Ethtool};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::PyList;
 
 use crate::errors::PyResultExt;
 use crate::netns::netns_arg;
 use crate::table::{ColumnKind::*, Columns, TableBuilder};
 
-/// The dict key of the `n`th (1-based) occurrence of a statistics name.
-/// Drivers may repeat a name (the string set is just an array of names);
-/// the first keeps it, the later ones get `#2`, `#3`, ... so no value is
-/// lost and the dict keeps the driver's order.
-fn occurrence_key(name: &str, n: usize) -> String {
-    if n == 1 {
-        name.to_owned()
-    } else {
-        format!("{name}#{n}")
-    }
-}
-
-fn stats_dict<'py>(py: Python<'py>, stats: &DriverStats) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    for (name, value) in stats.iter() {
-        let mut n = 1;
-        let mut key = occurrence_key(name, n);
-        while d.contains(&key)? {
-            n += 1;
-            key = occurrence_key(name, n);
-        }
-        d.set_item(key, value)?;
-    }
-    Ok(d)
-}
-
-/// The driver's own statistics of `ifname` (`ethtool -S`) as a dict of
-/// name -> value in driver order. Virtual devices without statistics give
-/// `NotSupportedError` (EOPNOTSUPP), as `ethtool -S` reports.
+/// The driver's own statistics of `ifname` (`ethtool -S`) as a list of
+/// (name, value) in driver order, repeated names kept; `netobs.ethtool_stats`
+/// (python/netobs/_ethtool.py) makes the dict. Virtual devices without
+/// statistics give `NotSupportedError` (EOPNOTSUPP), as `ethtool -S` reports.
 #[pyfunction]
 #[pyo3(signature = (ifname, netns=None))]
-fn ethtool_stats<'py>(
+fn ethtool_stats_pairs<'py>(
     py: Python<'py>,
     ifname: &str,
     netns: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<Bound<'py, PyList>> {
     let netns = netns_arg(netns)?;
     let stats = py
         .detach(|| Ethtool::open_in(&netns).and_then(|e| e.stats(ifname)))
         .py_err(py)?;
-    stats_dict(py, &stats)
+    PyList::new(py, stats.iter())
 }
 
 /// Columns of `netobs.DriverInfo`, the fields of `struct ethtool_drvinfo`.
@@ -91,7 +66,7 @@ fn ethtool<'py>(py: Python<'py>, ifname: &str, netns: Option<&Bound<'py, PyAny>>
 
 /// Adds the ethtool functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(ethtool_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(ethtool_stats_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(ethtool, m)?)?;
     Ok(())
 }

@@ -5,6 +5,7 @@ import errno
 import pytest
 
 import netobs
+from netobs._ethtool import stats_dict
 
 
 def parse_ethtool_S(text):
@@ -18,24 +19,13 @@ def parse_ethtool_S(text):
     return pairs
 
 
-def expected_dict(pairs):
-    """The documented rule for repeated names: name, name#2, name#3, ..."""
-    d = {}
-    for name, value in pairs:
-        key, n = name, 1
-        while key in d:
-            n += 1
-            key = f"{name}#{n}"
-        d[key] = value
-    return d
-
-
 def test_stats_match_ethtool_S(veth_world):
     a, b = veth_world
     for ns, dev in ((a, "va"), (b, "vb"), (a, "x1"), (a, "x2")):
+        pairs = parse_ethtool_S(ns.exec("ethtool", "-S", dev))
+        assert netobs._netobs.ethtool_stats_pairs(dev, netns=ns.name) == pairs, dev
         ours = netobs.ethtool_stats(dev, netns=ns.name)
-        theirs = expected_dict(parse_ethtool_S(ns.exec("ethtool", "-S", dev)))
-        assert list(ours.items()) == list(theirs.items()), dev
+        assert list(ours.items()) == list(stats_dict(pairs).items()), dev
     # veth reports its peer's index first.
     assert netobs.ethtool_stats("x1", netns=a.name)["peer_ifindex"] == next(
         l.index for l in netobs.links(netns=a.name) if l.name == "x2"
@@ -77,3 +67,9 @@ def test_not_supported_on_loopback(veth_world):
         netobs.ethtool("lo", netns=a.name)
     assert e.value.errno == errno.EOPNOTSUPP
     assert "EOPNOTSUPP" in str(e.value)
+
+
+def test_repeated_names_are_numbered():
+    pairs = [("rx_packets", 1), ("drops", 2), ("rx_packets", 3), ("rx_packets", 4), ("drops", 5)]
+    d = stats_dict(pairs)
+    assert list(d.items()) == [("rx_packets", 1), ("drops", 2), ("rx_packets#2", 3), ("rx_packets#3", 4), ("drops#2", 5)]

@@ -14,12 +14,12 @@ from ._netobs import (
     LinkCounters,
     __version__,
     ethtool,
-    ethtool_stats,
     link_counters,
     link_rates,
     link_stats,
     links,
 )
+from ._ethtool import ethtool_stats
 from ._rows import L3_STATS_FIELDS, STATS64_FIELDS, DriverInfo, Link, LinkRate, LinkStats, LinkStatsRow
 from ._table import Table
 from .errors import (

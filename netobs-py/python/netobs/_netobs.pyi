@@ -1,7 +1,7 @@
 """Type stubs of the compiled module `netobs._netobs` (netobs-py/src)."""
 
 import os
-from typing import Dict, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 from ._rows import DriverInfo, Link, LinkRate, LinkStatsRow
 from ._table import Table
@@ -31,8 +31,8 @@ class LinkCounters:
     def __sub__(self, earlier: LinkCounters) -> Table[LinkRate]: ...
     def __len__(self) -> int: ...
 
-def ethtool_stats(ifname: str, netns: NetnsArg = None) -> Dict[str, int]:
-    """The driver's statistics (`ethtool -S`) in driver order; repeated names get `#2`, `#3`, ..."""
+def ethtool_stats_pairs(ifname: str, netns: NetnsArg = None) -> List[Tuple[str, int]]:
+    """The driver's statistics (`ethtool -S`) as (name, value) in driver order, repeated names kept."""
 
 def ethtool(ifname: str, netns: NetnsArg = None) -> DriverInfo:
     """Driver information (`ethtool -i`)."""

@@ -1,5 +1,5 @@
 //! Bindings of netobs-core's rtnetlink links (RTM_GETLINK) and counter
-//! rates: `links()`, `link_counters()`, `link_rates()`.
+//! rates: `links()`, `link()`, `link_counters()`, `link_rates()`.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use netobs_core::rtnetlink::{
     IFLA_TSO_MAX_SEGS, IFLA_TSO_MAX_SIZE,
 };
 use netobs_core::{Error, NetlinkSocket, Netns, Protocol};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors::PyResultExt;
@@ -218,6 +218,41 @@ fn links<'py>(py: Python<'py>, netns: Option<&Bound<'py, PyAny>>) -> PyResult<Bo
     table.into_py(py, "Link")
 }
 
+/// One link by name (alternative names work too, as with `ip link show
+/// dev NAME`) or by index: a `netobs.Link`. An unknown link raises
+/// `InterfaceNotFoundError` (ENODEV).
+#[pyfunction]
+#[pyo3(signature = (name_or_index, netns=None))]
+fn link<'py>(
+    py: Python<'py>,
+    name_or_index: &Bound<'py, PyAny>,
+    netns: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let key = if let Ok(index) = name_or_index.extract::<u32>() {
+        Ok(index)
+    } else if let Ok(name) = name_or_index.extract::<String>() {
+        Err(name)
+    } else {
+        return Err(PyTypeError::new_err(
+            "link(): expected an interface name (str) or index (int)",
+        ));
+    };
+    let netns = netns_arg(netns)?;
+    let table = py
+        .detach(|| -> Result<TableBuilder, Error> {
+            let mut sock = NetlinkSocket::open_in(Protocol::Route, &netns)?;
+            let mut t = TableBuilder::new(&[LINK_COLUMNS, STATS64_COLUMNS]);
+            let l = match &key {
+                Ok(index) => sock.link_by_index(*index)?,
+                Err(name) => sock.link_by_name(name)?,
+            };
+            write_link(&mut t, &l);
+            Ok(t)
+        })
+        .py_err(py)?;
+    table.into_py(py, "Link")?.get_item(0)
+}
+
 /// Counters of every link at one instant; `later - earlier` gives the
 /// per-second rates between two snapshots as a `Table` of `LinkRate` rows.
 #[pyclass(frozen, module = "netobs")]
@@ -326,6 +361,7 @@ fn link_rates<'py>(py: Python<'py>, interval: f64, netns: Option<&Bound<'py, PyA
 /// Adds the link functions and classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(links, m)?)?;
+    m.add_function(wrap_pyfunction!(link, m)?)?;
     m.add_function(wrap_pyfunction!(link_counters, m)?)?;
     m.add_function(wrap_pyfunction!(link_rates, m)?)?;
     m.add_class::<LinkCounters>()?;

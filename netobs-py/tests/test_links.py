@@ -232,3 +232,21 @@ def test_link_stats_match_ip_stats_and_links(veth_world):
         assert tuple(getattr(row, f) for f in netobs.STATS64_FIELDS) == tuple(links[row.index].stats)
         # veth keeps no hardware L3 counters.
         assert all(getattr(row, f) is None for f in netobs.L3_STATS_FIELDS)
+
+
+def test_one_link_by_name_altname_and_index(veth_world):
+    a, _ = veth_world
+    by_name = netobs.link("va", netns=a.name)
+    assert isinstance(by_name, netobs.Link) and by_name.name == "va"
+    assert netobs.link("uplink-of-a-test", netns=a.name).index == by_name.index
+    by_index = netobs.link(by_name.index, netns=a.name)
+    assert by_index.name == "va"
+    # Same attributes as the dump (the namespace is quiet, counters too).
+    assert by_name == next(l for l in netobs.links(netns=a.name) if l.name == "va")
+    with pytest.raises(netobs.InterfaceNotFoundError) as e:
+        netobs.link("nope0", netns=a.name)
+    assert e.value.errno == errno.ENODEV and 'interface "nope0" not found' in str(e.value)
+    with pytest.raises(netobs.InterfaceNotFoundError):
+        netobs.link(4242, netns=a.name)
+    with pytest.raises(TypeError):
+        netobs.link(1.5, netns=a.name)

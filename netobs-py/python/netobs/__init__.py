@@ -1,6 +1,6 @@
 """netobs: observe the Linux network stack from Python.
 
-Interface counters (`links`, `link_stats`, `link_rates`, `link_counters`) and driver
+Interface counters (`links`, `link`, `link_stats`, `link_rates`, `link_counters`) and driver
 statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
 (rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
 `netns=`: a name from `ip netns add`, a namespace file path, or an open
@@ -14,6 +14,7 @@ from ._netobs import (
     LinkCounters,
     __version__,
     ethtool,
+    link,
     link_counters,
     link_rates,
     link_stats,
@@ -50,6 +51,7 @@ __all__ = [
     "__version__",
     "ethtool",
     "ethtool_stats",
+    "link",
     "link_counters",
     "link_rates",
     "link_stats",

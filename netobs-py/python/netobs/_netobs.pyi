@@ -15,6 +15,9 @@ __version__: str
 def links(netns: NetnsArg = None) -> Table[Link]:
     """Every link of the namespace with its attributes and all counters (`ip -s -s link`)."""
 
+def link(name_or_index: Union[str, int], netns: NetnsArg = None) -> Link:
+    """One link by name, alternative name or index; InterfaceNotFoundError if there is none."""
+
 def link_stats(netns: NetnsArg = None) -> Table[LinkStatsRow]:
     """The counters of every link by index (RTM_GETSTATS), without the other attributes."""
 

@@ -11,8 +11,8 @@ use crate::table::{ColumnKind::*, Columns, TableBuilder};
 
 /// The driver's own statistics of `ifname` (`ethtool -S`) as a list of
 /// (name, value) in driver order, repeated names kept; `netobs.ethtool_stats`
-/// (python/netobs/_ethtool.py) makes the dict. Virtual devices without
-/// statistics give `NotSupportedError` (EOPNOTSUPP), as `ethtool -S` reports.
+/// (python/netobs/_ethtool.py) makes the dict. A driver without statistics
+/// gives an empty list.
 #[pyfunction]
 #[pyo3(signature = (ifname, netns=None))]
 fn ethtool_stats_pairs<'py>(

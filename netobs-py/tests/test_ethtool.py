@@ -59,6 +59,15 @@ def test_unknown_interface(veth_world):
         assert 'interface "nope0" not found' in str(e.value)
 
 
+def test_no_statistics_on_loopback(veth_world):
+    a, _ = veth_world
+    p = __import__("subprocess").run(
+        ["ip", "netns", "exec", a.name, "ethtool", "-S", "lo"], capture_output=True, text=True
+    )
+    assert p.returncode != 0 and "no stats available" in p.stdout + p.stderr
+    assert netobs.ethtool_stats("lo", netns=a.name) == {}
+
+
 def test_not_supported_on_loopback(veth_world):
     a, _ = veth_world
     # lo has no driver information: the kernel answers EOPNOTSUPP, as

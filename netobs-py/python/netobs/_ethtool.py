@@ -28,6 +28,6 @@ def stats_dict(pairs: Iterable[Tuple[str, int]]) -> Dict[str, int]:
 def ethtool_stats(ifname: str, netns: Optional[object] = None) -> Dict[str, int]:
     """The driver's own statistics of `ifname` (`ethtool -S`) as a dict of
     name -> value in driver order; repeated names get `#2`, `#3`, ... (see
-    `stats_dict`). Devices without driver statistics raise
-    `NotSupportedError` (EOPNOTSUPP)."""
+    `stats_dict`). A device whose driver keeps no statistics (lo) gives an
+    empty dict, where `ethtool -S` says "no stats available"."""
     return stats_dict(ethtool_stats_pairs(ifname, netns))

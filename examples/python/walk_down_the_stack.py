@@ -62,7 +62,7 @@ df[["index", "name", "kind", "operstate", "mtu", "rx_packets", "tx_packets", "rx
 # %%
 before_a = netobs.link_counters(netns=NS_A)
 before_b = netobs.link_counters(netns=NS_B)
-small = subprocess.run(["ip", "netns", "exec", NS_A, "ping", "-c", "20", "-i", "0.01", "-W", "1", "-s", "100", "10.98.0.2"], capture_output=True)
+small = subprocess.run(["ip", "netns", "exec", NS_A, "ping", "-c", "20", "-i", "0.01", "-w", "10", "-s", "100", "10.98.0.2"], capture_output=True)
 big = subprocess.run(["ip", "netns", "exec", NS_A, "ping", "-c", "20", "-i", "0.01", "-W", "1", "-s", "1400", "10.98.0.2"], capture_output=True)
 print("small pings:", "ok" if small.returncode == 0 else "lost", "| big pings:", "ok" if big.returncode == 0 else "lost")
 rates_a = (netobs.link_counters(netns=NS_A) - before_a).to_pandas().set_index("name")

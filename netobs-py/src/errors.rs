@@ -6,8 +6,10 @@
 //! from the errno: EPERM/EACCES give `NetobsPermissionError` (a
 //! `PermissionError`), EOPNOTSUPP `NotSupportedError`, ENODEV
 //! `InterfaceNotFoundError`, ENOENT `NotFoundError` (a `FileNotFoundError`),
-//! anything else `NetobsError`. All are `OSError`s built with
-//! `(errno, message)`, so `.errno` and `.strerror` are set.
+//! anything else `NetobsError`; an error that is the caller's input (a bad
+//! filter, an unknown state) names `FilterError`, also a `ValueError`. All
+//! are `OSError`s built with `(errno, message)`, so `.errno` and
+//! `.strerror` are set.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -22,6 +24,24 @@ pub struct ErrorParts {
     pub kernel_message: Option<String>,
     /// The file involved (a namespace path), for `OSError.filename`.
     pub filename: Option<String>,
+    /// A class chosen by kind rather than errno (`"FilterError"`).
+    pub class: Option<&'static str>,
+    /// The 1-based column of a bad filter expression.
+    pub column: Option<usize>,
+}
+
+impl ErrorParts {
+    /// An error with only an errno and a message.
+    pub fn new(errno: Option<i32>, message: String) -> Self {
+        ErrorParts {
+            errno,
+            message,
+            kernel_message: None,
+            filename: None,
+            class: None,
+            column: None,
+        }
+    }
 }
 
 impl ErrorParts {
@@ -29,7 +49,16 @@ impl ErrorParts {
     pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
         static FROM_ERRNO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let make = FROM_ERRNO.import(py, "netobs.errors", "_from_errno");
-        let made = make.and_then(|f| f.call1((self.errno, &self.message, self.kernel_message, self.filename)));
+        let made = make.and_then(|f| {
+            f.call1((
+                self.errno,
+                &self.message,
+                self.kernel_message,
+                self.filename,
+                self.class,
+                self.column,
+            ))
+        });
         match made {
             Ok(exc) => PyErr::from_value(exc),
             // The package layer is missing (module imported on its own):
@@ -68,10 +97,9 @@ impl IntoPyErr for netobs_core::Error {
             _ => None,
         };
         ErrorParts {
-            errno: self.errno(),
-            message: self.to_string(),
             kernel_message,
             filename,
+            ..ErrorParts::new(self.errno(), self.to_string())
         }
     }
 }
@@ -80,12 +108,26 @@ impl IntoPyErr for netobs_ethtool::Error {
     fn parts(&self) -> ErrorParts {
         match self {
             netobs_ethtool::Error::Core(e) => e.parts(),
-            _ => ErrorParts {
-                errno: self.errno(),
-                message: self.to_string(),
-                kernel_message: None,
-                filename: None,
+            _ => ErrorParts::new(self.errno(), self.to_string()),
+        }
+    }
+}
+
+impl IntoPyErr for netobs_sockdiag::Error {
+    fn parts(&self) -> ErrorParts {
+        use netobs_sockdiag::Error;
+        match self {
+            Error::Netlink(e) => e.parts(),
+            Error::Filter { column, .. } => ErrorParts {
+                class: Some("FilterError"),
+                column: Some(*column),
+                ..ErrorParts::new(None, self.to_string())
             },
+            Error::UnknownState(_) => ErrorParts {
+                class: Some("FilterError"),
+                ..ErrorParts::new(None, self.to_string())
+            },
+            _ => ErrorParts::new(self.errno(), self.to_string()),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `netobs._netobs`, the compiled half of the `netobs` Python package.
 //!
 //! One Rust module per kernel interface binds it (`links` and `stats` for
-//! netobs-core's rtnetlink, `ethtool` for netobs-ethtool); they share the `netns=`
+//! netobs-core's rtnetlink, `ethtool` for netobs-ethtool, `sockets` for
+//! netobs-sockdiag); they share the `netns=`
 //! argument ([`netns`]), the error mapping ([`errors`]) and the column-wise
 //! tables ([`table`]). The Python layer (python/netobs/) defines the row
 //! types, the `Table` class and the exception classes, and re-exports
@@ -12,6 +13,7 @@ mod errors;
 mod ethtool;
 mod links;
 mod netns;
+mod sockets;
 mod stats;
 mod table;
 
@@ -23,5 +25,6 @@ fn _netobs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     links::register(m)?;
     stats::register(m)?;
     ethtool::register(m)?;
+    sockets::register(m)?;
     Ok(())
 }

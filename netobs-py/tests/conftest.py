@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -56,10 +57,11 @@ class Netns:
     """A network namespace made by `ip netns add`, lo up, IPv6 off (so no
     autoconfiguration traffic moves the counters while a test compares)."""
 
-    def __init__(self):
+    def __init__(self, ipv6=False):
         self.name = f"{PREFIX}-{os.getpid()}-{next(_counter)}"
         run("ip", "netns", "add", self.name)
-        self.exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+        if not ipv6:
+            self.exec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
         self.ip("link", "set", "lo", "up")
 
     def ip(self, *args):
@@ -77,8 +79,8 @@ def make_netns(root):
     """A factory of namespaces, all deleted at teardown."""
     made = []
 
-    def make():
-        ns = Netns()
+    def make(ipv6=False):
+        ns = Netns(ipv6)
         made.append(ns)
         return ns
 
@@ -102,5 +104,18 @@ def veth_world(make_netns):
     a.ip("link", "set", "va", "up")
     a.ip("link", "set", "x1", "up")
     b.ip("link", "set", "vb", "up")
-    a.exec("ping", "-c", "5", "-i", "0.01", "-W", "2", "10.99.0.2")
+    # The operational state follows the carrier through the kernel's linkwatch
+    # work, up to a second later: wait for it so both sides compare the same
+    # settled world. -w: wait for 5 replies.
+    wait_operstate_up(a, "va")
+    wait_operstate_up(b, "vb")
+    a.exec("ping", "-c", "5", "-i", "0.01", "-w", "10", "10.99.0.2")
     return a, b
+
+
+def wait_operstate_up(ns, dev, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while ip_json(ns.name, "link", "show", "dev", dev)[0]["operstate"] != "UP":
+        if time.monotonic() > deadline:
+            pytest.fail(f"{dev} in {ns.name} not UP after {timeout} s")
+        time.sleep(0.02)

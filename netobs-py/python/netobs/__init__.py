@@ -1,8 +1,8 @@
 """netobs: observe the Linux network stack from Python.
 
-Interface counters (`links`, `link`, `link_stats`, `link_rates`, `link_counters`) and driver
+Sockets (`sockets`, like `ss`), interface counters (`links`, `link`, `link_stats`, `link_rates`, `link_counters`) and driver
 statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
-(rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
+(sock_diag, rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
 `netns=`: a name from `ip netns add`, a namespace file path, or an open
 namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 `to_arrow()` and `to_dicts()`; rows are frozen named tuples.
@@ -19,9 +19,21 @@ from ._netobs import (
     link_rates,
     link_stats,
     links,
+    sockets,
 )
 from ._ethtool import ethtool_stats
-from ._rows import L3_STATS_FIELDS, STATS64_FIELDS, DriverInfo, Link, LinkRate, LinkStats, LinkStatsRow
+from ._rows import (
+    L3_STATS_FIELDS,
+    SKMEM_FIELDS,
+    STATS64_FIELDS,
+    TCP_INFO_FIELDS,
+    DriverInfo,
+    Link,
+    LinkRate,
+    LinkStats,
+    LinkStatsRow,
+    Socket,
+)
 from ._table import Table
 from .errors import (
     FilterError,
@@ -46,7 +58,10 @@ __all__ = [
     "NetobsPermissionError",
     "NotFoundError",
     "NotSupportedError",
+    "SKMEM_FIELDS",
     "STATS64_FIELDS",
+    "Socket",
+    "TCP_INFO_FIELDS",
     "Table",
     "__version__",
     "ethtool",
@@ -56,4 +71,5 @@ __all__ = [
     "link_rates",
     "link_stats",
     "links",
+    "sockets",
 ]

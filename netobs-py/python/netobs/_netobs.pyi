@@ -1,9 +1,9 @@
 """Type stubs of the compiled module `netobs._netobs` (netobs-py/src)."""
 
 import os
-from typing import List, Optional, Tuple, Union
+from typing import Iterable, List, Optional, Tuple, Union
 
-from ._rows import DriverInfo, Link, LinkRate, LinkStatsRow
+from ._rows import DriverInfo, Link, LinkRate, LinkStatsRow, Socket
 from ._table import Table
 
 #: The `netns=` argument: None (the caller's namespace), a name from
@@ -39,3 +39,17 @@ def ethtool_stats_pairs(ifname: str, netns: NetnsArg = None) -> List[Tuple[str, 
 
 def ethtool(ifname: str, netns: NetnsArg = None) -> DriverInfo:
     """Driver information (`ethtool -i`)."""
+
+#: The fields of `struct tcp_info` netobs reads, in struct order.
+TCP_INFO_FIELDS: List[str]
+
+def sockets(
+    kinds: Optional[Union[str, Iterable[str]]] = None,
+    states: Optional[Union[str, Iterable[str]]] = None,
+    filter: Optional[str] = None,
+    info: bool = False,
+    memory: bool = False,
+    processes: bool = False,
+    netns: NetnsArg = None,
+) -> Table[Socket]:
+    """Inet sockets of the namespace (`ss -tuan`); kinds default to ("tcp",), states to all."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import NamedTuple, Optional, Tuple
 
+from . import _netobs
+
 # IFF_* flags (include/uapi/linux/if.h) in the order `ip link` prints them
 # (iproute2 print_link_flags).
 _IFF_NAMES = (
@@ -146,6 +148,34 @@ L3_STATS_FIELDS: Tuple[str, ...] = tuple(
 #: (None unless enabled on a device that keeps them).
 LinkStatsRow = namedtuple("LinkStatsRow", ("index",) + STATS64_FIELDS + L3_STATS_FIELDS)
 LinkStatsRow.__doc__ = "One link's counters from RTM_GETSTATS: index, the 25 rtnl_link_stats64 counters, l3_* hardware counters."
+
+
+#: The fields of `struct tcp_info` (include/uapi/linux/tcp.h) netobs knows,
+#: in struct order; `Socket` has them as `tcpi_NAME` columns.
+TCP_INFO_FIELDS: Tuple[str, ...] = tuple(_netobs.TCP_INFO_FIELDS)
+
+#: `struct sk_meminfo` (SK_MEMINFO_*), the `skmem_*` columns of `Socket`.
+SKMEM_FIELDS: Tuple[str, ...] = tuple(
+    "skmem_" + f
+    for f in ("rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued", "optmem", "backlog", "drops")
+)
+
+#: One inet socket (`ss -tuan`): kind ("tcp", "udp", ...), family ("inet",
+#: "inet6"), state as ss names it ("ESTAB", "LISTEN", "UNCONN", ...), src,
+#: sport, dst, dport, rqueue, wqueue, interface, uid, inode, cookie, timer,
+#: retrans, expires, congestion; then `tcpi_*` (info=True), `skmem_*`
+#: (memory=True), `pid` and `process` (processes=True), None when not asked.
+Socket = namedtuple(
+    "Socket",
+    (
+        "kind", "family", "state", "src", "sport", "dst", "dport", "rqueue", "wqueue",
+        "interface", "uid", "inode", "cookie", "timer", "retrans", "expires", "congestion",
+    )
+    + tuple("tcpi_" + f for f in TCP_INFO_FIELDS)
+    + SKMEM_FIELDS
+    + ("pid", "process"),
+)
+Socket.__doc__ = "One inet socket as `ss -tuan -i -m -p` shows it, with flat columns."
 
 
 class LinkRate(NamedTuple):

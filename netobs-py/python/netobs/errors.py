@@ -37,8 +37,10 @@ class NotSupportedError(NetobsError):
 
 
 class FilterError(NetobsError, ValueError):
-    """A filter expression that does not parse; the message gives the column.
-    (Raised by the socket and capture filters.)"""
+    """A filter expression that does not parse (`.column` is the 1-based
+    column of the offending token), or an unknown socket state."""
+
+    column: Optional[int] = None
 
 
 _BY_ERRNO = {
@@ -50,11 +52,22 @@ _BY_ERRNO = {
 }
 
 
+_BY_NAME = {"FilterError": FilterError}
+
+
 def _from_errno(
-    errno: Optional[int], message: str, kernel_message: Optional[str] = None, filename: Optional[str] = None
+    errno: Optional[int],
+    message: str,
+    kernel_message: Optional[str] = None,
+    filename: Optional[str] = None,
+    class_name: Optional[str] = None,
+    column: Optional[int] = None,
 ) -> NetobsError:
     """Builds the exception for an error of the Rust side (netobs-py/src/errors.rs)."""
-    cls = _BY_ERRNO.get(errno, NetobsError) if errno is not None else NetobsError
+    if class_name is not None:
+        cls = _BY_NAME[class_name]
+    else:
+        cls = _BY_ERRNO.get(errno, NetobsError) if errno is not None else NetobsError
     if errno is None:
         exc = cls(message)
     elif filename is not None:
@@ -62,4 +75,6 @@ def _from_errno(
     else:
         exc = cls(errno, message)
     exc.kernel_message = kernel_message
+    if column is not None:
+        exc.column = column  # type: ignore[attr-defined]
     return exc

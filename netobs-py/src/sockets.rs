@@ -1,15 +1,20 @@
 //! Bindings of netobs-sockdiag's inet sockets (NETLINK_SOCK_DIAG,
 //! inet_diag): `sockets()`, what `ss -tuan` shows, with tcp_info, socket
-//! memory and owning processes as optional column groups.
+//! memory and owning processes as optional column groups; and `counters()`,
+//! the protocol counters `nstat` shows.
 
 use std::sync::OnceLock;
 
 use netobs_core::{NetlinkSocket, Netns, Protocol};
 use netobs_sockdiag::owners::Owners;
 use netobs_sockdiag::tcp_info::TCP_INFO_FIELDS;
-use netobs_sockdiag::{bytecode, filter, Error, Extensions, Family, InetRequest, InetSock, Proto, SockDiag, States};
+use netobs_sockdiag::{
+    bytecode, counters as proc_counters, filter, Error, Extensions, Family, InetRequest, InetSock, Proto, SockDiag,
+    States,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::errors::PyResultExt;
 use crate::netns::netns_arg;
@@ -261,9 +266,26 @@ fn sockets<'py>(
     table.into_py(py, "Socket")
 }
 
+/// The protocol counters of the namespace (/proc/net/snmp, netstat and
+/// snmp6), what `nstat -a` shows: a dict of nstat names
+/// (`TcpActiveOpens`, `TcpExtListenDrops`, `Ip6InReceives`, ...) -> value, in
+/// file order.
+#[pyfunction]
+#[pyo3(signature = (netns=None))]
+fn counters<'py>(py: Python<'py>, netns: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyDict>> {
+    let netns = netns_arg(netns)?;
+    let c = py.detach(|| proc_counters::read_in(&netns)).py_err(py)?;
+    let d = PyDict::new(py);
+    for (name, value) in c.values {
+        d.set_item(name, value)?;
+    }
+    Ok(d)
+}
+
 /// Adds the socket functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sockets, m)?)?;
+    m.add_function(wrap_pyfunction!(counters, m)?)?;
     m.add("TCP_INFO_FIELDS", tcp_info_field_names())?;
     Ok(())
 }

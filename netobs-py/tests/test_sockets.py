@@ -127,3 +127,27 @@ def test_socket_table_to_pandas(socket_world):
     assert len(df) == 12
     assert df.groupby("state").size().to_dict() == {"ESTAB": 9, "LISTEN": 2, "UNCONN": 1}
     assert str(df["sport"].dtype) == "uint64"
+
+
+def parse_nstat(text):
+    """`nstat -asz` output: "#kernel", then NAME VALUE RATE lines."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        name, value = line.split()[:2]
+        out[name] = int(value)
+    return out
+
+
+def test_counters_match_nstat(socket_world):
+    ns, _ = socket_world
+    ours = netobs.counters(netns=ns.name)
+    # -a absolute, -s leave nstat's history file alone, -z zeros too.
+    theirs = parse_nstat(run("ip", "netns", "exec", ns.name, "nstat", "-asz"))
+    assert set(theirs) <= set(ours), set(theirs) - set(ours)
+    # The namespace is quiet: nothing moves between the two reads.
+    assert {k: ours[k] for k in theirs} == theirs
+    # The world made 4 connections.
+    assert ours["TcpActiveOpens"] == 4 and ours["TcpPassiveOpens"] == 4 and ours["TcpCurrEstab"] == 8
+    assert "Ip6InReceives" in ours and "TcpExtListenDrops" in ours

@@ -11,6 +11,7 @@ namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 from __future__ import annotations
 
 from ._netobs import (
+    counters,
     LinkCounters,
     __version__,
     ethtool,
@@ -64,6 +65,7 @@ __all__ = [
     "TCP_INFO_FIELDS",
     "Table",
     "__version__",
+    "counters",
     "ethtool",
     "ethtool_stats",
     "link",

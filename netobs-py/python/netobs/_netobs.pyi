@@ -1,7 +1,7 @@
 """Type stubs of the compiled module `netobs._netobs` (netobs-py/src)."""
 
 import os
-from typing import Iterable, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from ._rows import DriverInfo, Link, LinkRate, LinkStatsRow, Socket
 from ._table import Table
@@ -53,3 +53,6 @@ def sockets(
     netns: NetnsArg = None,
 ) -> Table[Socket]:
     """Inet sockets of the namespace (`ss -tuan`); kinds default to ("tcp",), states to all."""
+
+def counters(netns: NetnsArg = None) -> Dict[str, int]:
+    """Protocol counters (/proc/net/snmp, netstat, snmp6) by nstat name, like `nstat -a`."""

@@ -19,23 +19,16 @@ that runs it (scripts/test-python leaves such a venv in target/py-venv):
 """
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import netobs
+from pybench import alternate
 
 try:
     from pyroute2 import IPRoute
 except ImportError:
     sys.exit("pip install pyroute2 first")
-
-
-def timed(f):
-    t0 = time.perf_counter()
-    out = f()
-    return time.perf_counter() - t0, out
 
 
 def ip_s_link(ns):
@@ -72,15 +65,8 @@ def main():
         }
         if have_pandas:
             cases["netobs.links().to_pandas()"] = lambda: netobs.links(netns=ns).to_pandas()
-        res = {k: [] for k in cases}
-        for _ in range(a.runs):
-            for k, f in cases.items():
-                res[k].append(timed(f)[0])
+        med = alternate(cases, a.runs, f"{a.links} veth links + lo in one namespace")
         ipr.close()
-        med = {k: statistics.median(v) for k, v in res.items()}
-        print(f"{a.links} veth links + lo in one namespace, {a.runs} alternating runs, median wall time:")
-        for k, v in med.items():
-            print(f"  {k:28} {v * 1000:9.2f} ms")
         ours = med["netobs.links()"]
         print(f"  ratio pyroute2 / netobs.links():        {med['pyroute2 get_links()'] / ours:6.1f}x  (goal >= 20x)")
         print(f"  ratio ip -s link / netobs.links():      {med['ip -s link (process)'] / ours:6.1f}x  (goal >= 1x)")

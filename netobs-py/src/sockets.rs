@@ -76,22 +76,20 @@ pub fn tcp_info_field_names() -> Vec<&'static str> {
     TCP_INFO_FIELDS.iter().map(|(name, _, _)| *name).collect()
 }
 
-fn proto_of(kind: &str) -> Option<Proto> {
-    Some(match kind {
-        "tcp" => Proto::Tcp,
-        "udp" => Proto::Udp,
-        "raw" => Proto::Raw,
-        "mptcp" => Proto::Mptcp,
-        "sctp" => Proto::Sctp,
-        "dccp" => Proto::Dccp,
-        "udplite" => Proto::UdpLite,
-        _ => return None,
-    })
-}
+/// The socket kinds `sockets()` takes, by name.
+const KINDS: &[(&str, Proto)] = &[
+    ("tcp", Proto::Tcp),
+    ("udp", Proto::Udp),
+    ("raw", Proto::Raw),
+    ("mptcp", Proto::Mptcp),
+    ("sctp", Proto::Sctp),
+    ("dccp", Proto::Dccp),
+    ("udplite", Proto::UdpLite),
+];
 
 /// What a `sockets()` call asks for.
 struct Query {
-    kinds: Vec<(String, Proto)>,
+    kinds: Vec<(&'static str, Proto)>,
     states: States,
     filter: Option<String>,
     info: bool,
@@ -110,16 +108,15 @@ fn read_u64(b: &[u8], off: usize, size: usize) -> Option<u64> {
     })
 }
 
-fn write_socket(r: &mut RowWriter<'_>, kind: &str, s: &InetSock<'_>, q: &Query, owners: Option<&Owners>) {
+fn write_socket(r: &mut RowWriter<'_>, kind: &'static str, s: &InetSock<'_>, q: &Query, owners: Option<&Owners>) {
     let family = if s.family() == libc::AF_INET6 as u8 {
         "inet6"
     } else {
         "inet"
     };
-    let state = s.state().map(|st| st.ss_name().to_owned());
-    r.str(Some(kind.to_owned()))
-        .str(Some(family.to_owned()))
-        .str(state)
+    r.label(Some(kind))
+        .label(Some(family))
+        .label(s.state().map(|st| st.ss_name()))
         .str(Some(s.src().to_string()))
         .u64(u64::from(s.sport()))
         .str(Some(s.dst().to_string()))
@@ -215,13 +212,13 @@ fn states_arg(arg: Option<&Bound<'_, PyAny>>) -> PyResult<States> {
     Ok(states)
 }
 
-fn kinds_arg(arg: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Proto)>> {
+fn kinds_arg(arg: &Bound<'_, PyAny>) -> PyResult<Vec<(&'static str, Proto)>> {
     words_arg(arg, "kinds: expected a socket kind or an iterable of kinds")?
         .into_iter()
         .map(|k| {
             let lower = k.to_ascii_lowercase();
-            match proto_of(&lower) {
-                Some(p) => Ok((lower, p)),
+            match KINDS.iter().find(|(name, _)| *name == lower) {
+                Some(&found) => Ok(found),
                 None => Err(PyValueError::new_err(format!(
                     "kinds: unknown socket kind {k:?} (expected tcp, udp, raw, mptcp, sctp, dccp or udplite)"
                 ))),
@@ -251,7 +248,7 @@ fn sockets<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let kinds = match kinds.filter(|k| !k.is_none()) {
         Some(k) => kinds_arg(k)?,
-        None => vec![("tcp".to_owned(), Proto::Tcp)],
+        None => vec![("tcp", Proto::Tcp)],
     };
     let q = Query {
         kinds,

@@ -12,7 +12,9 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use std::collections::HashMap;
+
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 /// The type of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,21 +33,46 @@ pub enum ColumnKind {
     StrTuple,
 }
 
+/// A group of columns, in row order.
+pub type Columns = &'static [(&'static str, ColumnKind)];
+
+/// A numeric column: nothing stored while every value so far is null (the
+/// optional column groups a call did not ask for cost nothing per row).
 #[derive(Debug)]
-enum Data {
+enum Num {
+    /// Every row so far is null.
+    AllNull,
     /// Native-endian values; null rows hold 0 and are marked in `nulls`.
-    Num {
+    Values {
         bytes: Vec<u8>,
         nulls: Vec<bool>,
         any_null: bool,
     },
+}
+
+#[derive(Debug)]
+enum Data {
+    Num(Num),
     Bool(Vec<Option<bool>>),
-    Str(Vec<Option<String>>),
+    Str(Vec<Option<Text>>),
     StrTuple(Vec<Vec<String>>),
 }
 
-/// A group of columns, in row order.
-pub type Columns = &'static [(&'static str, ColumnKind)];
+/// A text value: owned, or one of a few static labels (`"tcp"`, `"ESTAB"`).
+#[derive(Debug)]
+enum Text {
+    Owned(String),
+    Label(&'static str),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Owned(s) => s,
+            Text::Label(s) => s,
+        }
+    }
+}
 
 /// Columns under construction.
 #[derive(Debug)]
@@ -55,39 +82,42 @@ pub struct TableBuilder {
     rows: usize,
 }
 
+fn empty(kind: ColumnKind) -> Data {
+    match kind {
+        ColumnKind::U64 | ColumnKind::I64 | ColumnKind::F64 => Data::Num(Num::AllNull),
+        ColumnKind::Bool => Data::Bool(Vec::new()),
+        ColumnKind::Str => Data::Str(Vec::new()),
+        ColumnKind::StrTuple => Data::StrTuple(Vec::new()),
+    }
+}
+
+/// Text values as a list in which equal texts are one Python object: a
+/// column of 100k sockets holds a handful of distinct states and addresses.
+fn interned_list<'py>(py: Python<'py>, values: &[Option<Text>]) -> PyResult<Bound<'py, PyList>> {
+    let mut seen: HashMap<&str, Bound<'py, PyString>> = HashMap::new();
+    let items = values.iter().map(|v| match v {
+        None => py.None().into_bound(py),
+        Some(t) => seen
+            .entry(t.as_str())
+            .or_insert_with(|| PyString::new(py, t.as_str()))
+            .clone()
+            .into_any(),
+    });
+    PyList::new(py, items.collect::<Vec<_>>())
+}
+
 impl TableBuilder {
     /// An empty table whose columns are `parts`, one after the other.
     pub fn new(parts: &[Columns]) -> Self {
         let schema: Vec<_> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-        let data = schema
-            .iter()
-            .map(|(_, k)| match k {
-                ColumnKind::U64 | ColumnKind::I64 | ColumnKind::F64 => Data::Num {
-                    bytes: Vec::new(),
-                    nulls: Vec::new(),
-                    any_null: false,
-                },
-                ColumnKind::Bool => Data::Bool(Vec::new()),
-                ColumnKind::Str => Data::Str(Vec::new()),
-                ColumnKind::StrTuple => Data::StrTuple(Vec::new()),
-            })
-            .collect();
+        let data = schema.iter().map(|&(_, k)| empty(k)).collect();
         TableBuilder { schema, data, rows: 0 }
     }
 
     /// Drops every row (a dump that is retried starts over).
     pub fn clear(&mut self) {
-        for d in &mut self.data {
-            match d {
-                Data::Num { bytes, nulls, any_null } => {
-                    bytes.clear();
-                    nulls.clear();
-                    *any_null = false;
-                }
-                Data::Bool(v) => v.clear(),
-                Data::Str(v) => v.clear(),
-                Data::StrTuple(v) => v.clear(),
-            }
+        for (d, &(_, k)) in self.data.iter_mut().zip(&self.schema) {
+            *d = empty(k);
         }
         self.rows = 0;
     }
@@ -97,11 +127,14 @@ impl TableBuilder {
         RowWriter { table: self, col: 0 }
     }
 
-    /// Hands the columns to `netobs._table._from_columns(row_type, spec)`,
-    /// which returns a `netobs.Table` of `netobs.<row_type>` rows.
+    /// Hands the columns to `netobs._table._from_columns(row_type, spec,
+    /// rows)`, which returns a `netobs.Table` of `netobs.<row_type>` rows.
+    /// A numeric column goes as (native bytes, null mask or None), or
+    /// (None, None) when every value is null.
     pub fn into_py<'py>(self, py: Python<'py>, row_type: &str) -> PyResult<Bound<'py, PyAny>> {
         static FROM_COLUMNS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let make = FROM_COLUMNS.import(py, "netobs._table", "_from_columns")?;
+        let none = || py.None().into_bound(py);
         let mut spec = Vec::with_capacity(self.data.len());
         for ((name, kind), data) in self.schema.iter().zip(self.data) {
             let code = match kind {
@@ -113,22 +146,24 @@ impl TableBuilder {
                 ColumnKind::StrTuple => "strs",
             };
             let (values, nulls): (Bound<'py, PyAny>, Bound<'py, PyAny>) = match data {
-                Data::Num { bytes, nulls, any_null } => {
+                Data::Num(Num::AllNull) if self.rows > 0 => (none(), none()),
+                Data::Num(Num::AllNull) => (PyBytes::new(py, b"").into_any(), none()),
+                Data::Num(Num::Values { bytes, nulls, any_null }) => {
                     let mask = if any_null {
                         PyBytes::new(py, &nulls.iter().map(|&n| n as u8).collect::<Vec<u8>>()).into_any()
                     } else {
-                        py.None().into_bound(py)
+                        none()
                     };
                     (PyBytes::new(py, &bytes).into_any(), mask)
                 }
-                Data::Bool(v) => (PyList::new(py, v)?.into_any(), py.None().into_bound(py)),
-                Data::Str(v) => (PyList::new(py, v)?.into_any(), py.None().into_bound(py)),
+                Data::Bool(v) => (PyList::new(py, v)?.into_any(), none()),
+                Data::Str(v) => (interned_list(py, &v)?.into_any(), none()),
                 Data::StrTuple(v) => {
                     let tuples = v
                         .into_iter()
                         .map(|names| PyTuple::new(py, names))
                         .collect::<PyResult<Vec<_>>>()?;
-                    (PyList::new(py, tuples)?.into_any(), py.None().into_bound(py))
+                    (PyList::new(py, tuples)?.into_any(), none())
                 }
             };
             spec.push((*name, code, values, nulls));
@@ -153,10 +188,28 @@ impl RowWriter<'_> {
     }
 
     fn num(&mut self, kind: ColumnKind, v: Option<[u8; 8]>) -> &mut Self {
-        if let Data::Num { bytes, nulls, any_null } = self.next(&[kind]) {
-            bytes.extend_from_slice(&v.unwrap_or_default());
-            nulls.push(v.is_none());
-            *any_null |= v.is_none();
+        let rows = self.table.rows;
+        if let Data::Num(col) = self.next(&[kind]) {
+            match (&mut *col, v) {
+                (Num::AllNull, None) => {}
+                (Num::AllNull, Some(v)) => {
+                    // The first value: the rows before it were null.
+                    let mut bytes = vec![0u8; rows * 8];
+                    bytes.extend_from_slice(&v);
+                    let mut nulls = vec![true; rows];
+                    nulls.push(false);
+                    *col = Num::Values {
+                        bytes,
+                        nulls,
+                        any_null: rows > 0,
+                    };
+                }
+                (Num::Values { bytes, nulls, any_null }, v) => {
+                    bytes.extend_from_slice(&v.unwrap_or_default());
+                    nulls.push(v.is_none());
+                    *any_null |= v.is_none();
+                }
+            }
         }
         self
     }
@@ -187,7 +240,16 @@ impl RowWriter<'_> {
     /// A text, or null.
     pub fn str(&mut self, v: Option<String>) -> &mut Self {
         if let Data::Str(c) = self.next(&[ColumnKind::Str]) {
-            c.push(v);
+            c.push(v.map(Text::Owned));
+        }
+        self
+    }
+
+    /// A text from a small fixed set (a kind or state name), or null:
+    /// nothing is allocated per row.
+    pub fn label(&mut self, v: Option<&'static str>) -> &mut Self {
+        if let Data::Str(c) = self.next(&[ColumnKind::Str]) {
+            c.push(v.map(Text::Label));
         }
         self
     }

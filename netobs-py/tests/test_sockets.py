@@ -151,3 +151,20 @@ def test_counters_match_nstat(socket_world):
     # The world made 4 connections.
     assert ours["TcpActiveOpens"] == 4 and ours["TcpPassiveOpens"] == 4 and ours["TcpCurrEstab"] == 8
     assert "Ip6InReceives" in ours and "TcpExtListenDrops" in ours
+
+
+def test_columns_not_asked_for_are_null_everywhere(socket_world):
+    ns, _ = socket_world
+    table = netobs.sockets(netns=ns.name)
+    assert table["tcpi_rtt"] == [None] * len(table)
+    assert [s.skmem_drops for s in table[2:5]] == [None] * 3
+    pd = pytest.importorskip("pandas")
+    df = table.to_pandas()
+    assert str(df["tcpi_rtt"].dtype) == "UInt64" and df["tcpi_rtt"].isna().all()
+    pa = pytest.importorskip("pyarrow")
+    t = table.to_arrow()
+    assert t.column("tcpi_rtt").null_count == len(table)
+    assert t.column("sport").to_pylist() == list(table["sport"])
+    # Equal texts are one object (a column of 100k states holds a handful).
+    states = table["state"]
+    assert all(a is b for a, b in zip(states, states[1:]) if a == b)

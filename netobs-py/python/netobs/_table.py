@@ -1,10 +1,11 @@
 """The column-wise table every netobs collection is returned as.
 
-Columns come from Rust already built: numeric columns as `array.array`
-over native integers/floats (a list with `None` where a value is missing),
-text columns as lists. Rows are made only when asked for, as frozen
-named tuples, so `pd.DataFrame(list(table))` works as well as the faster
-`table.to_pandas()`.
+Columns come from Rust already built: numeric columns as native bytes with
+a null mask, text columns as lists. A numeric column becomes an
+`array.array` (a list with `None` where values are missing) when it is
+first read; rows are made only when asked for, as frozen named tuples, so
+`pd.DataFrame(list(table))` works as well as the faster `table.to_pandas()`,
+which builds numpy arrays straight from the bytes.
 """
 
 from __future__ import annotations
@@ -35,20 +36,24 @@ def _need(module: str, extra: str, what: str) -> Any:
 
 
 class Table(Generic[R]):
-    """Rows of one kind (`Link`, `LinkRate`, ...) stored column by column.
+    """Rows of one kind (`Link`, `Socket`, ...) stored column by column.
 
     `len(t)`, `t[i]` (a row), `t[i:j]` (a table), `t["name"]` (a column),
     iteration over rows, `t.columns`, `to_dicts()`, `to_pandas()`,
-    `to_arrow()`.
+    `to_arrow()`. Columns stay as the bytes Rust built until one is asked
+    for, so a table costs no Python object per value until it is read.
     """
 
-    __slots__ = ("_row", "_names", "_kinds", "_cols", "_len")
+    __slots__ = ("_row", "_names", "_raw", "_cache", "_len")
 
-    def __init__(self, row: Type[R], names: Sequence[str], kinds: Sequence[str], cols: Sequence[Sequence[Any]], length: int):
+    def __init__(self, row: Type[R], names: Sequence[str], raw: Sequence[Tuple[str, Any, Any]], length: int):
         self._row = row
         self._names = tuple(names)
-        self._kinds = tuple(kinds)
-        self._cols = tuple(cols)
+        #: (kind, values, nulls) per column: numeric values as native bytes
+        #: with a null mask (bytes, 1 = null) or None, or (None, None) when
+        #: every value is null; other kinds as lists.
+        self._raw = tuple(raw)
+        self._cache: List[Any] = [None] * len(self._raw)
         self._len = length
 
     @property
@@ -61,19 +66,42 @@ class Table(Generic[R]):
         """Column names, in row order."""
         return self._names
 
+    def _col(self, i: int) -> Sequence[Any]:
+        col = self._cache[i]
+        if col is None:
+            kind, values, nulls = self._raw[i]
+            if kind in _NUMERIC and values is None:
+                col = [None] * self._len
+            elif kind in _NUMERIC:
+                col = array.array(kind)
+                col.frombytes(values)
+                if nulls is not None:
+                    if nulls.count(0) == 0:
+                        col = [None] * self._len
+                    else:
+                        col = [None if null else v for v, null in zip(col, nulls)]
+            else:
+                col = values
+            self._cache[i] = col
+        return col
+
     def column(self, name: str) -> Sequence[Any]:
         """One column: an `array.array` for numbers without gaps, else a list."""
         try:
-            return self._cols[self._names.index(name)]
+            i = self._names.index(name)
         except ValueError:
             raise KeyError(f"no column {name!r}; columns are {', '.join(self._names)}") from None
+        return self._col(i)
+
+    def _cols(self) -> List[Sequence[Any]]:
+        return [self._col(i) for i in range(len(self._raw))]
 
     def __len__(self) -> int:
         return self._len
 
     def __iter__(self) -> Iterator[R]:
         make = self._row._make  # type: ignore[attr-defined]
-        return map(make, zip(*self._cols)) if self._cols else iter(())
+        return map(make, zip(*self._cols())) if self._raw else iter(())
 
     @overload
     def __getitem__(self, key: int) -> R: ...
@@ -85,66 +113,83 @@ class Table(Generic[R]):
         if isinstance(key, str):
             return self.column(key)
         if isinstance(key, slice):
-            cols = [c[key] for c in self._cols]
-            return Table(self._row, self._names, self._kinds, cols, len(range(*key.indices(self._len))))
+            raw = []
+            for kind, values, nulls in self._raw:
+                if kind in _NUMERIC and values is not None:
+                    part = array.array(kind)
+                    part.frombytes(values)
+                    values = part[key].tobytes()
+                    nulls = None if nulls is None else nulls[key]
+                elif values is not None:
+                    values = values[key]
+                raw.append((kind, values, nulls))
+            return Table(self._row, self._names, raw, len(range(*key.indices(self._len))))
         i = key + self._len if key < 0 else key
         if not 0 <= i < self._len:
             raise IndexError(f"row {key} out of range for a table of {self._len} rows")
-        return self._row._make(c[i] for c in self._cols)  # type: ignore[attr-defined]
+        return self._row._make(c[i] for c in self._cols())  # type: ignore[attr-defined]
 
     def to_dicts(self) -> List[Dict[str, Any]]:
         """One dict per row, column name -> value."""
         names = self._names
-        return [dict(zip(names, values)) for values in zip(*self._cols)]
+        return [dict(zip(names, values)) for values in zip(*self._cols())]
 
     def to_pandas(self) -> Any:
-        """A pandas DataFrame, built column by column (numbers without a copy
-        per value; missing numbers as pandas' nullable dtypes)."""
+        """A pandas DataFrame, built column by column from the native values
+        (missing numbers as pandas' nullable dtypes, from the null mask)."""
         pd = _need("pandas", "pandas", "Table.to_pandas()")
         import numpy as np  # pandas depends on numpy
 
         data: Dict[str, Any] = {}
-        for name, kind, col in zip(self._names, self._kinds, self._cols):
+        for name, (kind, values, nulls) in zip(self._names, self._raw):
             if kind in _NUMERIC:
-                if isinstance(col, array.array):
-                    data[name] = np.frombuffer(col, dtype=_NUMERIC[kind][0]) if len(col) else np.array([], dtype=_NUMERIC[kind][0])
+                dtype, masked, _ = _NUMERIC[kind]
+                if values is None:  # every value is null
+                    values, nulls = bytes(8 * self._len), b"\x01" * self._len
+                arr = np.frombuffer(values, dtype=dtype) if values else np.array([], dtype=dtype)
+                if nulls is None:
+                    data[name] = arr
                 else:
-                    data[name] = pd.array(col, dtype=_NUMERIC[kind][1])
+                    mask = np.frombuffer(nulls, dtype=bool) if nulls else np.array([], dtype=bool)
+                    cls = pd.arrays.FloatingArray if kind == "d" else pd.arrays.IntegerArray
+                    data[name] = cls(arr.copy(), mask.copy())
             elif kind == "bool":
-                data[name] = pd.array(col, dtype="boolean")
+                data[name] = pd.array(values, dtype="boolean")
             else:
-                data[name] = col
+                data[name] = values
         return pd.DataFrame(data, columns=list(self._names))
 
     def to_arrow(self) -> Any:
-        """A pyarrow Table; gap-free numeric columns share memory with this table."""
+        """A pyarrow Table; numeric columns without gaps share memory with this table."""
         pa = _need("pyarrow", "arrow", "Table.to_arrow()")
         arrays = []
-        for kind, col in zip(self._kinds, self._cols):
+        for i, (kind, values, nulls) in enumerate(self._raw):
             if kind in _NUMERIC:
                 ty = getattr(pa, _NUMERIC[kind][2])()
-                if isinstance(col, array.array):
-                    arrays.append(pa.Array.from_buffers(ty, len(col), [None, pa.py_buffer(col)]))
+                if values is None:
+                    arrays.append(pa.nulls(self._len, type=ty))
+                elif nulls is None:
+                    arrays.append(pa.Array.from_buffers(ty, self._len, [None, pa.py_buffer(values)]))
                 else:
-                    arrays.append(pa.array(col, type=ty))
+                    try:
+                        import numpy as np
+                    except ImportError:  # pyarrow can do without numpy; so can this, more slowly
+                        arrays.append(pa.array(self._col(i), type=ty))
+                    else:
+                        dtype = _NUMERIC[kind][0]
+                        arrays.append(
+                            pa.array(np.frombuffer(values, dtype=dtype), mask=np.frombuffer(nulls, dtype=bool), type=ty)
+                        )
             elif kind == "bool":
-                arrays.append(pa.array(col, type=pa.bool_()))
+                arrays.append(pa.array(values, type=pa.bool_()))
             elif kind == "str":
-                arrays.append(pa.array(col, type=pa.string()))
+                arrays.append(pa.array(values, type=pa.string()))
             else:
-                arrays.append(pa.array([list(v) for v in col], type=pa.list_(pa.string())))
+                arrays.append(pa.array([list(v) for v in values], type=pa.list_(pa.string())))
         return pa.Table.from_arrays(arrays, names=list(self._names))
 
     def __repr__(self) -> str:
         return f"<netobs.Table of {self._len} {self._row.__name__} rows: {', '.join(self._names[:6])}{', ...' if len(self._names) > 6 else ''}>"
-
-
-def _numeric(code: str, data: bytes, nulls: Any) -> Sequence[Any]:
-    values = array.array(code)
-    values.frombytes(data)
-    if nulls is None:
-        return values
-    return [None if null else v for v, null in zip(values, nulls)]
 
 
 def _from_columns(row_name: str, spec: List[Tuple[str, str, Any, Any]], length: int) -> Table[Any]:
@@ -153,6 +198,4 @@ def _from_columns(row_name: str, spec: List[Tuple[str, str, Any, Any]], length: 
     names = [s[0] for s in spec]
     if tuple(names) != row._fields:
         raise RuntimeError(f"netobs: columns of {row_name} do not match its row type: {names} != {row._fields}")
-    kinds = [s[1] for s in spec]
-    cols = [_numeric(kind, values, nulls) if kind in _NUMERIC else values for _, kind, values, nulls in spec]
-    return Table(row, names, kinds, cols, length)
+    return Table(row, names, [(kind, values, nulls) for _, kind, values, nulls in spec], length)

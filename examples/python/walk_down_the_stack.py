@@ -9,12 +9,14 @@
 # (`python walk_down_the_stack.py`) or as the notebook of the same cells
 # (`walk_down_the_stack.ipynb`).
 #
-# Sockets, packet capture and kernel drop reasons join this walk as their
-# netobs bindings land.
+# Packet capture and kernel drop reasons join this walk as their netobs
+# bindings land.
 
 # %%
 import os
 import subprocess
+import sys
+import time
 
 import netobs
 
@@ -39,6 +41,44 @@ sh("ip", "-n", NS_B, "link", "set", "vb", "mtu", "1000")
 for ns, dev in ((NS_A, "va"), (NS_B, "vb"), (NS_A, "lo"), (NS_B, "lo")):
     sh("ip", "-n", ns, "link", "set", dev, "up")
 print(f"world ready: {NS_A} (va, 10.98.0.1) <-> {NS_B} (vb, 10.98.0.2)")
+
+# %% [markdown]
+# ## Sockets: is the connection there, and are its queues full?
+#
+# A server in the far namespace accepts one connection and never reads it;
+# a client sends 30000 bytes. `netobs.sockets()` is `ss -tanpi` as a table:
+# the unread bytes wait in the server's receive queue (`rqueue`), and the
+# owning process and `tcp_info` are columns too.
+
+# %%
+SERVER = """
+import socket, sys
+l = socket.create_server(("10.98.0.2", 8080))
+c, _ = l.accept()
+print("accepted", flush=True)
+sys.stdin.read()
+"""
+CLIENT = """
+import socket, sys
+s = socket.create_connection(("10.98.0.2", 8080))
+s.sendall(b"x" * 30000)
+print("sent", flush=True)
+sys.stdin.read()
+"""
+server = subprocess.Popen(["ip", "netns", "exec", NS_B, sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+time.sleep(0.3)
+client = subprocess.Popen(["ip", "netns", "exec", NS_A, sys.executable, "-c", CLIENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+assert client.stdout.readline().strip() == "sent" and server.stdout.readline().strip() == "accepted"
+time.sleep(0.3)
+socks = netobs.sockets(info=True, processes=True, netns=NS_B).to_pandas()
+socks[["state", "src", "sport", "dst", "dport", "rqueue", "wqueue", "process", "tcpi_rtt", "tcpi_snd_mss", "tcpi_rcv_mss"]]
+
+# %%
+estab = socks[socks.state == "ESTAB"].iloc[0]
+print(f"server side: {estab.rqueue} bytes received and not read by {estab.process} (pid {estab.pid})")
+# The MSS follows the smaller MTU: TCP works where big pings do not.
+print(f"receive MSS {estab.tcpi_rcv_mss} on a link of MTU 1000")
+assert estab.rqueue == 30000
 
 # %% [markdown]
 # ## Interfaces: are the links up, and what do their counters say?
@@ -99,5 +139,8 @@ print("lo driver statistics:", netobs.ethtool_stats("lo", netns=NS_B))
 # ## Clean up
 
 # %%
+for p in (client, server):
+    p.stdin.close()
+    p.wait()
 for ns in (NS_A, NS_B):
     sh("ip", "netns", "del", ns)

@@ -84,3 +84,15 @@ def test_nullable_columns_stay_nullable(table):
     df = table.to_pandas()
     assert str(df["link_netnsid"].dtype) == "Int64"
     assert df["link_netnsid"].isna().sum() == col.count(None)
+
+
+def test_dataframe_writes_do_not_touch_the_table(table):
+    pytest.importorskip("pandas")
+    before = list(table["rx_bytes"]), list(table["link_netnsid"])
+    df = table.to_pandas()
+    df["rx_bytes"] += 1
+    df.loc[0, "link_netnsid"] = 77
+    df.iloc[1, df.columns.get_loc("mtu")] = 9000
+    assert (list(table["rx_bytes"]), list(table["link_netnsid"])) == before
+    assert table.to_pandas()["rx_bytes"].tolist() == before[0]
+    assert table.to_pandas()["mtu"].tolist() == list(table["mtu"])

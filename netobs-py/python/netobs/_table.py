@@ -136,28 +136,33 @@ class Table(Generic[R]):
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame, built column by column from the native values
-        (missing numbers as pandas' nullable dtypes, from the null mask)."""
+        (missing numbers as pandas' nullable dtypes, from the null mask),
+        each copied once; writing to the DataFrame never changes the table."""
         pd = _need("pandas", "pandas", "Table.to_pandas()")
         import numpy as np  # pandas depends on numpy
 
+        n = self._len
         data: Dict[str, Any] = {}
         for name, (kind, values, nulls) in zip(self._names, self._raw):
             if kind in _NUMERIC:
-                dtype, masked, _ = _NUMERIC[kind]
-                if values is None:  # every value is null
-                    values, nulls = bytes(8 * self._len), b"\x01" * self._len
-                arr = np.frombuffer(values, dtype=dtype) if values else np.array([], dtype=dtype)
+                dtype = _NUMERIC[kind][0]
+                cls = pd.arrays.FloatingArray if kind == "d" else pd.arrays.IntegerArray
+                if values is None:  # every value is null: zero pages, a full mask
+                    data[name] = cls(np.zeros(n, dtype=dtype), np.ones(n, dtype=bool))
+                    continue
+                # Copied once here (the bytes are the table's and read-only);
+                # the DataFrame takes the arrays as they are.
+                arr = np.frombuffer(values, dtype=dtype).copy() if n else np.array([], dtype=dtype)
                 if nulls is None:
                     data[name] = arr
                 else:
-                    mask = np.frombuffer(nulls, dtype=bool) if nulls else np.array([], dtype=bool)
-                    cls = pd.arrays.FloatingArray if kind == "d" else pd.arrays.IntegerArray
-                    data[name] = cls(arr.copy(), mask.copy())
+                    mask = np.frombuffer(nulls, dtype=bool) if n else np.array([], dtype=bool)
+                    data[name] = cls(arr, mask.copy())
             elif kind == "bool":
                 data[name] = pd.array(values, dtype="boolean")
             else:
                 data[name] = values
-        return pd.DataFrame(data, columns=list(self._names))
+        return pd.DataFrame(data, columns=list(self._names), copy=False)
 
     def to_arrow(self) -> Any:
         """A pyarrow Table; numeric columns without gaps share memory with this table."""

@@ -1,16 +1,18 @@
-//! Bindings of netobs-sockdiag's inet sockets (NETLINK_SOCK_DIAG,
-//! inet_diag): `sockets()`, what `ss -tuan` shows, with tcp_info, socket
+//! Bindings of netobs-sockdiag (NETLINK_SOCK_DIAG, inet_diag and
+//! unix_diag): `sockets()`, what `ss -tuxan` shows, with tcp_info, socket
 //! memory and owning processes as optional column groups; and `counters()`,
 //! the protocol counters `nstat` shows.
 
 use std::sync::OnceLock;
 
 use netobs_core::{NetlinkSocket, Netns, Protocol};
+use netobs_sockdiag::inet_diag::SkMemInfo;
 use netobs_sockdiag::owners::Owners;
 use netobs_sockdiag::tcp_info::TCP_INFO_FIELDS;
+use netobs_sockdiag::unix_diag::{UnixShow, UnixSock};
 use netobs_sockdiag::{
     bytecode, counters as proc_counters, filter, Error, Extensions, Family, InetRequest, InetSock, Proto, SockDiag,
-    States,
+    States, TcpState,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -76,20 +78,30 @@ pub fn tcp_info_field_names() -> Vec<&'static str> {
     TCP_INFO_FIELDS.iter().map(|(name, _, _)| *name).collect()
 }
 
+/// A kind of socket `sockets()` dumps.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// inet_diag, over IPv4 and IPv6.
+    Inet(&'static str, Proto),
+    /// unix_diag.
+    Unix,
+}
+
 /// The socket kinds `sockets()` takes, by name.
-const KINDS: &[(&str, Proto)] = &[
-    ("tcp", Proto::Tcp),
-    ("udp", Proto::Udp),
-    ("raw", Proto::Raw),
-    ("mptcp", Proto::Mptcp),
-    ("sctp", Proto::Sctp),
-    ("dccp", Proto::Dccp),
-    ("udplite", Proto::UdpLite),
+const KINDS: &[(&str, Kind)] = &[
+    ("tcp", Kind::Inet("tcp", Proto::Tcp)),
+    ("udp", Kind::Inet("udp", Proto::Udp)),
+    ("raw", Kind::Inet("raw", Proto::Raw)),
+    ("mptcp", Kind::Inet("mptcp", Proto::Mptcp)),
+    ("sctp", Kind::Inet("sctp", Proto::Sctp)),
+    ("dccp", Kind::Inet("dccp", Proto::Dccp)),
+    ("udplite", Kind::Inet("udplite", Proto::UdpLite)),
+    ("unix", Kind::Unix),
 ];
 
 /// What a `sockets()` call asks for.
 struct Query {
-    kinds: Vec<(&'static str, Proto)>,
+    kinds: Vec<Kind>,
     states: States,
     filter: Option<String>,
     info: bool,
@@ -135,7 +147,11 @@ fn write_socket(r: &mut RowWriter<'_>, kind: &'static str, s: &InetSock<'_>, q: 
     for &(_, off, size) in TCP_INFO_FIELDS {
         r.u64(info.as_ref().and_then(|i| read_u64(i.bytes(), off, size)));
     }
-    let m = if q.memory { s.skmeminfo() } else { None };
+    write_memory_and_owner(r, if q.memory { s.skmeminfo() } else { None }, s.inode(), owners);
+}
+
+/// The `skmem_*`, `pid` and `process` columns.
+fn write_memory_and_owner(r: &mut RowWriter<'_>, m: Option<SkMemInfo>, inode: u32, owners: Option<&Owners>) {
     r.u64(m.map(|m| u64::from(m.rmem_alloc)))
         .u64(m.map(|m| u64::from(m.rcvbuf)))
         .u64(m.map(|m| u64::from(m.wmem_alloc)))
@@ -145,9 +161,52 @@ fn write_socket(r: &mut RowWriter<'_>, kind: &'static str, s: &InetSock<'_>, q: 
         .u64(m.map(|m| u64::from(m.optmem)))
         .u64(m.and_then(|m| m.backlog).map(u64::from))
         .u64(m.and_then(|m| m.drops).map(u64::from));
-    let owner = owners.and_then(|o| o.of(s.inode()).first().map(|w| (w.pid, o.command(w).to_owned())));
+    let owner = owners.and_then(|o| o.of(inode).first().map(|w| (w.pid, o.command(w).to_owned())));
     r.u64(owner.as_ref().map(|(pid, _)| u64::from(*pid)))
         .str(owner.map(|(_, comm)| comm));
+}
+
+/// ss's netid of a unix socket type (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET).
+fn unix_netid(socket_type: u8) -> &'static str {
+    match i32::from(socket_type) {
+        libc::SOCK_STREAM => "u_str",
+        libc::SOCK_DGRAM => "u_dgr",
+        libc::SOCK_SEQPACKET => "u_seq",
+        _ => "unix",
+    }
+}
+
+/// A unix socket in the inet columns, the way ss lays it out: the bound
+/// name (`@` for the abstract namespace, `*` when unbound) as `src` with
+/// the socket's inode as `sport`, and `*` with the peer's inode as the
+/// remote end.
+fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option<&Owners>) {
+    let name = s.name().map(|n| match n.split_first() {
+        Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
+        _ => String::from_utf8_lossy(n).into_owned(),
+    });
+    let (rq, wq) = s.rqlen().unzip();
+    r.label(Some(unix_netid(s.kind())))
+        .label(Some("unix"))
+        .label(TcpState::from_u8(s.state()).map(|st| st.ss_name()))
+        .str(Some(name.unwrap_or_else(|| "*".to_owned())))
+        .u64(u64::from(s.inode()))
+        .label(Some("*"))
+        .u64(u64::from(s.peer().unwrap_or(0)))
+        .u64(rq.map(u64::from))
+        .u64(wq.map(u64::from))
+        .u64(None)
+        .u64(s.uid().map(u64::from))
+        .u64(u64::from(s.inode()))
+        .u64(s.cookie())
+        .u64(None)
+        .u64(None)
+        .u64(None)
+        .label(None);
+    for _ in TCP_INFO_FIELDS {
+        r.u64(None);
+    }
+    write_memory_and_owner(r, if q.memory { s.meminfo() } else { None }, s.inode(), owners);
 }
 
 fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
@@ -163,6 +222,12 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
         }
         None => None,
     };
+    if expr.is_some() && q.kinds.iter().any(|k| matches!(k, Kind::Unix)) {
+        return Err(Error::Filter {
+            column: 1,
+            message: "filters apply to inet sockets (tcp, udp, raw, ...), not to unix sockets".to_owned(),
+        });
+    }
     let bc = expr.as_ref().map(bytecode::compile);
     let owners = if q.processes { Some(Owners::scan()?) } else { None };
     let mut diag = SockDiag::open_in(netns)?;
@@ -174,15 +239,29 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
         ext |= Extensions::SKMEMINFO;
     }
     let mut t = TableBuilder::new(&[SOCKET_COLUMNS, tcp_info_columns(), SKMEM_COLUMNS, PROCESS_COLUMNS]);
-    for (kind, proto) in &q.kinds {
-        for family in [Family::Inet, Family::Inet6] {
-            let mut req = InetRequest::new(family, *proto, q.states);
-            req.ext = ext;
-            req.bytecode = bc.as_deref();
-            diag.for_each_inet(&req, |s| {
-                let mut r = t.row();
-                write_socket(&mut r, kind, s, q, owners.as_ref());
-            })?;
+    for kind in &q.kinds {
+        match *kind {
+            Kind::Inet(name, proto) => {
+                for family in [Family::Inet, Family::Inet6] {
+                    let mut req = InetRequest::new(family, proto, q.states);
+                    req.ext = ext;
+                    req.bytecode = bc.as_deref();
+                    diag.for_each_inet(&req, |s| {
+                        let mut r = t.row();
+                        write_socket(&mut r, name, s, q, owners.as_ref());
+                    })?;
+                }
+            }
+            Kind::Unix => {
+                let mut show = UnixShow::NAME | UnixShow::PEER | UnixShow::RQLEN | UnixShow::UID;
+                if q.memory {
+                    show |= UnixShow::MEMINFO;
+                }
+                diag.for_each_unix(q.states, show, |s| {
+                    let mut r = t.row();
+                    write_unix(&mut r, s, q, owners.as_ref());
+                })?;
+            }
         }
     }
     Ok(t)
@@ -212,22 +291,22 @@ fn states_arg(arg: Option<&Bound<'_, PyAny>>) -> PyResult<States> {
     Ok(states)
 }
 
-fn kinds_arg(arg: &Bound<'_, PyAny>) -> PyResult<Vec<(&'static str, Proto)>> {
+fn kinds_arg(arg: &Bound<'_, PyAny>) -> PyResult<Vec<Kind>> {
     words_arg(arg, "kinds: expected a socket kind or an iterable of kinds")?
         .into_iter()
         .map(|k| {
             let lower = k.to_ascii_lowercase();
             match KINDS.iter().find(|(name, _)| *name == lower) {
-                Some(&found) => Ok(found),
+                Some(&(_, found)) => Ok(found),
                 None => Err(PyValueError::new_err(format!(
-                    "kinds: unknown socket kind {k:?} (expected tcp, udp, raw, mptcp, sctp, dccp or udplite)"
+                    "kinds: unknown socket kind {k:?} (expected tcp, udp, raw, mptcp, sctp, dccp, udplite or unix)"
                 ))),
             }
         })
         .collect()
 }
 
-/// Every inet socket of the namespace of the given kinds (`ss -tuan`): a
+/// Every socket of the namespace of the given kinds (`ss -tuxan`): a
 /// `Table` of `netobs.Socket` rows. `states`: ss state names (`"established"`,
 /// `"listening"`, `"connected"`, ...), all states when None. `filter`: an
 /// ss filter expression (`"dport = :443 or sport = :ssh"`), compiled to
@@ -248,7 +327,7 @@ fn sockets<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let kinds = match kinds.filter(|k| !k.is_none()) {
         Some(k) => kinds_arg(k)?,
-        None => vec![("tcp", Proto::Tcp)],
+        None => vec![Kind::Inet("tcp", Proto::Tcp)],
     };
     let q = Query {
         kinds,

@@ -16,8 +16,9 @@ WORLD = os.path.join(os.path.dirname(__file__), "socket_world.py")
 @pytest.fixture
 def socket_world(make_netns):
     ns = make_netns(ipv6=True)
+    path = f"/tmp/{ns.name}.sock"
     p = subprocess.Popen(
-        ["ip", "netns", "exec", ns.name, sys.executable, WORLD],
+        ["ip", "netns", "exec", ns.name, sys.executable, WORLD, ns.name, path],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -28,6 +29,8 @@ def socket_world(make_netns):
     finally:
         p.stdin.close()
         p.wait(timeout=10)
+        if os.path.exists(path):
+            os.unlink(path)
 
 
 def split_addr(text):
@@ -168,3 +171,25 @@ def test_columns_not_asked_for_are_null_everywhere(socket_world):
     # Equal texts are one object (a column of 100k states holds a handful).
     states = table["state"]
     assert all(a is b for a, b in zip(states, states[1:]) if a == b)
+
+
+def test_unix_sockets_match_ss(socket_world):
+    ns, pid = socket_world
+    table = netobs.sockets(kinds="unix", processes=True, netns=ns.name)
+    ours = {(s.kind, s.state, s.rqueue, s.wqueue, s.src, s.sport, s.dst, s.dport) for s in table}
+    theirs = set()
+    for line in run("ss", "-N", ns.name, "-H", "-n", "-xa").splitlines():
+        netid, state, rq, wq, name, inode, peer_name, peer = line.split()[:8]
+        theirs.add((netid, state, int(rq), int(wq), name, int(inode), peer_name, int(peer)))
+    assert ours == theirs
+    assert len(table) == 4 and all(s.family == "unix" and s.pid == pid for s in table)
+    by_src = {s.src: s for s in table}
+    listener = by_src[f"@{ns.name}"]
+    assert listener.state == "LISTEN" and listener.wqueue == 5
+    assert by_src[f"/tmp/{ns.name}.sock"].kind == "u_dgr"
+    # The accepted end holds the 500 unread bytes; its peer is the client.
+    server = next(s for s in table if s.rqueue == 500)
+    client = next(s for s in table if s.sport == server.dport)
+    assert client.dport == server.sport
+    with pytest.raises(netobs.FilterError, match="not to unix"):
+        netobs.sockets(kinds=("tcp", "unix"), filter="sport = :22", netns=ns.name)

@@ -52,7 +52,8 @@ def sockets(
     processes: bool = False,
     netns: NetnsArg = None,
 ) -> Table[Socket]:
-    """Inet sockets of the namespace (`ss -tuan`); kinds default to ("tcp",), states to all."""
+    """Sockets of the namespace (`ss -tuxan`); kinds from tcp, udp, raw, mptcp, sctp, dccp,
+    udplite, unix (default ("tcp",)); states are ss state words (default: all)."""
 
 def counters(netns: NetnsArg = None) -> Dict[str, int]:
     """Protocol counters (/proc/net/snmp, netstat, snmp6) by nstat name, like `nstat -a`."""

@@ -160,10 +160,13 @@ SKMEM_FIELDS: Tuple[str, ...] = tuple(
     for f in ("rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued", "optmem", "backlog", "drops")
 )
 
-#: One inet socket (`ss -tuan`): kind ("tcp", "udp", ...), family ("inet",
-#: "inet6"), state as ss names it ("ESTAB", "LISTEN", "UNCONN", ...), src,
+#: One socket (`ss -tuxan`): kind ("tcp", "udp", ..., "u_str", "u_dgr"),
+#: family ("inet", "inet6", "unix"), state as ss names it ("ESTAB",
+#: "LISTEN", "UNCONN", ...), src,
 #: sport, dst, dport, rqueue, wqueue, interface, uid, inode, cookie, timer,
-#: retrans, expires, congestion; then `tcpi_*` (info=True), `skmem_*`
+#: retrans, expires, congestion (unix sockets as ss -x lays them out: the
+#: name or "*" as src with the inode as sport, "*" and the peer inode as
+#: dst/dport); then `tcpi_*` (info=True), `skmem_*`
 #: (memory=True), `pid` and `process` (processes=True), None when not asked.
 Socket = namedtuple(
     "Socket",

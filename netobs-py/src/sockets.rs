@@ -161,7 +161,7 @@ fn write_memory_and_owner(r: &mut RowWriter<'_>, m: Option<SkMemInfo>, inode: u3
         .u64(m.map(|m| u64::from(m.optmem)))
         .u64(m.and_then(|m| m.backlog).map(u64::from))
         .u64(m.and_then(|m| m.drops).map(u64::from));
-    let owner = owners.and_then(|o| o.of(inode).first().map(|w| (w.pid, o.command(w).to_owned())));
+    let owner = owners.and_then(|o| o.of(inode).next().map(|w| (w.pid, o.command(w).to_owned())));
     r.u64(owner.as_ref().map(|(pid, _)| u64::from(*pid)))
         .str(owner.map(|(_, comm)| comm));
 }

@@ -1,0 +1,77 @@
+"""netobs: observe the Linux network stack from Python.
+
+Sockets (`sockets`, like `ss`), interface counters (`links`, `link`, `link_stats`, `link_rates`, `link_counters`) and driver
+statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
+(sock_diag, rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
+`netns=`: a name from `ip netns add`, a namespace file path, or an open
+namespace file descriptor. Collections are `Table`s with `to_pandas()`,
+`to_arrow()` and `to_dicts()`; rows are frozen named tuples.
+"""
+
+from __future__ import annotations
+
+from ._netobs import (
+    counters,
+    LinkCounters,
+    __version__,
+    ethtool,
+    link,
+    link_counters,
+    link_rates,
+    link_stats,
+    links,
+    sockets,
+)
+from ._ethtool import ethtool_stats
+from ._rows import (
+    L3_STATS_FIELDS,
+    SKMEM_FIELDS,
+    STATS64_FIELDS,
+    TCP_INFO_FIELDS,
+    DriverInfo,
+    Link,
+    LinkRate,
+    LinkStats,
+    LinkStatsRow,
+    Socket,
+)
+from ._table import Table
+from .errors import (
+    FilterError,
+    InterfaceNotFoundError,
+    NetobsError,
+    NetobsPermissionError,
+    NotFoundError,
+    NotSupportedError,
+)
+
+__all__ = [
+    "DriverInfo",
+    "FilterError",
+    "InterfaceNotFoundError",
+    "Link",
+    "LinkCounters",
+    "LinkRate",
+    "LinkStats",
+    "LinkStatsRow",
+    "L3_STATS_FIELDS",
+    "NetobsError",
+    "NetobsPermissionError",
+    "NotFoundError",
+    "NotSupportedError",
+    "SKMEM_FIELDS",
+    "STATS64_FIELDS",
+    "Socket",
+    "TCP_INFO_FIELDS",
+    "Table",
+    "__version__",
+    "counters",
+    "ethtool",
+    "ethtool_stats",
+    "link",
+    "link_counters",
+    "link_rates",
+    "link_stats",
+    "links",
+    "sockets",
+]

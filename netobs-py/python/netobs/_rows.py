@@ -1,0 +1,215 @@
+"""Row types: frozen named tuples with flat, named columns.
+
+The field order of each is the column order the Rust side writes
+(netobs-py/src/*.rs); `netobs._table._from_columns` checks they agree.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import NamedTuple, Optional, Tuple
+
+from . import _netobs
+
+# IFF_* flags (include/uapi/linux/if.h) in the order `ip link` prints them
+# (iproute2 print_link_flags).
+_IFF_NAMES = (
+    (0x8, "LOOPBACK"),
+    (0x2, "BROADCAST"),
+    (0x10, "POINTOPOINT"),
+    (0x1000, "MULTICAST"),
+    (0x80, "NOARP"),
+    (0x200, "ALLMULTI"),
+    (0x100, "PROMISC"),
+    (0x400, "MASTER"),
+    (0x800, "SLAVE"),
+    (0x4, "DEBUG"),
+    (0x8000, "DYNAMIC"),
+    (0x4000, "AUTOMEDIA"),
+    (0x2000, "PORTSEL"),
+    (0x20, "NOTRAILERS"),
+    (0x1, "UP"),
+    (0x10000, "LOWER_UP"),
+    (0x20000, "DORMANT"),
+    (0x40000, "ECHO"),
+)
+_IFF_UP = 0x1
+_IFF_RUNNING = 0x40
+
+class Link(NamedTuple):
+    """One network interface (RTM_NEWLINK) with every counter of
+    `rtnl_link_stats64` as its own column. `None` means the kernel did not
+    send the attribute."""
+
+    index: int
+    name: str
+    #: Link kind from IFLA_LINKINFO: "veth", "bridge", ... (None for physical devices and lo).
+    kind: Optional[str]
+    #: Device type as `ip link` names it: "ether", "loopback", ...
+    link_type: Optional[str]
+    #: Device type number (ARPHRD_*).
+    link_type_id: int
+    #: IFF_* bits; see `flag_names`.
+    flags: int
+    #: RFC 2863 operational state: "UP", "DOWN", "LOWERLAYERDOWN", "UNKNOWN", ...
+    operstate: Optional[str]
+    mtu: Optional[int]
+    min_mtu: Optional[int]
+    max_mtu: Optional[int]
+    qdisc: Optional[str]
+    txqlen: Optional[int]
+    group: Optional[int]
+    link_mode: Optional[int]
+    address: Optional[str]
+    broadcast: Optional[str]
+    perm_address: Optional[str]
+    #: Index of the master (bridge, bond, vrf).
+    master: Optional[int]
+    #: Index of the lower or peer link (IFLA_LINK), in `link_netnsid`'s namespace when that is set.
+    link: Optional[int]
+    link_netnsid: Optional[int]
+    alias: Optional[str]
+    altnames: Tuple[str, ...]
+    slave_kind: Optional[str]
+    carrier: Optional[bool]
+    carrier_changes: Optional[int]
+    proto_down: Optional[bool]
+    promiscuity: Optional[int]
+    allmulti: Optional[int]
+    num_tx_queues: Optional[int]
+    num_rx_queues: Optional[int]
+    gso_max_size: Optional[int]
+    gso_max_segs: Optional[int]
+    gro_max_size: Optional[int]
+    tso_max_size: Optional[int]
+    tso_max_segs: Optional[int]
+    rx_packets: Optional[int]
+    tx_packets: Optional[int]
+    rx_bytes: Optional[int]
+    tx_bytes: Optional[int]
+    rx_errors: Optional[int]
+    tx_errors: Optional[int]
+    rx_dropped: Optional[int]
+    tx_dropped: Optional[int]
+    multicast: Optional[int]
+    collisions: Optional[int]
+    rx_length_errors: Optional[int]
+    rx_over_errors: Optional[int]
+    rx_crc_errors: Optional[int]
+    rx_frame_errors: Optional[int]
+    rx_fifo_errors: Optional[int]
+    rx_missed_errors: Optional[int]
+    tx_aborted_errors: Optional[int]
+    tx_carrier_errors: Optional[int]
+    tx_fifo_errors: Optional[int]
+    tx_heartbeat_errors: Optional[int]
+    tx_window_errors: Optional[int]
+    rx_compressed: Optional[int]
+    tx_compressed: Optional[int]
+    rx_nohandler: Optional[int]
+    rx_otherhost_dropped: Optional[int]
+
+    @property
+    def stats(self) -> "LinkStats":
+        """The counters alone, as a `LinkStats`."""
+        return LinkStats._make(getattr(self, f) for f in STATS64_FIELDS)
+
+    @property
+    def flag_names(self) -> Tuple[str, ...]:
+        """The flags as `ip link` prints them, NO-CARRIER included."""
+        names = [n for bit, n in _IFF_NAMES if self.flags & bit]
+        if self.flags & _IFF_UP and not self.flags & _IFF_RUNNING:
+            names.insert(0, "NO-CARRIER")
+        return tuple(names)
+
+    @property
+    def is_up(self) -> bool:
+        """Administratively up (IFF_UP)."""
+        return bool(self.flags & _IFF_UP)
+
+
+#: The counters of `struct rtnl_link_stats64` (include/uapi/linux/if_link.h),
+#: in kernel order: the last 25 columns of `Link`.
+STATS64_FIELDS: Tuple[str, ...] = Link._fields[Link._fields.index("rx_packets") :]
+
+#: The counters of one link alone (`Link.stats`), named as in `Link`.
+LinkStats = namedtuple("LinkStats", STATS64_FIELDS)
+LinkStats.__doc__ = "`struct rtnl_link_stats64`: every counter of one link, `None` where the kernel did not send it."
+
+
+#: L3 counters kept by hardware (`struct rtnl_hw_stats64`), in `LinkStatsRow`.
+L3_STATS_FIELDS: Tuple[str, ...] = tuple(
+    "l3_" + f
+    for f in ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped", "multicast")
+)
+
+#: One row of `link_stats()` (RTM_GETSTATS): the link's index, every counter
+#: of `rtnl_link_stats64` named as in `Link`, and the hardware L3 counters
+#: (None unless enabled on a device that keeps them).
+LinkStatsRow = namedtuple("LinkStatsRow", ("index",) + STATS64_FIELDS + L3_STATS_FIELDS)
+LinkStatsRow.__doc__ = "One link's counters from RTM_GETSTATS: index, the 25 rtnl_link_stats64 counters, l3_* hardware counters."
+
+
+#: The fields of `struct tcp_info` (include/uapi/linux/tcp.h) netobs knows,
+#: in struct order; `Socket` has them as `tcpi_NAME` columns.
+TCP_INFO_FIELDS: Tuple[str, ...] = tuple(_netobs.TCP_INFO_FIELDS)
+
+#: `struct sk_meminfo` (SK_MEMINFO_*), the `skmem_*` columns of `Socket`.
+SKMEM_FIELDS: Tuple[str, ...] = tuple(
+    "skmem_" + f
+    for f in ("rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued", "optmem", "backlog", "drops")
+)
+
+#: One socket (`ss -tuxan`): kind ("tcp", "udp", ..., "u_str", "u_dgr"),
+#: family ("inet", "inet6", "unix"), state as ss names it ("ESTAB",
+#: "LISTEN", "UNCONN", ...), src,
+#: sport, dst, dport, rqueue, wqueue, interface, uid, inode, cookie, timer,
+#: retrans, expires, congestion (unix sockets as ss -x lays them out: the
+#: name or "*" as src with the inode as sport, "*" and the peer inode as
+#: dst/dport); then `tcpi_*` (info=True), `skmem_*`
+#: (memory=True), `pid` and `process` (processes=True), None when not asked.
+Socket = namedtuple(
+    "Socket",
+    (
+        "kind", "family", "state", "src", "sport", "dst", "dport", "rqueue", "wqueue",
+        "interface", "uid", "inode", "cookie", "timer", "retrans", "expires", "congestion",
+    )
+    + tuple("tcpi_" + f for f in TCP_INFO_FIELDS)
+    + SKMEM_FIELDS
+    + ("pid", "process"),
+)
+Socket.__doc__ = "One inet socket as `ss -tuan -i -m -p` shows it, with flat columns."
+
+
+class LinkRate(NamedTuple):
+    """Per-second rates of one link between two counter snapshots (nicstat's
+    rKB/s, wKB/s, rPk/s, wPk/s, rAvs, wAvs, and `sar -n EDEV`'s errors and drops)."""
+
+    index: int
+    name: str
+    seconds: float
+    rx_kbytes: float
+    tx_kbytes: float
+    rx_packets: float
+    tx_packets: float
+    rx_avg_size: float
+    tx_avg_size: float
+    rx_errors: float
+    tx_errors: float
+    rx_dropped: float
+    tx_dropped: float
+
+
+class DriverInfo(NamedTuple):
+    """`struct ethtool_drvinfo`: what `ethtool -i` shows."""
+
+    driver: str
+    version: str
+    fw_version: str
+    bus_info: str
+    erom_version: str
+    n_priv_flags: int
+    n_stats: int
+    testinfo_len: int
+    eedump_len: int
+    regdump_len: int

@@ -1,0 +1,206 @@
+"""The column-wise table every netobs collection is returned as.
+
+Columns come from Rust already built: numeric columns as native bytes with
+a null mask, text columns as lists. A numeric column becomes an
+`array.array` (a list with `None` where values are missing) when it is
+first read; rows are made only when asked for, as frozen named tuples, so
+`pd.DataFrame(list(table))` works as well as the faster `table.to_pandas()`,
+which builds numpy arrays straight from the bytes.
+"""
+
+from __future__ import annotations
+
+import array
+from typing import Any, Dict, Generic, Iterator, List, Sequence, Tuple, Type, TypeVar, Union, overload
+
+from . import _rows
+
+R = TypeVar("R", bound=Tuple[Any, ...])
+
+# typecode -> (numpy dtype, pandas nullable dtype, pyarrow type name)
+_NUMERIC = {
+    "Q": ("uint64", "UInt64", "uint64"),
+    "q": ("int64", "Int64", "int64"),
+    "d": ("float64", "Float64", "float64"),
+}
+
+
+def _need(module: str, extra: str, what: str) -> Any:
+    try:
+        return __import__(module)
+    except ImportError as e:
+        raise ImportError(
+            f"{what} needs {module}, an optional dependency of netobs: "
+            f"pip install 'netobs[{extra}]' (or pip install {module})"
+        ) from e
+
+
+class Table(Generic[R]):
+    """Rows of one kind (`Link`, `Socket`, ...) stored column by column.
+
+    `len(t)`, `t[i]` (a row), `t[i:j]` (a table), `t["name"]` (a column),
+    iteration over rows, `t.columns`, `to_dicts()`, `to_pandas()`,
+    `to_arrow()`. Columns stay as the bytes Rust built until one is asked
+    for, so a table costs no Python object per value until it is read.
+    """
+
+    __slots__ = ("_row", "_names", "_raw", "_cache", "_len")
+
+    def __init__(self, row: Type[R], names: Sequence[str], raw: Sequence[Tuple[str, Any, Any]], length: int):
+        self._row = row
+        self._names = tuple(names)
+        #: (kind, values, nulls) per column: numeric values as native bytes
+        #: with a null mask (bytes, 1 = null) or None, or (None, None) when
+        #: every value is null; other kinds as lists.
+        self._raw = tuple(raw)
+        self._cache: List[Any] = [None] * len(self._raw)
+        self._len = length
+
+    @property
+    def row_type(self) -> Type[R]:
+        """The class of the rows."""
+        return self._row
+
+    @property
+    def columns(self) -> Tuple[str, ...]:
+        """Column names, in row order."""
+        return self._names
+
+    def _col(self, i: int) -> Sequence[Any]:
+        col = self._cache[i]
+        if col is None:
+            kind, values, nulls = self._raw[i]
+            if kind in _NUMERIC and values is None:
+                col = [None] * self._len
+            elif kind in _NUMERIC:
+                col = array.array(kind)
+                col.frombytes(values)
+                if nulls is not None:
+                    if nulls.count(0) == 0:
+                        col = [None] * self._len
+                    else:
+                        col = [None if null else v for v, null in zip(col, nulls)]
+            else:
+                col = values
+            self._cache[i] = col
+        return col
+
+    def column(self, name: str) -> Sequence[Any]:
+        """One column: an `array.array` for numbers without gaps, else a list."""
+        try:
+            i = self._names.index(name)
+        except ValueError:
+            raise KeyError(f"no column {name!r}; columns are {', '.join(self._names)}") from None
+        return self._col(i)
+
+    def _cols(self) -> List[Sequence[Any]]:
+        return [self._col(i) for i in range(len(self._raw))]
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[R]:
+        make = self._row._make  # type: ignore[attr-defined]
+        return map(make, zip(*self._cols())) if self._raw else iter(())
+
+    @overload
+    def __getitem__(self, key: int) -> R: ...
+    @overload
+    def __getitem__(self, key: slice) -> "Table[R]": ...
+    @overload
+    def __getitem__(self, key: str) -> Sequence[Any]: ...
+    def __getitem__(self, key: Union[int, slice, str]) -> Any:
+        if isinstance(key, str):
+            return self.column(key)
+        if isinstance(key, slice):
+            raw = []
+            for kind, values, nulls in self._raw:
+                if kind in _NUMERIC and values is not None:
+                    part = array.array(kind)
+                    part.frombytes(values)
+                    values = part[key].tobytes()
+                    nulls = None if nulls is None else nulls[key]
+                elif values is not None:
+                    values = values[key]
+                raw.append((kind, values, nulls))
+            return Table(self._row, self._names, raw, len(range(*key.indices(self._len))))
+        i = key + self._len if key < 0 else key
+        if not 0 <= i < self._len:
+            raise IndexError(f"row {key} out of range for a table of {self._len} rows")
+        return self._row._make(c[i] for c in self._cols())  # type: ignore[attr-defined]
+
+    def to_dicts(self) -> List[Dict[str, Any]]:
+        """One dict per row, column name -> value."""
+        names = self._names
+        return [dict(zip(names, values)) for values in zip(*self._cols())]
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, built column by column from the native values
+        (missing numbers as pandas' nullable dtypes, from the null mask),
+        each copied once; writing to the DataFrame never changes the table."""
+        pd = _need("pandas", "pandas", "Table.to_pandas()")
+        import numpy as np  # pandas depends on numpy
+
+        n = self._len
+        data: Dict[str, Any] = {}
+        for name, (kind, values, nulls) in zip(self._names, self._raw):
+            if kind in _NUMERIC:
+                dtype = _NUMERIC[kind][0]
+                cls = pd.arrays.FloatingArray if kind == "d" else pd.arrays.IntegerArray
+                if values is None:  # every value is null: zero pages, a full mask
+                    data[name] = cls(np.zeros(n, dtype=dtype), np.ones(n, dtype=bool))
+                    continue
+                # Copied once here (the bytes are the table's and read-only);
+                # the DataFrame takes the arrays as they are.
+                arr = np.frombuffer(values, dtype=dtype).copy() if n else np.array([], dtype=dtype)
+                if nulls is None:
+                    data[name] = arr
+                else:
+                    mask = np.frombuffer(nulls, dtype=bool) if n else np.array([], dtype=bool)
+                    data[name] = cls(arr, mask.copy())
+            elif kind == "bool":
+                data[name] = pd.array(values, dtype="boolean")
+            else:
+                data[name] = values
+        return pd.DataFrame(data, columns=list(self._names), copy=False)
+
+    def to_arrow(self) -> Any:
+        """A pyarrow Table; numeric columns without gaps share memory with this table."""
+        pa = _need("pyarrow", "arrow", "Table.to_arrow()")
+        arrays = []
+        for i, (kind, values, nulls) in enumerate(self._raw):
+            if kind in _NUMERIC:
+                ty = getattr(pa, _NUMERIC[kind][2])()
+                if values is None:
+                    arrays.append(pa.nulls(self._len, type=ty))
+                elif nulls is None:
+                    arrays.append(pa.Array.from_buffers(ty, self._len, [None, pa.py_buffer(values)]))
+                else:
+                    try:
+                        import numpy as np
+                    except ImportError:  # pyarrow can do without numpy; so can this, more slowly
+                        arrays.append(pa.array(self._col(i), type=ty))
+                    else:
+                        dtype = _NUMERIC[kind][0]
+                        arrays.append(
+                            pa.array(np.frombuffer(values, dtype=dtype), mask=np.frombuffer(nulls, dtype=bool), type=ty)
+                        )
+            elif kind == "bool":
+                arrays.append(pa.array(values, type=pa.bool_()))
+            elif kind == "str":
+                arrays.append(pa.array(values, type=pa.string()))
+            else:
+                arrays.append(pa.array([list(v) for v in values], type=pa.list_(pa.string())))
+        return pa.Table.from_arrays(arrays, names=list(self._names))
+
+    def __repr__(self) -> str:
+        return f"<netobs.Table of {self._len} {self._row.__name__} rows: {', '.join(self._names[:6])}{', ...' if len(self._names) > 6 else ''}>"
+
+
+def _from_columns(row_name: str, spec: List[Tuple[str, str, Any, Any]], length: int) -> Table[Any]:
+    """Called by the Rust side with (name, kind, values, null mask) per column."""
+    row = getattr(_rows, row_name)
+    names = [s[0] for s in spec]
+    if tuple(names) != row._fields:
+        raise RuntimeError(f"netobs: columns of {row_name} do not match its row type: {names} != {row._fields}")
+    return Table(row, names, [(kind, values, nulls) for _, kind, values, nulls in spec], length)

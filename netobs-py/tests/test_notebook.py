@@ -1,0 +1,47 @@
+"""examples/python/walk_down_the_stack: the script runs, the notebook is
+the script's copy, and the notebook executes in a Jupyter kernel (nbclient)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import conftest
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "python")
+sys.path.insert(0, EXAMPLES)
+import to_notebook  # noqa: E402
+
+
+@pytest.fixture
+def cleanup(root):
+    yield
+    conftest._remove_stale()
+
+
+def test_notebook_is_the_script():
+    with open(to_notebook.SCRIPT) as f:
+        want = to_notebook.render(f.read())
+    with open(to_notebook.NOTEBOOK) as f:
+        assert f.read() == want, "run examples/python/to_notebook.py after editing the script"
+
+
+def test_script_runs(cleanup):
+    p = subprocess.run([sys.executable, to_notebook.SCRIPT], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "small pings: ok | big pings: lost" in p.stdout
+
+
+def test_notebook_executes(cleanup):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(to_notebook.NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "big pings: lost" in text and "lo: " in text
+    # The DataFrame of links rendered as a table.
+    assert any("text/html" in o.get("data", {}) for o in outputs)

@@ -1,0 +1,195 @@
+"""netobs.sockets() against `ss` in a namespace holding sockets in known states."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import netobs
+
+from conftest import run
+
+WORLD = os.path.join(os.path.dirname(__file__), "socket_world.py")
+
+
+@pytest.fixture
+def socket_world(make_netns):
+    ns = make_netns(ipv6=True)
+    path = f"/tmp/{ns.name}.sock"
+    p = subprocess.Popen(
+        ["ip", "netns", "exec", ns.name, sys.executable, WORLD, ns.name, path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        yield ns, p.pid
+    finally:
+        p.stdin.close()
+        p.wait(timeout=10)
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def split_addr(text):
+    """ss's "127.0.0.1:5000", "[::1]:5001", "0.0.0.0:*" -> (addr, port)."""
+    addr, _, port = text.rpartition(":")
+    return addr.strip("[]"), 0 if port == "*" else int(port)
+
+
+def ss_rows(ns, *args, only_state=None):
+    """`ss -N NS -H -n ARGS` as (kind, state, rqueue, wqueue, src, sport, dst, dport).
+    ss leaves out the State column when asked for one state: `only_state` names it."""
+    rows = set()
+    for line in run("ss", "-N", ns, "-H", "-n", *args).splitlines():
+        fields = line.split()
+        if fields[0] not in ("tcp", "udp", "raw", "mptcp"):
+            fields.insert(0, "tcp")  # ss leaves out the Netid column for one protocol
+        if only_state:
+            fields.insert(1, only_state)
+        netid, state, rq, wq, local, peer = fields[:6]
+        rows.add((netid, state, int(rq), int(wq)) + split_addr(local) + split_addr(peer))
+    return rows
+
+
+def our_rows(table):
+    return {(s.kind, s.state, s.rqueue, s.wqueue, s.src, s.sport, s.dst, s.dport) for s in table}
+
+
+def test_sockets_match_ss(socket_world):
+    ns, _ = socket_world
+    table = netobs.sockets(kinds=("tcp", "udp"), netns=ns.name)
+    ours, theirs = our_rows(table), ss_rows(ns.name, "-tua")
+    assert ours == theirs
+    # The world as built: 2 listeners, 4 connections (8 ends), 2 UDP sockets.
+    assert len(table) == 12
+    assert ("tcp", "LISTEN", 0, 7, "127.0.0.1", 5000, "0.0.0.0", 0) in ours
+    assert any(r[1] == "ESTAB" and r[2] == 1000 and r[5] == 5000 for r in ours), "1000 unread bytes"
+    assert {s.family for s in table} == {"inet", "inet6"}
+    assert all(s.inode > 0 and s.cookie > 0 for s in table)
+
+
+def test_default_is_every_tcp_state(socket_world):
+    ns, _ = socket_world
+    assert our_rows(netobs.sockets(netns=ns.name)) == ss_rows(ns.name, "-ta")
+
+
+def test_states_and_kernel_filters(socket_world):
+    ns, _ = socket_world
+    listening = netobs.sockets(kinds=["tcp", "udp"], states="listening", netns=ns.name)
+    assert our_rows(listening) == ss_rows(ns.name, "-tu", "state", "listening", only_state="LISTEN")
+    assert {s.state for s in listening} == {"LISTEN"}
+    # ss -l: LISTEN and unconnected datagram sockets.
+    dash_l = netobs.sockets(kinds=["tcp", "udp"], states=("listening", "unconnected"), netns=ns.name)
+    assert our_rows(dash_l) == ss_rows(ns.name, "-tul")
+    estab = netobs.sockets(states=["established"], netns=ns.name)
+    assert {s.state for s in estab} == {"ESTAB"} and len(estab) == 8
+    for expr in ("sport = :5000", "dport = :5000 or dport = :5001", "dst [::1]", "not sport = :5000"):
+        got = our_rows(netobs.sockets(filter=expr, netns=ns.name))
+        assert got == ss_rows(ns.name, "-ta", expr), expr
+        assert got, expr
+
+
+def test_bad_filter_is_a_value_error_with_its_column(socket_world):
+    ns, _ = socket_world
+    with pytest.raises(ValueError) as e:
+        netobs.sockets(filter="sport = :5000 and dport >", netns=ns.name)
+    assert isinstance(e.value, netobs.FilterError) and isinstance(e.value, netobs.NetobsError)
+    assert e.value.column is not None and e.value.column > 14
+    assert "filter:" in str(e.value)
+    with pytest.raises(netobs.FilterError, match="unknown socket state"):
+        netobs.sockets(states="sleepy", netns=ns.name)
+    with pytest.raises(ValueError, match="unknown socket kind"):
+        netobs.sockets(kinds="sctpx", netns=ns.name)
+
+
+def test_info_memory_and_processes(socket_world):
+    ns, pid = socket_world
+    plain = netobs.sockets(netns=ns.name)
+    assert all(s.tcpi_rtt is None and s.skmem_rcvbuf is None and s.pid is None for s in plain)
+    rich = netobs.sockets(info=True, memory=True, processes=True, netns=ns.name)
+    assert len(rich) == len(plain)
+    for s in rich:
+        assert s.skmem_rcvbuf > 0 and s.skmem_sndbuf > 0
+        assert s.tcpi_state is not None and s.congestion
+        # The sockets belong to the world process (ip netns exec execs it).
+        assert s.pid == pid, s
+        assert s.process.startswith("python")
+    unread = next(s for s in rich if s.state == "ESTAB" and s.rqueue == 1000)
+    assert unread.skmem_rmem_alloc > 0 and unread.tcpi_bytes_received == 1000
+    assert all(s.tcpi_rtt > 0 for s in rich if s.state == "ESTAB")
+    assert set(netobs.TCP_INFO_FIELDS) >= {"rtt", "rttvar", "snd_cwnd", "bytes_acked", "delivery_rate"}
+
+
+def test_socket_table_to_pandas(socket_world):
+    pd = pytest.importorskip("pandas")
+    ns, _ = socket_world
+    df = netobs.sockets(kinds=("tcp", "udp"), info=True, netns=ns.name).to_pandas()
+    assert len(df) == 12
+    assert df.groupby("state").size().to_dict() == {"ESTAB": 9, "LISTEN": 2, "UNCONN": 1}
+    assert str(df["sport"].dtype) == "uint64"
+
+
+def parse_nstat(text):
+    """`nstat -asz` output: "#kernel", then NAME VALUE RATE lines."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        name, value = line.split()[:2]
+        out[name] = int(value)
+    return out
+
+
+def test_counters_match_nstat(socket_world):
+    ns, _ = socket_world
+    ours = netobs.counters(netns=ns.name)
+    # -a absolute, -s leave nstat's history file alone, -z zeros too.
+    theirs = parse_nstat(run("ip", "netns", "exec", ns.name, "nstat", "-asz"))
+    assert set(theirs) <= set(ours), set(theirs) - set(ours)
+    # The namespace is quiet: nothing moves between the two reads.
+    assert {k: ours[k] for k in theirs} == theirs
+    # The world made 4 connections.
+    assert ours["TcpActiveOpens"] == 4 and ours["TcpPassiveOpens"] == 4 and ours["TcpCurrEstab"] == 8
+    assert "Ip6InReceives" in ours and "TcpExtListenDrops" in ours
+
+
+def test_columns_not_asked_for_are_null_everywhere(socket_world):
+    ns, _ = socket_world
+    table = netobs.sockets(netns=ns.name)
+    assert table["tcpi_rtt"] == [None] * len(table)
+    assert [s.skmem_drops for s in table[2:5]] == [None] * 3
+    pd = pytest.importorskip("pandas")
+    df = table.to_pandas()
+    assert str(df["tcpi_rtt"].dtype) == "UInt64" and df["tcpi_rtt"].isna().all()
+    pa = pytest.importorskip("pyarrow")
+    t = table.to_arrow()
+    assert t.column("tcpi_rtt").null_count == len(table)
+    assert t.column("sport").to_pylist() == list(table["sport"])
+    # Equal texts are one object (a column of 100k states holds a handful).
+    states = table["state"]
+    assert all(a is b for a, b in zip(states, states[1:]) if a == b)
+
+
+def test_unix_sockets_match_ss(socket_world):
+    ns, pid = socket_world
+    table = netobs.sockets(kinds="unix", processes=True, netns=ns.name)
+    ours = {(s.kind, s.state, s.rqueue, s.wqueue, s.src, s.sport, s.dst, s.dport) for s in table}
+    theirs = set()
+    for line in run("ss", "-N", ns.name, "-H", "-n", "-xa").splitlines():
+        netid, state, rq, wq, name, inode, peer_name, peer = line.split()[:8]
+        theirs.add((netid, state, int(rq), int(wq), name, int(inode), peer_name, int(peer)))
+    assert ours == theirs
+    assert len(table) == 4 and all(s.family == "unix" and s.pid == pid for s in table)
+    by_src = {s.src: s for s in table}
+    listener = by_src[f"@{ns.name}"]
+    assert listener.state == "LISTEN" and listener.wqueue == 5
+    assert by_src[f"/tmp/{ns.name}.sock"].kind == "u_dgr"
+    # The accepted end holds the 500 unread bytes; its peer is the client.
+    server = next(s for s in table if s.rqueue == 500)
+    client = next(s for s in table if s.sport == server.dport)
+    assert client.dport == server.sport
+    with pytest.raises(netobs.FilterError, match="not to unix"):
+        netobs.sockets(kinds=("tcp", "unix"), filter="sport = :22", netns=ns.name)

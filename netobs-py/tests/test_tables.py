@@ -1,0 +1,98 @@
+"""The Table mechanism: rows, columns, dicts, pandas, Arrow."""
+
+import array
+import sys
+
+import pytest
+
+import netobs
+
+
+@pytest.fixture
+def table(veth_world):
+    a, _ = veth_world
+    return netobs.links(netns=a.name)
+
+
+def test_rows_are_frozen_named_tuples(table):
+    row = table[0]
+    assert isinstance(row, netobs.Link) and isinstance(row, tuple)
+    with pytest.raises(AttributeError):
+        row.name = "x"
+    assert row._fields == table.columns
+    assert table[-1] == list(table)[-1]
+    with pytest.raises(IndexError):
+        table[len(table)]
+
+
+def test_columns_and_slices(table):
+    names = table["name"]
+    assert list(names) == [r.name for r in table]
+    assert isinstance(table["rx_bytes"], array.array), "gap-free counters are native arrays"
+    assert list(table.column("rx_bytes")) == [r.rx_bytes for r in table]
+    with pytest.raises(KeyError, match="no column"):
+        table.column("nope")
+    part = table[1:3]
+    assert isinstance(part, netobs.Table) and len(part) == 2
+    assert list(part) == list(table)[1:3]
+
+
+def test_to_dicts(table):
+    dicts = table.to_dicts()
+    assert dicts == [r._asdict() for r in table]
+    assert set(dicts[0]) == set(table.columns)
+
+
+def test_to_pandas(table):
+    pd = pytest.importorskip("pandas")
+    df = table.to_pandas()
+    assert list(df.columns) == list(table.columns)
+    assert len(df) == len(table)
+    assert str(df["rx_bytes"].dtype) == "uint64"
+    assert df["rx_bytes"].tolist() == list(table["rx_bytes"])
+    assert df["name"].tolist() == list(table["name"])
+    # Rows work too, the way users build frames from lists of records.
+    df2 = pd.DataFrame(list(table))
+    assert df2["rx_packets"].tolist() == df["rx_packets"].tolist()
+    assert list(df2.columns) == list(table.columns)
+
+
+def test_to_arrow(table):
+    pa = pytest.importorskip("pyarrow")
+    t = table.to_arrow()
+    assert t.column_names == list(table.columns)
+    assert t.schema.field("rx_bytes").type == pa.uint64()
+    assert t.column("rx_bytes").to_pylist() == list(table["rx_bytes"])
+    assert t.column("altnames").to_pylist() == [list(r.altnames) for r in table]
+    assert t.column("carrier").to_pylist() == list(table["carrier"])
+
+
+def test_missing_pandas_says_what_to_install(table, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(ImportError, match=r"pip install 'netobs\[pandas\]'"):
+        table.to_pandas()
+    with pytest.raises(ImportError, match=r"pip install 'netobs\[arrow\]'"):
+        table.to_arrow()
+
+
+def test_nullable_columns_stay_nullable(table):
+    # `link_netnsid` is only set on va (its peer is in another namespace).
+    col = table["link_netnsid"]
+    assert isinstance(col, list) and None in col
+    pd = pytest.importorskip("pandas")
+    df = table.to_pandas()
+    assert str(df["link_netnsid"].dtype) == "Int64"
+    assert df["link_netnsid"].isna().sum() == col.count(None)
+
+
+def test_dataframe_writes_do_not_touch_the_table(table):
+    pytest.importorskip("pandas")
+    before = list(table["rx_bytes"]), list(table["link_netnsid"])
+    df = table.to_pandas()
+    df["rx_bytes"] += 1
+    df.loc[0, "link_netnsid"] = 77
+    df.iloc[1, df.columns.get_loc("mtu")] = 9000
+    assert (list(table["rx_bytes"]), list(table["link_netnsid"])) == before
+    assert table.to_pandas()["rx_bytes"].tolist() == before[0]
+    assert table.to_pandas()["mtu"].tolist() == list(table["mtu"])

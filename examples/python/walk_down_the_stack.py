@@ -119,18 +119,23 @@ assert va.tx_dropped >= 20 and vb.rx_dropped == va.tx_dropped, "veth counts each
 # %% [markdown]
 # ## Driver: what does the driver itself count?
 #
-# `ethtool_stats()` is `ethtool -S`, `ethtool()` is `ethtool -i`. What a
-# driver does not implement raises `NotSupportedError` (EOPNOTSUPP): lo has
-# no driver information at all, and no statistics (an empty dict).
+# `ethtool_stats()` is `ethtool -S`; `ethtool()` gathers `ethtool -i -g -l
+# -a -k`, with None for what the driver does not implement (veth has no
+# rings). Asked alone, the missing part raises `NotSupportedError`
+# (EOPNOTSUPP): lo has no driver information at all, and no statistics
+# (an empty dict).
 
 # %%
-print(netobs.ethtool("vb", netns=NS_B))
+vb_info = netobs.ethtool("vb", netns=NS_B)
+print(vb_info.driver)
+print(vb_info.channels)
+print("offloads on:", ", ".join(f.name for f in vb_info.features if f.active))
 stats = netobs.ethtool_stats("vb", netns=NS_B)
 {k: v for k, v in stats.items() if v}
 
 # %%
 try:
-    netobs.ethtool("lo", netns=NS_B)
+    netobs.ethtool_driver("lo", netns=NS_B)
 except netobs.NotSupportedError as e:
     print(f"lo: {e.strerror} (errno {e.errno})")
 print("lo driver statistics:", netobs.ethtool_stats("lo", netns=NS_B))

@@ -219,6 +219,14 @@ impl RowWriter<'_> {
         self.num(ColumnKind::U64, v.into().map(u64::to_ne_bytes))
     }
 
+    /// Several u32 values (or nulls) into consecutive unsigned columns.
+    pub fn u32s(&mut self, values: &[Option<u32>]) -> &mut Self {
+        for v in values {
+            self.u64(v.map(u64::from));
+        }
+        self
+    }
+
     /// A signed value, or null.
     pub fn i64(&mut self, v: impl Into<Option<i64>>) -> &mut Self {
         self.num(ColumnKind::I64, v.into().map(i64::to_ne_bytes))

@@ -34,8 +34,9 @@ def test_stats_match_ethtool_S(veth_world):
 
 def test_driver_info_matches_ethtool_i(veth_world):
     a, _ = veth_world
-    info = netobs.ethtool("va", netns=a.name)
+    info = netobs.ethtool_driver("va", netns=a.name)
     assert isinstance(info, netobs.DriverInfo)
+    assert netobs.ethtool("va", netns=a.name).driver == info
     fields = {}
     for line in a.exec("ethtool", "-i", "va").splitlines():
         k, _, v = line.partition(": ")
@@ -51,7 +52,7 @@ def test_driver_info_matches_ethtool_i(veth_world):
 
 def test_unknown_interface(veth_world):
     a, _ = veth_world
-    for call in (netobs.ethtool_stats, netobs.ethtool):
+    for call in (netobs.ethtool_stats, netobs.ethtool, netobs.ethtool_driver):
         with pytest.raises(netobs.InterfaceNotFoundError) as e:
             call("nope0", netns=a.name)
         assert e.value.errno == errno.ENODEV
@@ -73,7 +74,7 @@ def test_not_supported_on_loopback(veth_world):
     # lo has no driver information: the kernel answers EOPNOTSUPP, as
     # `ethtool -i lo` reports ("Operation not supported").
     with pytest.raises(netobs.NotSupportedError) as e:
-        netobs.ethtool("lo", netns=a.name)
+        netobs.ethtool_driver("lo", netns=a.name)
     assert e.value.errno == errno.EOPNOTSUPP
     assert "EOPNOTSUPP" in str(e.value)
 
@@ -82,3 +83,47 @@ def test_repeated_names_are_numbered():
     pairs = [("rx_packets", 1), ("drops", 2), ("rx_packets", 3), ("rx_packets", 4), ("drops", 5)]
     d = stats_dict(pairs)
     assert list(d.items()) == [("rx_packets", 1), ("drops", 2), ("rx_packets#2", 3), ("rx_packets#3", 4), ("drops#2", 5)]
+
+
+def parse_ethtool_l(text):
+    """`ethtool -l`: {"max": {...}, "current": {...}} with None for n/a."""
+    out, part = {}, None
+    for line in text.splitlines():
+        if line.startswith("Pre-set maximums"):
+            part = out.setdefault("max", {})
+        elif line.startswith("Current hardware settings"):
+            part = out.setdefault("current", {})
+        elif part is not None and ":" in line:
+            k, _, v = line.partition(":")
+            v = v.strip()
+            part[k.strip().lower()] = None if v == "n/a" else int(v)
+    return out
+
+
+def test_ethtool_settings_match_ethtool(veth_world):
+    a, _ = veth_world
+    info = netobs.ethtool("va", netns=a.name)
+    assert isinstance(info, netobs.EthtoolInfo)
+    # veth answers channels and features; rings and pause are EOPNOTSUPP,
+    # as `ethtool -g va` and `ethtool -a va` report.
+    for flag in ("-g", "-a"):
+        p = __import__("subprocess").run(["ip", "netns", "exec", a.name, "ethtool", flag, "va"], capture_output=True, text=True)
+        assert p.returncode != 0 and "Operation not supported" in p.stdout + p.stderr
+    assert info.rings is None and info.pause is None
+    l = parse_ethtool_l(a.exec("ethtool", "-l", "va"))
+    c = info.channels
+    assert (c.rx_max, c.tx_max, c.rx, c.tx) == (l["max"]["rx"], l["max"]["tx"], l["current"]["rx"], l["current"]["tx"])
+    assert (c.other_max or None, c.combined_max or None) == (l["max"]["other"], l["max"]["combined"])
+    # Every feature line of `ethtool -k` whose name netobs knows agrees.
+    features = {f.name: f for f in info.features}
+    assert info.features.row_type is netobs.Feature
+    compared = 0
+    for line in a.exec("ethtool", "-k", "va").splitlines()[1:]:
+        name, _, state = line.strip().partition(": ")
+        if name in features:
+            f = features[name]
+            assert f.active == state.startswith("on"), name
+            assert f.fixed == state.endswith("[fixed]"), name
+            compared += 1
+    assert compared >= 20
+    assert netobs.ethtool("lo", netns=a.name).driver is None

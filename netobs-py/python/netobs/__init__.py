@@ -15,6 +15,7 @@ from ._netobs import (
     LinkCounters,
     __version__,
     ethtool,
+    ethtool_driver,
     link,
     link_counters,
     link_rates,
@@ -28,11 +29,16 @@ from ._rows import (
     SKMEM_FIELDS,
     STATS64_FIELDS,
     TCP_INFO_FIELDS,
+    Channels,
     DriverInfo,
+    EthtoolInfo,
+    Feature,
     Link,
     LinkRate,
     LinkStats,
     LinkStatsRow,
+    Pause,
+    Rings,
     Socket,
 )
 from ._table import Table
@@ -46,7 +52,10 @@ from .errors import (
 )
 
 __all__ = [
+    "Channels",
     "DriverInfo",
+    "EthtoolInfo",
+    "Feature",
     "FilterError",
     "InterfaceNotFoundError",
     "Link",
@@ -59,6 +68,8 @@ __all__ = [
     "NetobsPermissionError",
     "NotFoundError",
     "NotSupportedError",
+    "Pause",
+    "Rings",
     "SKMEM_FIELDS",
     "STATS64_FIELDS",
     "Socket",
@@ -67,6 +78,7 @@ __all__ = [
     "__version__",
     "counters",
     "ethtool",
+    "ethtool_driver",
     "ethtool_stats",
     "link",
     "link_counters",

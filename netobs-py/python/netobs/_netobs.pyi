@@ -3,7 +3,7 @@
 import os
 from typing import Dict, Iterable, List, Optional, Tuple, Union
 
-from ._rows import DriverInfo, Link, LinkRate, LinkStatsRow, Socket
+from ._rows import DriverInfo, EthtoolInfo, Link, LinkRate, LinkStatsRow, Socket
 from ._table import Table
 
 #: The `netns=` argument: None (the caller's namespace), a name from
@@ -37,8 +37,11 @@ class LinkCounters:
 def ethtool_stats_pairs(ifname: str, netns: NetnsArg = None) -> List[Tuple[str, int]]:
     """The driver's statistics (`ethtool -S`) as (name, value) in driver order, repeated names kept."""
 
-def ethtool(ifname: str, netns: NetnsArg = None) -> DriverInfo:
-    """Driver information (`ethtool -i`)."""
+def ethtool_driver(ifname: str, netns: NetnsArg = None) -> DriverInfo:
+    """Driver information (`ethtool -i`); NotSupportedError where there is none."""
+
+def ethtool(ifname: str, netns: NetnsArg = None) -> EthtoolInfo:
+    """Driver information, rings, channels, pause and features (`ethtool -i -g -l -a -k`)."""
 
 #: The fields of `struct tcp_info` netobs reads, in struct order.
 TCP_INFO_FIELDS: List[str]

@@ -213,3 +213,70 @@ class DriverInfo(NamedTuple):
     testinfo_len: int
     eedump_len: int
     regdump_len: int
+
+
+class Rings(NamedTuple):
+    """Ring sizes (`ethtool -g`): the maximums, then the current settings."""
+
+    rx_max: Optional[int]
+    rx_mini_max: Optional[int]
+    rx_jumbo_max: Optional[int]
+    tx_max: Optional[int]
+    rx: Optional[int]
+    rx_mini: Optional[int]
+    rx_jumbo: Optional[int]
+    tx: Optional[int]
+    rx_buf_len: Optional[int]
+    #: ETHTOOL_TCP_DATA_SPLIT_*: 0 unknown, 1 disabled, 2 enabled.
+    tcp_data_split: Optional[int]
+    cqe_size: Optional[int]
+    tx_push: Optional[bool]
+
+
+class Channels(NamedTuple):
+    """Channel counts (`ethtool -l`): the maximums, then the current settings."""
+
+    rx_max: Optional[int]
+    tx_max: Optional[int]
+    other_max: Optional[int]
+    combined_max: Optional[int]
+    rx: Optional[int]
+    tx: Optional[int]
+    other: Optional[int]
+    combined: Optional[int]
+
+
+class Pause(NamedTuple):
+    """Pause frame settings (`ethtool -a`) and, over netlink, their counters."""
+
+    autoneg: Optional[bool]
+    rx: Optional[bool]
+    tx: Optional[bool]
+    tx_pause_frames: Optional[int]
+    rx_pause_frames: Optional[int]
+
+
+class Feature(NamedTuple):
+    """One offload feature (`ethtool -k`)."""
+
+    name: str
+    #: In effect now ("on").
+    active: bool
+    #: Asked for by the user.
+    wanted: bool
+    #: The driver can change it (hw_features).
+    changeable: bool
+    #: Shown as "[fixed]": not changeable, or never changeable.
+    fixed: bool
+
+
+class EthtoolInfo(NamedTuple):
+    """What `netobs.ethtool()` gathers about one interface; a part the driver
+    does not implement (EOPNOTSUPP) is None."""
+
+    driver: Optional[DriverInfo]
+    rings: Optional[Rings]
+    channels: Optional[Channels]
+    pause: Optional[Pause]
+    #: A `Table` of `Feature` rows.
+    features: Optional[object]

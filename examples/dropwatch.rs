@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 use netobs::trace::tracefs::stop_on_signals;
 use netobs::trace::{DropCounts, DropFilter, DropMonitor, Kallsyms, StackCounts, Tracefs};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::json::json_str;
+
 struct Args {
     kas: bool,
     interval: Duration,
@@ -90,21 +94,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(a)
-}
-
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 fn run(args: Args) -> Result<(), netobs::trace::Error> {

@@ -14,6 +14,10 @@ use netobs::core::rtnetlink::{
 };
 use netobs::core::{Error, NetlinkSocket, Netns, Protocol};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::json::push_json_str;
+
 struct Opts {
     stats: u8,
     json: bool,
@@ -161,23 +165,6 @@ fn read_groups() -> Vec<(u32, String)> {
     v
 }
 
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{8}' => out.push_str("\\b"),
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// Writes `"key":` with the comma JSON needs before every member but the first.
 struct JsonObj<'o> {
     out: &'o mut String,
@@ -194,12 +181,12 @@ impl<'o> JsonObj<'o> {
             self.out.push(',');
         }
         self.first = false;
-        json_str(self.out, k);
+        push_json_str(self.out, k);
         self.out.push(':');
         self.out
     }
     fn str(&mut self, k: &str, v: &str) {
-        json_str(self.key(k), v);
+        push_json_str(self.key(k), v);
     }
     fn num(&mut self, k: &str, v: impl std::fmt::Display) {
         let o = self.key(k);
@@ -571,7 +558,7 @@ fn print_link(out: &mut String, l: &Link<'_>, o: &Opts, names: &mut Names, sock:
                 if i > 0 {
                     o2.push(',');
                 }
-                json_str(o2, w);
+                push_json_str(o2, w);
             }
             o2.push(']');
         }
@@ -635,7 +622,7 @@ fn print_link(out: &mut String, l: &Link<'_>, o: &Opts, names: &mut Names, sock:
                 if i > 0 {
                     o2.push(',');
                 }
-                json_str(o2, a);
+                push_json_str(o2, a);
             }
             o2.push(']');
         }

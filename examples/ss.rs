@@ -20,6 +20,10 @@ use netobs::sockdiag::owners::Owners;
 use netobs::sockdiag::unix_diag::{UnixShow, UnixSock};
 use netobs::sockdiag::{bytecode, counters, filter, SockDiag, TcpInfo};
 
+#[path = "common/mod.rs"]
+mod common;
+use common::json::json_str;
+
 // ---------------------------------------------------------------- columns
 
 const COL_NETID: usize = 0;
@@ -1185,23 +1189,6 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
         kv(x, "snd_wnd", w as u64);
     }
     let _: &TcpInfo = &i;
-}
-
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 fn inet_json(s: &InetSock<'_>, netid: &str) -> String {

@@ -1,0 +1,3 @@
+//! Pieces shared by the examples (included with `#[path]`; not an example).
+
+pub mod json;

@@ -108,9 +108,10 @@ impl<'a> PacketSock<'a> {
     pub fn kind(&self) -> u8 {
         self.hdr[1]
     }
-    /// Ethernet protocol the socket is bound to (host order; 0x0003 = ETH_P_ALL).
+    /// Ethernet protocol the socket is bound to (0x0003 = ETH_P_ALL). The
+    /// kernel converts it to host order (`ntohs(po->num)`, net/packet/diag.c).
     pub fn protocol(&self) -> u16 {
-        u16::from_be_bytes([self.hdr[2], self.hdr[3]])
+        u16::from_ne_bytes([self.hdr[2], self.hdr[3]])
     }
     /// Socket inode.
     pub fn inode(&self) -> u32 {

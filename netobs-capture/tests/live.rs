@@ -339,6 +339,36 @@ fn promiscuous_mode_lasts_as_long_as_the_capture() {
 }
 
 #[test]
+fn interface_going_down_is_reported() {
+    if !privileged("interface_going_down_is_reported") {
+        return;
+    }
+    let (_a, b) = world();
+    let mut cap = CaptureConfig::new()
+        .interface("vb")
+        .open_in(&Netns::named(b.name()))
+        .unwrap();
+    b.ip(&["link", "set", "vb", "down"]);
+    // The kernel reports ENETDOWN on the socket (sk_err), which poll()
+    // signals with POLLERR.
+    let mut result = Ok(None);
+    for _ in 0..10 {
+        result = cap
+            .next_block(Some(Duration::from_millis(200)))
+            .map(|b| b.map(|b| b.index()));
+        if result.is_err() {
+            break;
+        }
+    }
+    let e = result.expect_err("capture on a downed interface must fail");
+    assert!(matches!(e, netobs_capture::Error::InterfaceDown(_)), "{e:?}");
+    assert!(
+        e.to_string().starts_with("interface went away or down during capture"),
+        "{e}"
+    );
+}
+
+#[test]
 fn bad_input_gives_clear_errors() {
     let e = CaptureConfig::new().interface("nosuch0").open().unwrap_err();
     assert_eq!(e.to_string(), "interface \"nosuch0\" not found");

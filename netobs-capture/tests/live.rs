@@ -339,6 +339,40 @@ fn promiscuous_mode_lasts_as_long_as_the_capture() {
 }
 
 #[test]
+fn tx_ring_sends_bulk_frames_in_order() {
+    if !privileged("tx_ring_sends_bulk_frames_in_order") {
+        return;
+    }
+    let (a, b) = world();
+    let udp = bpf::parse_decimal(&tcpdump_ddd("-i", "vb", &b, "udp")).unwrap();
+    let mut cap = CaptureConfig::new()
+        .interface("vb")
+        .filter(udp)
+        .direction(Direction::In)
+        .retire_timeout_ms(20)
+        .open_in(&Netns::named(b.name()))
+        .unwrap();
+    // 3000 frames through a 256-slot ring: the sender waits for slots.
+    let frames: Vec<Vec<u8>> = (0..3000u16).map(|i| udp_frame(i, 20 + (i % 50) as usize)).collect();
+    let mut tx = netobs_capture::BulkSender::open_in(&Netns::named(a.name()), "va", 256).unwrap();
+    let sent = std::thread::scope(|s| {
+        let h = s.spawn(|| tx.send_all(frames.iter().map(|f| f.as_slice())).unwrap());
+        let got: Vec<Vec<u8>> = collect(&mut cap, Duration::from_millis(500))
+            .into_iter()
+            .map(|p| p.0)
+            .collect();
+        (h.join().unwrap(), got)
+    });
+    assert_eq!(sent.0, 3000);
+    assert_eq!(sent.1.len(), 3000, "captured {} of 3000", sent.1.len());
+    assert!(sent.1 == frames, "frames differ or are out of order");
+    assert_eq!(cap.stats().unwrap().drops, 0);
+    // A frame larger than a slot is refused before it reaches the kernel.
+    let e = tx.queue(&vec![0u8; 3000]).unwrap_err();
+    assert!(e.to_string().contains("does not fit"), "{e}");
+}
+
+#[test]
 fn interface_going_down_is_reported() {
     if !privileged("interface_going_down_is_reported") {
         return;

@@ -110,26 +110,16 @@ pub(crate) fn if_nametoindex(name: &str) -> Option<u32> {
 
 /// poll(2) one descriptor for reading; returns the revents.
 pub(crate) fn poll_in(fd: RawFd, timeout_ms: i32) -> io::Result<i16> {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN | libc::POLLERR,
-        revents: 0,
-    };
-    // SAFETY: p is one valid pollfd for the call.
-    match cvt(unsafe { libc::poll(&mut p, 1, timeout_ms) }) {
-        Ok(_) => Ok(p.revents),
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
-        Err(e) => Err(e),
-    }
+    poll(fd, libc::POLLIN | libc::POLLERR, timeout_ms)
 }
 
 /// poll(2) one descriptor for writing (TX ring slots freed); returns revents.
 pub(crate) fn poll_out(fd: RawFd, timeout_ms: i32) -> io::Result<i16> {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLOUT | libc::POLLERR,
-        revents: 0,
-    };
+    poll(fd, libc::POLLOUT | libc::POLLERR, timeout_ms)
+}
+
+fn poll(fd: RawFd, events: i16, timeout_ms: i32) -> io::Result<i16> {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
     // SAFETY: p is one valid pollfd for the call.
     match cvt(unsafe { libc::poll(&mut p, 1, timeout_ms) }) {
         Ok(_) => Ok(p.revents),

@@ -221,11 +221,18 @@ fn live(a: &Args) -> ExitCode {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let mut cfg = CaptureConfig::new()
+    // Our programs read VLAN tags from the packet bytes (offline mode);
+    // the kernel strips tags before socket filters run, so such a filter
+    // runs in user space after the tag is put back.
+    let cfg = CaptureConfig::new()
         .snaplen(a.snaplen)
         .promiscuous(true)
-        .filter(prog)
         .retire_timeout_ms(50);
+    let mut cfg = if a.expr.contains("vlan") {
+        cfg.userspace_filter(prog)
+    } else {
+        cfg.filter(prog)
+    };
     if let Some(i) = &a.interface {
         cfg = cfg.interface(i);
     }

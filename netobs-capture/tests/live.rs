@@ -199,6 +199,46 @@ fn kernel_passes_exactly_what_the_interpreter_accepts() {
     }
 }
 
+/// Offline-mode programs (our compiler's) see VLAN tags only after the
+/// tag is put back (and, as in libpcap, `vlan` shifts the offsets of what
+/// follows it, so `udp and not vlan` rather than `not vlan and udp`): run in user space they give, on live traffic, the
+/// verdicts the interpreter gives on the frames as sent.
+#[test]
+fn userspace_filter_sees_reinserted_vlan_tags() {
+    if !privileged("userspace_filter_sees_reinserted_vlan_tags") {
+        return;
+    }
+    let (a, b) = world();
+    let frames = mix();
+    for expr in [
+        "vlan 10",
+        "vlan and udp port 5000",
+        "udp and not vlan",
+        "ether proto 0x4321 or vlan",
+    ] {
+        let prog = netobs_capture::filter::compile(expr, netobs_capture::file::linktype::ETHERNET, 262144).unwrap();
+        let mut cap = CaptureConfig::new()
+            .interface("vb")
+            .userspace_filter(prog.clone())
+            .direction(Direction::In)
+            .retire_timeout_ms(20)
+            .open_in(&Netns::named(b.name()))
+            .unwrap();
+        send_mix(&a, &frames);
+        let got: Vec<Vec<u8>> = collect(&mut cap, Duration::from_millis(300))
+            .into_iter()
+            .map(|p| p.0)
+            .collect();
+        let want: Vec<Vec<u8>> = frames
+            .iter()
+            .filter(|f| bpf::run(&prog.insns, f, f.len() as u32, &Metadata::default()) != 0)
+            .cloned()
+            .collect();
+        assert!(!want.is_empty(), "{expr}");
+        assert_eq!(got, want, "{expr}");
+    }
+}
+
 #[test]
 fn set_filter_never_leaks_old_packets() {
     if !privileged("set_filter_never_leaks_old_packets") {

@@ -102,6 +102,22 @@ fn kernel_view(frame: &[u8]) -> (Vec<u8>, Metadata) {
     (frame.to_vec(), meta)
 }
 
+/// Opens `cfg` on `vb` (incoming only), sends `frames` from `va`, and
+/// returns what the capture delivers.
+fn capture_mix(a: &TestNetns, b: &TestNetns, frames: &[Vec<u8>], cfg: CaptureConfig) -> Vec<Vec<u8>> {
+    let mut cap = cfg
+        .interface("vb")
+        .direction(Direction::In)
+        .retire_timeout_ms(20)
+        .open_in(&Netns::named(b.name()))
+        .unwrap();
+    send_mix(a, frames);
+    collect(&mut cap, Duration::from_millis(300))
+        .into_iter()
+        .map(|p| p.0)
+        .collect()
+}
+
 fn send_mix(a: &TestNetns, frames: &[Vec<u8>]) {
     let tx = PacketSender::open_in(&Netns::named(a.name()), "va").unwrap();
     for f in frames {
@@ -170,18 +186,7 @@ fn kernel_passes_exactly_what_the_interpreter_accepts() {
                 .push(netobs_capture::filter::compile(expr, netobs_capture::file::linktype::ETHERNET, 262144).unwrap());
         }
         for prog in programs {
-            let mut cap = CaptureConfig::new()
-                .interface("vb")
-                .filter(prog.clone())
-                .direction(Direction::In)
-                .retire_timeout_ms(20)
-                .open_in(&Netns::named(b.name()))
-                .unwrap();
-            send_mix(&a, &frames);
-            let got: Vec<Vec<u8>> = collect(&mut cap, Duration::from_millis(300))
-                .into_iter()
-                .map(|p| p.0)
-                .collect();
+            let got = capture_mix(&a, &b, &frames, CaptureConfig::new().filter(prog.clone()));
             let want: Vec<Vec<u8>> = frames
                 .iter()
                 .filter(|f| {
@@ -200,9 +205,10 @@ fn kernel_passes_exactly_what_the_interpreter_accepts() {
 }
 
 /// Offline-mode programs (our compiler's) see VLAN tags only after the
-/// tag is put back (and, as in libpcap, `vlan` shifts the offsets of what
-/// follows it, so `udp and not vlan` rather than `not vlan and udp`): run in user space they give, on live traffic, the
-/// verdicts the interpreter gives on the frames as sent.
+/// tag is put back: run in user space they give, on live traffic, the
+/// verdicts the interpreter gives on the frames as sent. (As in libpcap,
+/// `vlan` shifts the offsets of what follows it: `udp and not vlan`, not
+/// `not vlan and udp`.)
 #[test]
 fn userspace_filter_sees_reinserted_vlan_tags() {
     if !privileged("userspace_filter_sees_reinserted_vlan_tags") {
@@ -217,18 +223,7 @@ fn userspace_filter_sees_reinserted_vlan_tags() {
         "ether proto 0x4321 or vlan",
     ] {
         let prog = netobs_capture::filter::compile(expr, netobs_capture::file::linktype::ETHERNET, 262144).unwrap();
-        let mut cap = CaptureConfig::new()
-            .interface("vb")
-            .userspace_filter(prog.clone())
-            .direction(Direction::In)
-            .retire_timeout_ms(20)
-            .open_in(&Netns::named(b.name()))
-            .unwrap();
-        send_mix(&a, &frames);
-        let got: Vec<Vec<u8>> = collect(&mut cap, Duration::from_millis(300))
-            .into_iter()
-            .map(|p| p.0)
-            .collect();
+        let got = capture_mix(&a, &b, &frames, CaptureConfig::new().userspace_filter(prog.clone()));
         let want: Vec<Vec<u8>> = frames
             .iter()
             .filter(|f| bpf::run(&prog.insns, f, f.len() as u32, &Metadata::default()) != 0)

@@ -273,6 +273,20 @@ fn live_capture_and_errframe() {
     assert_eq!(strip_time(&ours), want);
     let err = String::from_utf8_lossy(&ours.stderr);
     assert!(err.contains("5 packets captured"), "{err}");
+    // Without CAP_NET_RAW (dropped from the bounding set) both say so.
+    for bin in ["tcpdump", "errframe"] {
+        let out = Command::new("setpriv")
+            .args(["--bounding-set", "-net_raw", "--inh-caps", "-net_raw"])
+            .arg(example_bin(bin))
+            .args(["-i", "lo"])
+            .output()
+            .expect("setpriv (util-linux)");
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("{bin}: need CAP_NET_RAW to open a packet socket\n")
+        );
+    }
     // Bad interface names give tcpdump-like errors.
     let bad = Command::new(example_bin("errframe"))
         .args(["-i", "nosuch0"])

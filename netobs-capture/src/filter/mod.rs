@@ -5,13 +5,19 @@
 //!
 //! Grammar: `and`/`&&` and `or`/`||` have equal precedence and associate
 //! to the left; `not`/`!` binds tightest. A bare value after `or`/`and`
-//! reuses the previous primitive's qualifiers (`port 80 or 443`). `vlan`
-//! shifts the offsets of everything after it by 4, as in libpcap.
+//! reuses the previous primitive's qualifiers (`port 80 or 443`). `vlan`,
+//! `mpls` and `pppoes` shift the offsets of everything after them, as in
+//! libpcap.
 //!
 //! Refused with a clear error: host and network names (no name
 //! resolution), `gateway`, `protochain`, `ip broadcast` (needs the
-//! netmask), `mpls`/`pppoes`, and link layers or protocols outside the
-//! scope (llc, iso, decnet, wlan, atalk, ...).
+//! netmask), `inbound`/`outbound`/`ifindex` (Linux metadata), and link
+//! layers or protocols outside the scope (llc, iso, decnet, atalk, ...).
+//!
+//! VLAN tags are read from the packet bytes (offline mode). On a live
+//! socket the kernel strips them before the filter runs; use
+//! [`CaptureConfig::userspace_filter`](crate::CaptureConfig::userspace_filter)
+//! for programs that test `vlan`.
 
 mod codegen;
 mod lexer;

@@ -1,7 +1,7 @@
 //! The `tcpdump` and `errframe` examples against the real tcpdump:
 //! the same `-r FILE --count EXPR` over the corpus for every expression we
-//! compile, the same `-ddd` semantics, the same summary lines (`-n -S`,
-//! with `-e`, `-x`, `-X`) for IPv4/IPv6 TCP/UDP/ICMP/ARP traffic that the
+//! compile, the same `-ddd` semantics, the same summary lines (`-n`, with
+//! relative or `-S` absolute TCP sequence numbers, `-e`, `-x`, `-X`) for IPv4/IPv6 TCP/UDP/ICMP/ARP traffic that the
 //! real tcpdump recorded on a veth pair, live capture counts, and a frame
 //! injected by errframe seen by tcpdump.
 
@@ -186,8 +186,16 @@ fn same_summary_lines_as_tcpdump() {
     ] {
         assert!(lines.contains(kind), "recorded traffic lacks {kind}:\n{lines}");
     }
-    for flags in [&[][..], &["-e"], &["-x"], &["-X"], &["-e", "-X"]] {
-        let mut args = vec!["-n", "-S", "-r", f];
+    for flags in [
+        &["-S"][..],
+        &["-S", "-e"],
+        &["-S", "-x"],
+        &["-S", "-X"],
+        &["-e", "-X"],
+        &[],
+        &["-e"],
+    ] {
+        let mut args = vec!["-n", "-r", f];
         args.extend_from_slice(flags);
         let want = stdout(&theirs(&args));
         let got = stdout(&ours(&args));

@@ -8,7 +8,7 @@
 //!   (per packet).
 //!
 //! Run: `cargo bench --bench capture_bpf` (needs the corpus in
-//! /work/shared/corpus and tcpdump for libpcap's program).
+//! netobs-capture/tests/data/corpus and tcpdump for libpcap's program).
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -19,8 +19,14 @@ use netobs::capture::bpf::{self, Metadata, Program};
 use netobs::capture::file::{linktype, CaptureReader};
 use netobs::capture::filter::compile;
 
-const CORPUS: &str = "/work/shared/corpus/eth_corpus.pcap";
-const FILTERS: &str = "/work/shared/corpus/filters-ethernet.txt";
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/netobs-capture/tests/data/corpus/eth_corpus.pcap"
+);
+const FILTERS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/netobs-capture/tests/data/corpus/filters-ethernet.txt"
+);
 
 fn packets() -> Vec<(Vec<u8>, u32)> {
     let mut r = CaptureReader::new(Cursor::new(std::fs::read(CORPUS).expect("corpus"))).unwrap();

@@ -1,7 +1,7 @@
 //! A small `tcpdump` on netobs-capture: live capture on a TPACKET_V3 ring
 //! or reading a pcap/pcapng file, filters compiled by netobs's own
-//! pcap-filter compiler, summaries in tcpdump's `-n -S` style (UTC
-//! timestamps), hex dumps, and the `-d/-dd/-ddd` program printers.
+//! pcap-filter compiler, summaries in tcpdump's `-n` style (relative TCP
+//! sequence numbers, absolute with `-S`; UTC timestamps), hex dumps, and the `-d/-dd/-ddd` program printers.
 //!
 //! ```text
 //! tcpdump [-i IF] [-n] [-S] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-x|-X]
@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use netobs::capture::bpf::{self, Metadata, Program};
 use netobs::capture::file::{linktype, CaptureReader, PcapWriter, Precision};
+use netobs::capture::summary::Summarizer;
 use netobs::capture::{filter, hexdump, summary, CaptureConfig};
 
 #[derive(Default)]
@@ -28,6 +29,7 @@ struct Args {
     dump: u8,
     link: Option<u16>,
     count_only: bool,
+    absolute_seq: bool,
     expr: String,
 }
 
@@ -70,7 +72,8 @@ fn parse_args() -> Result<Args, String> {
             "-d" => a.dump = 1,
             "-dd" => a.dump = 2,
             "-ddd" => a.dump = 3,
-            "-n" | "-nn" | "-S" | "-U" => {}
+            "-S" => a.absolute_seq = true,
+            "-n" | "-nn" | "-U" => {}
             "--count" => a.count_only = true,
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
             s => expr.push(s.to_string()),
@@ -80,17 +83,25 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn print_packet(out: &mut impl Write, a: &Args, ts_ns: u64, data: &[u8], wire_len: u32) {
+/// Summaries with relative TCP sequence numbers, or absolute with -S.
+fn describe(sum: &mut Summarizer, a: &Args, data: &[u8], wire_len: u32) -> String {
+    match (a.link_header, a.absolute_seq) {
+        (true, true) => summary::summary_after_link(data, wire_len),
+        (true, false) => sum.summary_after_link(data, wire_len),
+        (false, true) => summary::summary(data, wire_len),
+        (false, false) => sum.summary(data, wire_len),
+    }
+}
+
+fn print_packet(out: &mut impl Write, sum: &mut Summarizer, a: &Args, ts_ns: u64, data: &[u8], wire_len: u32) {
     let secs = ts_ns / 1_000_000_000;
     let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
     let usec = (ts_ns % 1_000_000_000) / 1000;
     let mut line = format!("{h:02}:{m:02}:{s:02}.{usec:06} ");
     if a.link_header {
         line.push_str(&summary::link_header(data, wire_len));
-        line.push_str(&summary::summary_after_link(data, wire_len));
-    } else {
-        line.push_str(&summary::summary(data, wire_len));
     }
+    line.push_str(&describe(sum, a, data, wire_len));
     let _ = writeln!(out, "{line}");
     if let (None, Some(body)) = (a.hex, summary::undecoded_payload(data)) {
         let _ = writeln!(out, "{}", hexdump::tcpdump_hex(body, true));
@@ -183,6 +194,7 @@ fn read_file(a: &Args, path: &str) -> ExitCode {
         Err(c) => return c,
     };
     let mut n = 0u64;
+    let mut sum = Summarizer::new();
     let meta = Metadata::default();
     loop {
         let rec = match r.next_record() {
@@ -201,7 +213,7 @@ fn read_file(a: &Args, path: &str) -> ExitCode {
         if let Some(w) = writer.as_mut() {
             let _ = w.write_packet(rec.ts_ns, rec.orig_len, rec.data);
         } else if !a.count_only {
-            print_packet(&mut out, a, rec.ts_ns, rec.data, rec.orig_len);
+            print_packet(&mut out, &mut sum, a, rec.ts_ns, rec.data, rec.orig_len);
         }
         if a.count == Some(n) {
             break;
@@ -221,11 +233,18 @@ fn live(a: &Args) -> ExitCode {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let mut cfg = CaptureConfig::new()
+    // Our programs read VLAN tags from the packet bytes (offline mode);
+    // the kernel strips tags before socket filters run, so such a filter
+    // runs in user space after the tag is put back.
+    let cfg = CaptureConfig::new()
         .snaplen(a.snaplen)
         .promiscuous(true)
-        .filter(prog)
         .retire_timeout_ms(50);
+    let mut cfg = if a.expr.contains("vlan") {
+        cfg.userspace_filter(prog)
+    } else {
+        cfg.filter(prog)
+    };
     if let Some(i) = &a.interface {
         cfg = cfg.interface(i);
     }
@@ -255,6 +274,7 @@ fn live(a: &Args) -> ExitCode {
         Err(c) => return c,
     };
     let mut n = 0u64;
+    let mut sum = Summarizer::new();
     'capture: loop {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
@@ -276,7 +296,7 @@ fn live(a: &Args) -> ExitCode {
             if let Some(w) = writer.as_mut() {
                 let _ = w.write_packet(p.ts_ns(), p.wire_len(), p.data());
             } else if !a.count_only {
-                print_packet(&mut out, a, p.ts_ns(), p.data(), p.wire_len());
+                print_packet(&mut out, &mut sum, a, p.ts_ns(), p.data(), p.wire_len());
             }
             if a.count == Some(n) {
                 break 'capture;

@@ -1,7 +1,7 @@
 //! The `tcpdump` and `errframe` examples against the real tcpdump:
 //! the same `-r FILE --count EXPR` over the corpus for every expression we
-//! compile, the same `-ddd` semantics, the same summary lines (`-n -S`,
-//! with `-e`, `-x`, `-X`) for IPv4/IPv6 TCP/UDP/ICMP/ARP traffic that the
+//! compile, the same `-ddd` semantics, the same summary lines (`-n`, with
+//! relative or `-S` absolute TCP sequence numbers, `-e`, `-x`, `-X`) for IPv4/IPv6 TCP/UDP/ICMP/ARP traffic that the
 //! real tcpdump recorded on a veth pair, live capture counts, and a frame
 //! injected by errframe seen by tcpdump.
 
@@ -14,8 +14,14 @@ use netobs::capture::file::{linktype, CaptureReader};
 use netobs::core::netns::Netns;
 use netobs_testsupport::{example_bin, privileged, TestNetns};
 
-const CORPUS: &str = "/work/shared/corpus/eth_corpus.pcap";
-const FILTERS: &str = "/work/shared/corpus/filters-ethernet.txt";
+const CORPUS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/netobs-capture/tests/data/corpus/eth_corpus.pcap"
+);
+const FILTERS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/netobs-capture/tests/data/corpus/filters-ethernet.txt"
+);
 
 fn ours(args: &[&str]) -> Output {
     Command::new(example_bin("tcpdump")).args(args).output().unwrap()
@@ -186,8 +192,16 @@ fn same_summary_lines_as_tcpdump() {
     ] {
         assert!(lines.contains(kind), "recorded traffic lacks {kind}:\n{lines}");
     }
-    for flags in [&[][..], &["-e"], &["-x"], &["-X"], &["-e", "-X"]] {
-        let mut args = vec!["-n", "-S", "-r", f];
+    for flags in [
+        &["-S"][..],
+        &["-S", "-e"],
+        &["-S", "-x"],
+        &["-S", "-X"],
+        &["-e", "-X"],
+        &[],
+        &["-e"],
+    ] {
+        let mut args = vec!["-n", "-r", f];
         args.extend_from_slice(flags);
         let want = stdout(&theirs(&args));
         let got = stdout(&ours(&args));
@@ -273,6 +287,20 @@ fn live_capture_and_errframe() {
     assert_eq!(strip_time(&ours), want);
     let err = String::from_utf8_lossy(&ours.stderr);
     assert!(err.contains("5 packets captured"), "{err}");
+    // Without CAP_NET_RAW (dropped from the bounding set) both say so.
+    for bin in ["tcpdump", "errframe"] {
+        let out = Command::new("setpriv")
+            .args(["--bounding-set", "-net_raw", "--inh-caps", "-net_raw"])
+            .arg(example_bin(bin))
+            .args(["-i", "lo"])
+            .output()
+            .expect("setpriv (util-linux)");
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("{bin}: need CAP_NET_RAW to open a packet socket\n")
+        );
+    }
     // Bad interface names give tcpdump-like errors.
     let bad = Command::new(example_bin("errframe"))
         .args(["-i", "nosuch0"])

@@ -73,6 +73,7 @@ pub struct CaptureConfig {
     retire_timeout_ms: u32,
     direction: Direction,
     filter: Option<Program>,
+    userspace_filter: Option<Program>,
     fanout: Option<(u16, Fanout)>,
 }
 
@@ -88,6 +89,7 @@ impl Default for CaptureConfig {
             retire_timeout_ms: 100,
             direction: Direction::Both,
             filter: None,
+            userspace_filter: None,
             fanout: None,
         }
     }
@@ -156,6 +158,18 @@ impl CaptureConfig {
         self
     }
 
+    /// A filter run in user space on every packet after its VLAN tag was
+    /// put back, so offline-mode programs (what [`crate::filter::compile`]
+    /// emits, reading tags from the packet bytes) see the frame as it was
+    /// on the wire. The kernel strips tags before a socket filter runs, so
+    /// such programs cannot filter `vlan` in the kernel. Every packet is
+    /// then copied into the ring; combine with [`filter`](Self::filter)
+    /// to drop what can be dropped early.
+    pub fn userspace_filter(mut self, prog: Program) -> Self {
+        self.userspace_filter = Some(prog);
+        self
+    }
+
     /// Join fanout group `group` with a mode; every socket of the group
     /// gets a share of the packets.
     pub fn fanout(mut self, group: u16, mode: Fanout) -> Self {
@@ -188,6 +202,7 @@ pub struct Capture {
     /// Blocks still to filter in user space after a filter change.
     userland_blocks: usize,
     filter: Option<Program>,
+    userspace_filter: Option<Program>,
     stats: Stats,
 }
 
@@ -215,7 +230,7 @@ impl Capture {
                 cfg.block_count, cfg.frame_size
             )));
         }
-        if let Some(f) = &cfg.filter {
+        for f in cfg.filter.iter().chain(&cfg.userspace_filter) {
             bpf::check(f)?;
         }
         let ifindex = match &cfg.interface {
@@ -291,6 +306,7 @@ impl Capture {
             direction: cfg.direction,
             userland_blocks: 0,
             filter: cfg.filter.clone(),
+            userspace_filter: cfg.userspace_filter.clone(),
             stats: Stats::default(),
         })
     }
@@ -353,6 +369,7 @@ impl Capture {
             snaplen: self.snaplen,
             direction: self.direction,
             userland_filter: userland,
+            userspace_filter: self.userspace_filter.as_ref(),
         }))
     }
 
@@ -483,7 +500,10 @@ pub struct Block<'c> {
     index: usize,
     snaplen: u32,
     direction: Direction,
+    /// The new kernel filter, re-applied to blocks filled before it.
     userland_filter: Option<&'c Program>,
+    /// [`CaptureConfig::userspace_filter`].
+    userspace_filter: Option<&'c Program>,
 }
 
 impl<'c> Block<'c> {
@@ -504,6 +524,12 @@ impl<'c> Block<'c> {
             }
             if let Some(f) = self.userland_filter {
                 if bpf::run(&f.insns, p.data, p.wire_len(), &p.metadata()) == 0 {
+                    return None;
+                }
+            }
+            if let Some(f) = self.userspace_filter {
+                // Offline semantics: the frame with its tag, no metadata.
+                if bpf::run(&f.insns, p.data, p.wire_len(), &Metadata::default()) == 0 {
                     return None;
                 }
             }

@@ -125,7 +125,10 @@ impl Error {
         match source.raw_os_error() {
             Some(libc::EPERM) | Some(libc::EACCES) => Error::Permission {
                 cap: "CAP_NET_RAW",
-                what: op,
+                what: match op {
+                    "socket(AF_PACKET, SOCK_RAW)" => "open a packet socket",
+                    other => other,
+                },
             },
             Some(libc::ENETDOWN) | Some(libc::ENXIO) | Some(libc::ENODEV) => Error::InterfaceDown(source),
             _ => Error::Io { op, source },

@@ -15,4 +15,4 @@ pub mod wire;
 
 pub use capture::{kernel_accepts, stop_on_interrupt, Block, Capture, CaptureConfig, Direction, Fanout, Packet, Stats};
 pub use error::{CheckError, Error, FileError, FilterError, Result, WireError};
-pub use inject::PacketSender;
+pub use inject::{BulkSender, PacketSender};

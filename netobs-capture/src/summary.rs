@@ -2,8 +2,11 @@
 //! common cases: ARP, IPv4/IPv6 with TCP (flags, seq, ack, win, options),
 //! UDP, ICMP/ICMPv6 echo, 802.1Q/QinQ tags. Anything else is named by
 //! its protocol number or EtherType. Application protocols are not
-//! decoded, and sequence numbers are absolute (tcpdump's `-S`).
+//! decoded. The free functions print absolute sequence numbers (tcpdump's
+//! `-S`); a [`Summarizer`] remembers TCP conversations and prints them
+//! relative to the first ones seen, as tcpdump does by default.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -46,14 +49,46 @@ pub fn link_header(frame: &[u8], wire_len: u32) -> String {
 /// The summary of an Ethernet frame after the timestamp, e.g.
 /// `IP 10.0.0.1.4000 > 10.0.0.2.5000: UDP, length 18`.
 pub fn summary(frame: &[u8], wire_len: u32) -> String {
-    summarize(frame, wire_len, true)
+    summarize(frame, wire_len, true, None)
 }
 
 /// The summary after a [`link_header`] prefix (`tcpdump -e`): the
 /// EtherType is already shown, so the protocol name (IP, IP6, ARP) is not.
 pub fn summary_after_link(frame: &[u8], wire_len: u32) -> String {
-    summarize(frame, wire_len, false)
+    summarize(frame, wire_len, false, None)
 }
+
+/// One TCP conversation, both directions under one key: (lower address,
+/// higher address, ports), as tcpdump's tcp_seq_hash orders them.
+type ConversationKey = (String, String, u32);
+
+/// Summaries with relative TCP sequence numbers (tcpdump without `-S`):
+/// the first segment with ACK of a conversation, or any SYN, records the
+/// initial sequence and acknowledgment numbers; later segments print
+/// their numbers relative to them.
+#[derive(Debug, Default)]
+pub struct Summarizer {
+    conversations: HashMap<ConversationKey, (u32, u32)>,
+}
+
+impl Summarizer {
+    /// No conversation seen yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Like [`summary`], with relative sequence numbers.
+    pub fn summary(&mut self, frame: &[u8], wire_len: u32) -> String {
+        summarize(frame, wire_len, true, Some(&mut self.conversations))
+    }
+
+    /// Like [`summary_after_link`], with relative sequence numbers.
+    pub fn summary_after_link(&mut self, frame: &[u8], wire_len: u32) -> String {
+        summarize(frame, wire_len, false, Some(&mut self.conversations))
+    }
+}
+
+type Conversations<'c> = Option<&'c mut HashMap<ConversationKey, (u32, u32)>>;
 
 /// The bytes tcpdump dumps in hex and ASCII by default, without `-x`:
 /// the payload of a frame whose EtherType it does not decode.
@@ -66,7 +101,7 @@ pub fn undecoded_payload(frame: &[u8]) -> Option<&[u8]> {
     (!known && eth.vlan_tags().count() == 0 && !eth.payload().is_empty()).then(|| eth.payload())
 }
 
-fn summarize(frame: &[u8], wire_len: u32, name: bool) -> String {
+fn summarize(frame: &[u8], wire_len: u32, name: bool, conv: Conversations<'_>) -> String {
     let Ok(eth) = EthernetFrame::parse(frame) else {
         return "[|ether]".into();
     };
@@ -96,8 +131,8 @@ fn summarize(frame: &[u8], wire_len: u32, name: bool) -> String {
         }
     };
     match eth.inner_ethertype() {
-        ethertype::IPV4 => out.push_str(&strip(ipv4(payload), "IP ")),
-        ethertype::IPV6 => out.push_str(&strip(ipv6(payload), "IP6 ")),
+        ethertype::IPV4 => out.push_str(&strip(ipv4(payload, conv), "IP ")),
+        ethertype::IPV6 => out.push_str(&strip(ipv6(payload, conv), "IP6 ")),
         ethertype::ARP => out.push_str(&strip(arp(payload), "ARP, ")),
         t if tags > 0 => {
             let _ = write!(out, "length {}", payload.len());
@@ -140,7 +175,7 @@ fn arp(p: &[u8]) -> String {
     }
 }
 
-fn ipv4(p: &[u8]) -> String {
+fn ipv4(p: &[u8], conv: Conversations<'_>) -> String {
     let Ok(ip) = Ipv4Packet::parse(p) else {
         return "IP [|ip]".into();
     };
@@ -149,22 +184,25 @@ fn ipv4(p: &[u8]) -> String {
     if ip.frag_offset() != 0 {
         return format!("IP {src} > {dst}: ip-proto-{}", ip.protocol());
     }
-    format!("IP {}", transport(ip.protocol(), &src, &dst, body, false))
+    format!("IP {}", transport(ip.protocol(), &src, &dst, body, false, conv))
 }
 
-fn ipv6(p: &[u8]) -> String {
+fn ipv6(p: &[u8], conv: Conversations<'_>) -> String {
     let Ok(ip) = Ipv6Packet::parse(p) else {
         return "IP6 [|ip6]".into();
     };
     let up = ip.upper_layer();
     let (src, dst) = (ip.src().to_string(), ip.dst().to_string());
-    format!("IP6 {}", transport(up.protocol, &src, &dst, up.payload, true))
+    format!("IP6 {}", transport(up.protocol, &src, &dst, up.payload, true, conv))
 }
 
-fn transport(proto: u8, src: &str, dst: &str, body: &[u8], v6: bool) -> String {
+fn transport(proto: u8, src: &str, dst: &str, body: &[u8], v6: bool, conv: Conversations<'_>) -> String {
     match proto {
         ipproto::TCP => match TcpSegment::parse(body) {
-            Ok(t) => format!("{src}.{} > {dst}.{}: {}", t.src_port(), t.dst_port(), tcp(&t)),
+            Ok(t) => {
+                let base = conv.and_then(|c| relative_base(c, &t, src, dst));
+                format!("{src}.{} > {dst}.{}: {}", t.src_port(), t.dst_port(), tcp(&t, base))
+            }
             Err(_) => format!("{src} > {dst}: tcp [|tcp]"),
         },
         ipproto::UDP => match UdpDatagram::parse(body) {
@@ -208,7 +246,49 @@ fn echo(body: &[u8], request: u8, reply: u8) -> Result<String, u8> {
     ))
 }
 
-fn tcp(t: &TcpSegment<'_>) -> String {
+/// The (seq, ack) to subtract for this segment, tcpdump's way: only
+/// segments with ACK take part; a new conversation or a SYN records the
+/// bases (and prints absolute numbers).
+fn relative_base(
+    conv: &mut HashMap<ConversationKey, (u32, u32)>,
+    t: &TcpSegment<'_>,
+    src: &str,
+    dst: &str,
+) -> Option<(u32, u32)> {
+    let flags = t.flags().0;
+    if flags & 0x10 == 0 {
+        return None;
+    }
+    let (sport, dport) = (t.src_port(), t.dst_port());
+    let rev = sport > dport || (sport == dport && src > dst);
+    let key = if rev {
+        (dst.to_string(), src.to_string(), (dport as u32) << 16 | sport as u32)
+    } else {
+        (src.to_string(), dst.to_string(), (sport as u32) << 16 | dport as u32)
+    };
+    let (seq, ack) = (t.seq(), t.ack());
+    match conv.get(&key) {
+        Some(&(base_seq, base_ack)) if flags & 0x02 == 0 => {
+            // Stored in the key's direction: (seq of lower side, its ack).
+            Some(if rev {
+                (base_ack, base_seq)
+            } else {
+                (base_seq, base_ack)
+            })
+        }
+        _ => {
+            let entry = if rev {
+                (ack.wrapping_sub(1), seq)
+            } else {
+                (seq, ack.wrapping_sub(1))
+            };
+            conv.insert(key, entry);
+            None
+        }
+    }
+}
+
+fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>) -> String {
     let f = t.flags().0;
     let mut flags = String::new();
     for (bit, c) in [
@@ -229,16 +309,18 @@ fn tcp(t: &TcpSegment<'_>) -> String {
         flags.push_str("none");
     }
     let len = t.payload().len() as u32;
+    let (base_seq, base_ack) = base.unwrap_or((0, 0));
+    let (seq, ack) = (t.seq().wrapping_sub(base_seq), t.ack().wrapping_sub(base_ack));
     let mut s = format!("Flags [{flags}]");
     if len > 0 || f & 0x07 != 0 {
         if len > 0 {
-            let _ = write!(s, ", seq {}:{}", t.seq(), t.seq().wrapping_add(len));
+            let _ = write!(s, ", seq {seq}:{}", seq.wrapping_add(len));
         } else {
-            let _ = write!(s, ", seq {}", t.seq());
+            let _ = write!(s, ", seq {seq}");
         }
     }
     if f & 0x10 != 0 {
-        let _ = write!(s, ", ack {}", t.ack());
+        let _ = write!(s, ", ack {ack}");
     }
     let _ = write!(s, ", win {}", t.window());
     if f & 0x20 != 0 {

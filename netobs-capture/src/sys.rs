@@ -110,16 +110,34 @@ pub(crate) fn if_nametoindex(name: &str) -> Option<u32> {
 
 /// poll(2) one descriptor for reading; returns the revents.
 pub(crate) fn poll_in(fd: RawFd, timeout_ms: i32) -> io::Result<i16> {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN | libc::POLLERR,
-        revents: 0,
-    };
+    poll(fd, libc::POLLIN | libc::POLLERR, timeout_ms)
+}
+
+/// poll(2) one descriptor for writing (TX ring slots freed); returns revents.
+pub(crate) fn poll_out(fd: RawFd, timeout_ms: i32) -> io::Result<i16> {
+    poll(fd, libc::POLLOUT | libc::POLLERR, timeout_ms)
+}
+
+fn poll(fd: RawFd, events: i16, timeout_ms: i32) -> io::Result<i16> {
+    let mut p = libc::pollfd { fd, events, revents: 0 };
     // SAFETY: p is one valid pollfd for the call.
     match cvt(unsafe { libc::poll(&mut p, 1, timeout_ms) }) {
         Ok(_) => Ok(p.revents),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
         Err(e) => Err(e),
+    }
+}
+
+/// send(2) with no data: asks the kernel to transmit every TX ring frame
+/// marked TP_STATUS_SEND_REQUEST; returns the bytes sent.
+pub(crate) fn flush_tx_ring(fd: &OwnedFd) -> io::Result<usize> {
+    // SAFETY: a NULL buffer of length 0 is what PACKET_TX_RING's send
+    // expects (net/packet/af_packet.c: tpacket_snd ignores msg data).
+    let n = unsafe { libc::send(fd.as_raw_fd(), std::ptr::null(), 0, 0) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
     }
 }
 
@@ -198,10 +216,25 @@ impl RingMap {
 
     fn status(&self, block: usize) -> &AtomicU32 {
         assert!(block < self.count);
-        // SAFETY: block < count, so the word at block*size+8 lies inside the
-        // mapping, is 4-aligned (blocks are page-aligned) and lives as long
-        // as self; the kernel writes it atomically.
-        unsafe { &*(self.base.as_ptr().add(block * self.size + BLOCK_STATUS) as *const AtomicU32) }
+        self.word(block * self.size + BLOCK_STATUS)
+    }
+
+    /// The 32-bit word at byte `offset` of the ring, shared with the kernel.
+    pub(crate) fn word(&self, offset: usize) -> &AtomicU32 {
+        assert!(offset % 4 == 0 && offset + 4 <= self.size * self.count);
+        // SAFETY: the word lies inside the mapping (checked above), is
+        // 4-aligned (the mapping is page-aligned, offset % 4 == 0) and
+        // lives as long as self; the kernel accesses it atomically.
+        unsafe { &*(self.base.as_ptr().add(offset) as *const AtomicU32) }
+    }
+
+    /// `len` bytes at `offset` that user space owns (a TX frame whose
+    /// status is TP_STATUS_AVAILABLE, or an RX block in TP_STATUS_USER).
+    pub(crate) fn bytes_mut(&mut self, offset: usize, len: usize) -> &mut [u8] {
+        assert!(offset + len <= self.size * self.count);
+        // SAFETY: in range (checked above); the kernel does not touch a
+        // slot user space owns, and &mut self excludes other slices.
+        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(offset), len) }
     }
 
     /// Whether the kernel has handed `block` to user space.

@@ -10,8 +10,8 @@ use std::process::Command;
 use netobs_capture::bpf::{self, op, Insn, Metadata, Program};
 use netobs_capture::file::CaptureReader;
 
-const CORPUS: &str = "/work/shared/corpus/eth_corpus.pcap";
-const FILTERS: &str = "/work/shared/corpus/filters-ethernet.txt";
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/eth_corpus.pcap");
+const FILTERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/filters-ethernet.txt");
 
 fn tcpdump(args: &[&str]) -> Option<String> {
     let out = Command::new("tcpdump").args(args).output().expect("tcpdump installed");

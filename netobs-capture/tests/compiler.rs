@@ -11,8 +11,8 @@ use netobs_capture::bpf::{self, Metadata, Program};
 use netobs_capture::file::{linktype, CaptureReader};
 use netobs_capture::filter::compile;
 
-const CORPUS: &str = "/work/shared/corpus/eth_corpus.pcap";
-const FILTERS: &str = "/work/shared/corpus/filters-ethernet.txt";
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/eth_corpus.pcap");
+const FILTERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/filters-ethernet.txt");
 
 /// Our own expressions: carry-over, precedence, arithmetic, VLAN offsets.
 const OURS: &[&str] = &[
@@ -58,6 +58,17 @@ const OURS: &[&str] = &[
     "ip and ip6",
     "arp or rarp",
     "proto 17",
+    "mpls and ip",
+    "mpls 100 and mpls 200 and ip6",
+    "mpls and tcp port 80",
+    "mpls and mpls and mpls",
+    "pppoes 3 and ip",
+    "pppoes and tcp port 80 or udp",
+    "pppoes and ip6 and icmp6",
+    "pppoed or pppoes 0x1234",
+    "mpls 100 and mpls 200 and udp",
+    "mpls 100 and mpls 201",
+    "pppoes 0x1234 and tcp port 80",
 ];
 
 fn libpcap(expr: &str, link: &str) -> Option<Program> {
@@ -117,6 +128,23 @@ fn packets() -> Vec<(Vec<u8>, u32)> {
         f.extend_from_slice(&[0x13, 0x88, 0x00, 0x35, 0, 16, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
         let l = f.len() as u32;
         extra.push((f, l));
+    }
+    // MPLS (two labels, then IPv4 or IPv6) and PPPoE session frames built
+    // from corpus IP packets.
+    for (f, len) in v
+        .iter()
+        .filter(|(f, _)| f.len() > 14 && (f[12..14] == [8, 0] || f[12..14] == [0x86, 0xdd]))
+        .take(200)
+    {
+        let mut m = f[..12].to_vec();
+        m.extend_from_slice(&[0x88, 0x47, 0x00, 0x06, 0x40, 0x40, 0x00, 0x0c, 0x81, 0x40]);
+        m.extend_from_slice(&f[14..]);
+        extra.push((m, len + 8));
+        let mut p = f[..12].to_vec();
+        let ppp = if f[12] == 8 { [0x00, 0x21] } else { [0x00, 0x57] };
+        p.extend_from_slice(&[0x88, 0x64, 0x11, 0x00, 0x12, 0x34, 0x00, 0x00, ppp[0], ppp[1]]);
+        p.extend_from_slice(&f[14..]);
+        extra.push((p, len + 8));
     }
     v.extend(extra);
     assert!(v.len() > n);

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 /// (ts_ns, orig_len, data) of one record.
 type Rec = (u64, u32, Vec<u8>);
 
-const CORPUS: &str = "/work/shared/corpus/eth_corpus.pcap";
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/eth_corpus.pcap");
 
 fn corpus_bytes() -> Vec<u8> {
     std::fs::read(CORPUS).expect("shared corpus eth_corpus.pcap")
@@ -223,6 +223,46 @@ proptest! {
                     _ => break,
                 }
             }
+        }
+    }
+}
+
+/// tshark (Wireshark's dissector engine, not libpcap) reads what we write
+/// with the same lengths and timestamps, in all four variants.
+#[test]
+fn tshark_reads_what_we_write() {
+    let (recs, _) = records(&corpus_bytes());
+    let recs = &recs[..300];
+    let dir = std::env::temp_dir();
+    let cases = [
+        ("usec-be.pcap", write_pcap(recs, Precision::Micro, ByteOrder::Big), 1000),
+        ("nsec-le.pcap", write_pcap(recs, Precision::Nano, ByteOrder::Little), 1),
+        ("le.pcapng", write_pcapng(recs, ByteOrder::Little), 1),
+        ("be.pcapng", write_pcapng(recs, ByteOrder::Big), 1),
+    ];
+    for (name, bytes, unit_ns) in cases {
+        let p = dir.join(format!("netobs-capture-tshark-{}-{name}", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        let out = Command::new("tshark")
+            .args(["-r", p.to_str().unwrap(), "-T", "fields"])
+            .args(["-e", "frame.time_epoch", "-e", "frame.len", "-e", "frame.cap_len"])
+            .output()
+            .expect("tshark installed (scripts/test installs it)");
+        let _ = std::fs::remove_file(&p);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), recs.len(), "{name}");
+        for (line, (ts, orig, data)) in lines.iter().zip(recs) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (secs, frac) = f[0].split_once('.').unwrap();
+            let ns = secs.parse::<u64>().unwrap() * 1_000_000_000 + format!("{frac:0<9}")[..9].parse::<u64>().unwrap();
+            assert_eq!(ns, ts / unit_ns * unit_ns, "{name}: timestamp");
+            assert_eq!(
+                (f[1].parse::<u32>().unwrap(), f[2].parse::<usize>().unwrap()),
+                (*orig, data.len()),
+                "{name}"
+            );
         }
     }
 }

@@ -102,6 +102,22 @@ fn kernel_view(frame: &[u8]) -> (Vec<u8>, Metadata) {
     (frame.to_vec(), meta)
 }
 
+/// Opens `cfg` on `vb` (incoming only), sends `frames` from `va`, and
+/// returns what the capture delivers.
+fn capture_mix(a: &TestNetns, b: &TestNetns, frames: &[Vec<u8>], cfg: CaptureConfig) -> Vec<Vec<u8>> {
+    let mut cap = cfg
+        .interface("vb")
+        .direction(Direction::In)
+        .retire_timeout_ms(20)
+        .open_in(&Netns::named(b.name()))
+        .unwrap();
+    send_mix(a, frames);
+    collect(&mut cap, Duration::from_millis(300))
+        .into_iter()
+        .map(|p| p.0)
+        .collect()
+}
+
 fn send_mix(a: &TestNetns, frames: &[Vec<u8>]) {
     let tx = PacketSender::open_in(&Netns::named(a.name()), "va").unwrap();
     for f in frames {
@@ -170,18 +186,7 @@ fn kernel_passes_exactly_what_the_interpreter_accepts() {
                 .push(netobs_capture::filter::compile(expr, netobs_capture::file::linktype::ETHERNET, 262144).unwrap());
         }
         for prog in programs {
-            let mut cap = CaptureConfig::new()
-                .interface("vb")
-                .filter(prog.clone())
-                .direction(Direction::In)
-                .retire_timeout_ms(20)
-                .open_in(&Netns::named(b.name()))
-                .unwrap();
-            send_mix(&a, &frames);
-            let got: Vec<Vec<u8>> = collect(&mut cap, Duration::from_millis(300))
-                .into_iter()
-                .map(|p| p.0)
-                .collect();
+            let got = capture_mix(&a, &b, &frames, CaptureConfig::new().filter(prog.clone()));
             let want: Vec<Vec<u8>> = frames
                 .iter()
                 .filter(|f| {
@@ -196,6 +201,36 @@ fn kernel_passes_exactly_what_the_interpreter_accepts() {
             );
             assert_eq!(got, want, "{expr}: kernel and interpreter disagree");
         }
+    }
+}
+
+/// Offline-mode programs (our compiler's) see VLAN tags only after the
+/// tag is put back: run in user space they give, on live traffic, the
+/// verdicts the interpreter gives on the frames as sent. (As in libpcap,
+/// `vlan` shifts the offsets of what follows it: `udp and not vlan`, not
+/// `not vlan and udp`.)
+#[test]
+fn userspace_filter_sees_reinserted_vlan_tags() {
+    if !privileged("userspace_filter_sees_reinserted_vlan_tags") {
+        return;
+    }
+    let (a, b) = world();
+    let frames = mix();
+    for expr in [
+        "vlan 10",
+        "vlan and udp port 5000",
+        "udp and not vlan",
+        "ether proto 0x4321 or vlan",
+    ] {
+        let prog = netobs_capture::filter::compile(expr, netobs_capture::file::linktype::ETHERNET, 262144).unwrap();
+        let got = capture_mix(&a, &b, &frames, CaptureConfig::new().userspace_filter(prog.clone()));
+        let want: Vec<Vec<u8>> = frames
+            .iter()
+            .filter(|f| bpf::run(&prog.insns, f, f.len() as u32, &Metadata::default()) != 0)
+            .cloned()
+            .collect();
+        assert!(!want.is_empty(), "{expr}");
+        assert_eq!(got, want, "{expr}");
     }
 }
 
@@ -336,6 +371,70 @@ fn promiscuous_mode_lasts_as_long_as_the_capture() {
     assert_eq!(promiscuity(), "1");
     drop(cap);
     assert_eq!(promiscuity(), "0");
+}
+
+#[test]
+fn tx_ring_sends_bulk_frames_in_order() {
+    if !privileged("tx_ring_sends_bulk_frames_in_order") {
+        return;
+    }
+    let (a, b) = world();
+    let udp = bpf::parse_decimal(&tcpdump_ddd("-i", "vb", &b, "udp")).unwrap();
+    let mut cap = CaptureConfig::new()
+        .interface("vb")
+        .filter(udp)
+        .direction(Direction::In)
+        .retire_timeout_ms(20)
+        .open_in(&Netns::named(b.name()))
+        .unwrap();
+    // 3000 frames through a 256-slot ring: the sender waits for slots.
+    let frames: Vec<Vec<u8>> = (0..3000u16).map(|i| udp_frame(i, 20 + (i % 50) as usize)).collect();
+    let mut tx = netobs_capture::BulkSender::open_in(&Netns::named(a.name()), "va", 256).unwrap();
+    let sent = std::thread::scope(|s| {
+        let h = s.spawn(|| tx.send_all(frames.iter().map(|f| f.as_slice())).unwrap());
+        let got: Vec<Vec<u8>> = collect(&mut cap, Duration::from_millis(500))
+            .into_iter()
+            .map(|p| p.0)
+            .collect();
+        (h.join().unwrap(), got)
+    });
+    assert_eq!(sent.0, 3000);
+    assert_eq!(sent.1.len(), 3000, "captured {} of 3000", sent.1.len());
+    assert!(sent.1 == frames, "frames differ or are out of order");
+    assert_eq!(cap.stats().unwrap().drops, 0);
+    // A frame larger than a slot is refused before it reaches the kernel.
+    let e = tx.queue(&vec![0u8; 3000]).unwrap_err();
+    assert!(e.to_string().contains("does not fit"), "{e}");
+}
+
+#[test]
+fn interface_going_down_is_reported() {
+    if !privileged("interface_going_down_is_reported") {
+        return;
+    }
+    let (_a, b) = world();
+    let mut cap = CaptureConfig::new()
+        .interface("vb")
+        .open_in(&Netns::named(b.name()))
+        .unwrap();
+    b.ip(&["link", "set", "vb", "down"]);
+    // The kernel reports ENETDOWN on the socket (sk_err), which poll()
+    // signals with POLLERR.
+    let mut result = Ok(None);
+    for _ in 0..10 {
+        result = cap
+            .next_block(Some(Duration::from_millis(200)))
+            .map(|b| b.map(|b| b.index()));
+        if result.is_err() {
+            break;
+        }
+    }
+    let e = result.expect_err("capture on a downed interface must fail");
+    assert!(matches!(e, netobs_capture::Error::InterfaceDown(_)), "{e:?}");
+    assert!(
+        e.to_string().starts_with("interface went away or down during capture"),
+        "{e}"
+    );
 }
 
 #[test]

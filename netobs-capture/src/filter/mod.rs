@@ -5,13 +5,19 @@
 //!
 //! Grammar: `and`/`&&` and `or`/`||` have equal precedence and associate
 //! to the left; `not`/`!` binds tightest. A bare value after `or`/`and`
-//! reuses the previous primitive's qualifiers (`port 80 or 443`). `vlan`
-//! shifts the offsets of everything after it by 4, as in libpcap.
+//! reuses the previous primitive's qualifiers (`port 80 or 443`). `vlan`,
+//! `mpls` and `pppoes` shift the offsets of everything after them, as in
+//! libpcap.
 //!
 //! Refused with a clear error: host and network names (no name
 //! resolution), `gateway`, `protochain`, `ip broadcast` (needs the
-//! netmask), `mpls`/`pppoes`, and link layers or protocols outside the
-//! scope (llc, iso, decnet, wlan, atalk, ...).
+//! netmask), `inbound`/`outbound`/`ifindex` (Linux metadata), and link
+//! layers or protocols outside the scope (llc, iso, decnet, atalk, ...).
+//!
+//! VLAN tags are read from the packet bytes (offline mode). On a live
+//! socket the kernel strips them before the filter runs; use
+//! [`CaptureConfig::userspace_filter`](crate::CaptureConfig::userspace_filter)
+//! for programs that test `vlan`.
 
 mod codegen;
 mod lexer;
@@ -41,6 +47,7 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
         layout,
         last: None,
         mem: 0,
+        refused: std::cell::Cell::new(None),
     };
     let pred = if p.peek() == &Tok::End {
         Pred::Const(true)
@@ -48,6 +55,12 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
         let e = p.expr()?;
         if p.peek() != &Tok::End {
             return Err(p.error("expected 'and', 'or' or the end of the expression"));
+        }
+        if let Some((column, message)) = p.refused.get() {
+            return Err(FilterError {
+                column,
+                message: message.into(),
+            });
         }
         e
     };
@@ -59,15 +72,26 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
     Ok(prog)
 }
 
+/// What the "link type" of the next protocol check is: the EtherType of
+/// the link (or tag), the bottom of an MPLS label stack, or the PPP
+/// protocol inside a PPPoE session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encap {
+    Link,
+    Mpls,
+    Ppp,
+}
+
 /// Where the link-layer type and the network header are, for the link
-/// type and after any `vlan` keywords seen so far.
+/// type and after any `vlan`, `mpls` and `pppoes` keywords seen so far.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     link: u16,
-    /// Offset of the 16-bit EtherType; None for raw IP.
+    /// Offset of the 16-bit EtherType (or PPP protocol); None for raw IP.
     off_type: Option<u32>,
     /// Offset of the network-layer header.
     off_nl: u32,
+    encap: Encap,
 }
 
 impl Layout {
@@ -79,7 +103,12 @@ impl Layout {
             linktype::RAW => (None, 0),
             _ => return None,
         };
-        Some(Layout { link, off_type, off_nl })
+        Some(Layout {
+            link,
+            off_type,
+            off_nl,
+            encap: Encap::Link,
+        })
     }
 }
 
@@ -129,7 +158,7 @@ fn proto_keyword(w: &str) -> Option<Proto> {
 }
 
 /// Keywords of link layers and protocols we do not compile.
-const UNSUPPORTED: [&str; 50] = [
+const UNSUPPORTED: [&str; 47] = [
     "llc",
     "iso",
     "isis",
@@ -149,10 +178,7 @@ const UNSUPPORTED: [&str; 50] = [
     "moprc",
     "mopdl",
     "sca",
-    "mpls",
     "loopback",
-    "pppoed",
-    "pppoes",
     "geneve",
     "radio",
     "type",
@@ -224,6 +250,8 @@ struct Parser {
     layout: Layout,
     last: Option<Quals>,
     mem: u32,
+    /// A refusal found where no error can be returned (column, reason).
+    refused: std::cell::Cell<Option<(usize, &'static str)>>,
 }
 
 fn cmp(size: u16, off: u32, k: u32) -> Pred {
@@ -479,7 +507,7 @@ impl Parser {
         }
         // A relation (arithmetic comparison) is tried first; if it does not
         // parse, the same tokens are read as a boolean term.
-        let start = (self.pos, self.mem, self.layout.off_nl, self.layout.off_type);
+        let start = (self.pos, self.mem, self.layout);
         // Tokens that can only start arithmetic: a number, `len`, unary
         // minus, proto[...]. Then the relation's error is the one to report.
         let arithmetic = match (self.peek(), self.peek_at(1)) {
@@ -497,7 +525,7 @@ impl Parser {
             Err(e) => e,
         };
         let rel_pos = self.pos;
-        (self.pos, self.mem, self.layout.off_nl, self.layout.off_type) = start;
+        (self.pos, self.mem, self.layout) = start;
         if self.eat_op("(") {
             let e = self.expr();
             return match e {
@@ -772,8 +800,37 @@ impl Parser {
         })
     }
 
-    /// The frame carries this EtherType (or IP version on raw links).
+    /// The frame carries this EtherType (or IP version on raw links;
+    /// below an MPLS stack: bottom of stack and IP version; inside PPPoE:
+    /// the PPP protocol number).
     fn linktype(&self, ethertype: u32) -> Pred {
+        let nl = self.layout.off_nl;
+        match (self.layout.encap, self.layout.off_type) {
+            (Encap::Mpls, _) => {
+                let bottom = cmp_masked(op::B, nl - 2, 1, 1);
+                return match ethertype {
+                    0x0800 => bottom.and(cmp_masked(op::B, nl, 0xf0, 0x40)),
+                    0x86dd => bottom.and(cmp_masked(op::B, nl, 0xf0, 0x60)),
+                    _ => {
+                        self.refused.set(Some((
+                            self.column(),
+                            "only ip and ip6 can be matched below an MPLS label stack",
+                        )));
+                        Pred::Const(false)
+                    }
+                };
+            }
+            (Encap::Ppp, Some(off)) => {
+                // libpcap's ethertype_to_ppptype for the two IP versions.
+                let ppp = match ethertype {
+                    0x0800 => 0x21,
+                    0x86dd => 0x57,
+                    other => other,
+                };
+                return cmp(op::H, off, ppp);
+            }
+            _ => {}
+        }
         match self.layout.off_type {
             // ISO, IP-over-LLC and NetBEUI SAPs: DSAP and SSAP both equal
             // (libpcap's gen_ether_linktype).
@@ -859,6 +916,18 @@ impl Parser {
             "stp" => {
                 self.pos += 1;
                 return Ok(self.linktype(0x42));
+            }
+            "mpls" => {
+                self.pos += 1;
+                return self.mpls();
+            }
+            "pppoes" => {
+                self.pos += 1;
+                return self.pppoes();
+            }
+            "pppoed" => {
+                self.pos += 1;
+                return self.encap_link("pppoed").map(|_| self.linktype(0x8863));
             }
             "less" | "greater" => {
                 self.pos += 1;
@@ -946,10 +1015,62 @@ impl Parser {
         Ok(Some(first))
     }
 
-    fn vlan(&mut self) -> Result<Pred, FilterError> {
-        let (Some(off), linktype::ETHERNET) = (self.layout.off_type, self.layout.link) else {
-            return Err(self.error("'vlan' needs an Ethernet link (as in libpcap)"));
+    /// The EtherType offset, for keywords that need a plain Ethernet
+    /// encapsulation at this point.
+    fn encap_link(&self, what: &str) -> Result<u32, FilterError> {
+        match (self.layout.off_type, self.layout.link, self.layout.encap) {
+            (Some(off), linktype::ETHERNET, Encap::Link) => Ok(off),
+            _ => Err(self.error(format!("'{what}' needs an Ethernet link, not inside MPLS or PPPoE"))),
+        }
+    }
+
+    /// `mpls [label]`: an MPLS unicast frame (or, after another `mpls`, a
+    /// label that is not the bottom of the stack), then offsets move past
+    /// the label (libpcap's gen_mpls).
+    fn mpls(&mut self) -> Result<Pred, FilterError> {
+        let nl = self.layout.off_nl;
+        let mut p = match (self.layout.encap, self.layout.off_type) {
+            (Encap::Mpls, _) => test(vec![Insn::stmt(op::LD | op::B | op::ABS, nl - 2)], op::JSET, 1).not(),
+            // MPLS unicast inside PPP (PPP_MPLS_UCAST).
+            (Encap::Ppp, Some(off)) => cmp(op::H, off, 0x0281),
+            _ => {
+                self.encap_link("mpls")?;
+                self.linktype(0x8847)
+            }
         };
+        if let Tok::Num(label) = *self.peek() {
+            if label > 0xfffff {
+                return Err(self.error("MPLS label must be 0..1048575"));
+            }
+            self.pos += 1;
+            p = p.and(cmp_masked(op::W, nl, 0xffff_f000, label << 12));
+        }
+        self.layout.off_nl = nl + 4;
+        self.layout.encap = Encap::Mpls;
+        Ok(p)
+    }
+
+    /// `pppoes [session]`: a PPPoE session frame; what follows is matched
+    /// on the PPP protocol after the 6-byte PPPoE header.
+    fn pppoes(&mut self) -> Result<Pred, FilterError> {
+        self.encap_link("pppoes")?;
+        let nl = self.layout.off_nl;
+        let mut p = self.linktype(0x8864);
+        if let Tok::Num(id) = *self.peek() {
+            if id > 0xffff {
+                return Err(self.error("PPPoE session id must be 0..65535"));
+            }
+            self.pos += 1;
+            p = p.and(cmp_masked(op::W, nl, 0xffff, id));
+        }
+        self.layout.off_type = Some(nl + 6);
+        self.layout.off_nl = nl + 8;
+        self.layout.encap = Encap::Ppp;
+        Ok(p)
+    }
+
+    fn vlan(&mut self) -> Result<Pred, FilterError> {
+        let off = self.encap_link("vlan")?;
         let nl = self.layout.off_nl;
         let tagged = cmp(op::H, off, 0x8100)
             .or(cmp(op::H, off, 0x88a8))
@@ -1322,6 +1443,10 @@ fn is_keyword(w: &str) -> bool {
         || matches!(
             w,
             "vlan"
+                | "mpls"
+                | "pppoes"
+                | "pppoed"
+                | "stp"
                 | "less"
                 | "greater"
                 | "broadcast"

@@ -1,4 +1,5 @@
-//! Zero-copy views of packet headers, in the style of smoltcp's `wire`.
+//! Zero-copy views of packet headers (Ethernet/802.1Q/QinQ, ARP, IPv4,
+//! IPv6, TCP, UDP, ICMP/ICMPv6, VXLAN, GRE), in the style of smoltcp's `wire`.
 //!
 //! Each view borrows its buffer, checks the fixed header length once in
 //! `parse`, and then reads fields with infallible accessors. A length field
@@ -11,6 +12,7 @@ mod icmp;
 mod ipv4;
 mod ipv6;
 mod tcp;
+mod tunnel;
 mod udp;
 mod walk;
 
@@ -20,6 +22,7 @@ pub use icmp::{IcmpMessage, Icmpv4Packet, Icmpv6Packet};
 pub use ipv4::Ipv4Packet;
 pub use ipv6::{Ipv6Fragment, Ipv6Packet, Ipv6Upper};
 pub use tcp::{TcpFlags, TcpSegment};
+pub use tunnel::{GrePacket, VxlanPacket, VXLAN_PORT};
 pub use udp::UdpDatagram;
 pub use walk::{walk_ethernet, Layers};
 
@@ -49,6 +52,8 @@ pub mod ipproto {
     pub const TCP: u8 = 6;
     /// UDP.
     pub const UDP: u8 = 17;
+    /// GRE.
+    pub const GRE: u8 = 47;
     /// IPv6 fragment header.
     pub const FRAGMENT: u8 = 44;
     /// ICMPv6.

@@ -15,11 +15,18 @@ pub struct Layers {
     pub ip_protocol: Option<u8>,
     /// Transport ports, when TCP or UDP parsed.
     pub ports: Option<(u16, u16)>,
+    /// The layers of the frame inside a VXLAN or GRE (Ethernet) tunnel.
+    pub inner: Option<Box<Layers>>,
 }
 
 /// Walks an Ethernet frame through Ethernet, ARP, IPv4, IPv6 (with
-/// extension headers), TCP, UDP, ICMP and ICMPv6 views. Never panics.
+/// extension headers), TCP, UDP, ICMP and ICMPv6 views, and into VXLAN
+/// and Ethernet-over-GRE tunnels (8 levels at most). Never panics.
 pub fn walk_ethernet(frame: &[u8]) -> Layers {
+    walk(frame, 8)
+}
+
+fn walk(frame: &[u8], depth: u32) -> Layers {
     let mut l = Layers::default();
     let Ok(eth) = EthernetFrame::parse(frame) else {
         return l;
@@ -86,8 +93,23 @@ pub fn walk_ethernet(frame: &[u8]) -> Layers {
         }
         ipproto::UDP => {
             if let Ok(u) = UdpDatagram::parse(transport) {
-                let _ = (u.len(), u.checksum(), u.payload());
+                let _ = (u.len(), u.checksum());
                 l.ports = Some((u.src_port(), u.dst_port()));
+                if u.dst_port() == VXLAN_PORT && depth > 0 {
+                    if let Ok(v) = VxlanPacket::parse(u.payload()) {
+                        let _ = (v.flags(), v.vni());
+                        l.inner = Some(Box::new(walk(v.payload(), depth - 1)));
+                    }
+                }
+            }
+        }
+        ipproto::GRE => {
+            if let Ok(g) = GrePacket::parse(transport) {
+                let _ = (g.version(), g.checksum(), g.key(), g.sequence());
+                // 0x6558: transparent Ethernet bridging.
+                if g.protocol() == 0x6558 && depth > 0 {
+                    l.inner = Some(Box::new(walk(g.payload(), depth - 1)));
+                }
             }
         }
         ipproto::ICMP | ipproto::ICMPV6 => {

@@ -17,6 +17,7 @@ use std::net::IpAddr;
 use netobs::core::{NetlinkSocket, Netns, Protocol};
 use netobs::sockdiag::inet_diag::{Extensions, Family, InetRequest, InetSock, Proto, States};
 use netobs::sockdiag::owners::Owners;
+use netobs::sockdiag::packet_diag::{PacketShow, PacketSock};
 use netobs::sockdiag::unix_diag::{UnixShow, UnixSock};
 use netobs::sockdiag::{bytecode, counters, filter, SockDiag, TcpInfo};
 
@@ -322,6 +323,7 @@ struct Opts {
     udp: bool,
     raw: bool,
     unix: bool,
+    packet: bool,
     mptcp: bool,
     numeric: bool,
     resolve: bool,
@@ -812,6 +814,130 @@ impl Ss {
         }
     }
 
+    /// misc/ss.c `packet_show_sock`: protocol and interface as the local
+    /// address, `*` as the peer.
+    fn packet(&mut self, s: &PacketSock<'_>) {
+        let netid = if s.kind() as i32 == libc::SOCK_RAW {
+            "p_raw"
+        } else {
+            "p_dgr"
+        };
+        let info = s.info();
+        let iface = info.map_or(0, |i| i.index);
+        if self.o.json {
+            let mut j = String::new();
+            let _ = write!(
+                j,
+                "{{\"netid\":\"{netid}\",\"state\":\"UNCONN\",\"protocol\":{},\"interface\":{iface},\"inode\":{},\"uid\":{}}}",
+                s.protocol(),
+                s.inode(),
+                s.uid().unwrap_or(0)
+            );
+            self.json.push(j);
+            return;
+        }
+        let rq = s.meminfo().map_or(0, |m| m.rmem_alloc);
+        self.t.set(COL_NETID);
+        self.t.out(netid);
+        self.t.set(COL_STATE);
+        self.t.out("UNCONN");
+        self.t.set(COL_RECVQ);
+        self.t.out_with(|b| push_padded(b, rq as u64, 6));
+        self.t.set(COL_SENDQ);
+        self.t.out_with(|b| push_padded(b, 0, 6));
+        self.t.set(COL_ADDR);
+        let proto = s.protocol();
+        let numeric = self.o.numeric;
+        self.t.out_with(|b| {
+            if proto == libc::ETH_P_ALL as u16 {
+                b.push('*');
+            } else {
+                match ll_proto_name(proto).filter(|_| !numeric) {
+                    Some(n) => b.push_str(n),
+                    None => {
+                        b.push('[');
+                        push_u64(b, proto as u64);
+                        b.push(']');
+                    }
+                }
+            }
+            b.push(':');
+        });
+        self.t.next();
+        if iface == 0 {
+            self.t.out("*");
+        } else {
+            let n = self.ifname(iface);
+            self.t.out(&n);
+        }
+        self.t.next();
+        self.t.out("*");
+        self.t.next();
+        self.t.next();
+        if let Some(owners) = &self.owners {
+            let ino = s.inode();
+            self.t.out_with(|b| Self::users(owners, ino, b));
+        }
+        if self.o.details {
+            let mut d = String::new();
+            if let Some(uid) = s.uid().filter(|&u| u != 0) {
+                let _ = write!(d, " uid:{uid}");
+            }
+            let _ = write!(d, " ino:{} sk:{:x}", s.inode(), s.cookie());
+            if let Some(i) = info {
+                d.push_str(if self.o.oneline { " ver:" } else { "\n\tver:" });
+                let _ = write!(d, "{} cpy_thresh:{} flags( ", i.version, i.copy_thresh);
+                for (bit, name) in [
+                    (1, "running"),
+                    (2, " auxdata"),
+                    (4, " origdev"),
+                    (8, " vnethdr"),
+                    (16, " loss"),
+                ] {
+                    if i.flags & bit != 0 {
+                        d.push_str(name);
+                    }
+                }
+                if i.flags == 0 {
+                    d.push('0');
+                }
+                d.push_str(" )");
+            }
+            for (ring, name) in [(s.rx_ring(), "ring_rx("), (s.tx_ring(), "ring_tx(")] {
+                if let Some(r) = ring {
+                    d.push_str(if self.o.oneline { " " } else { "\n\t" });
+                    let _ = write!(
+                        d,
+                        "{name}blk_size:{},blk_nr:{},frm_size:{},frm_nr:{},tmo:{},features:0x{:x})",
+                        r.block_size, r.block_nr, r.frame_size, r.frame_nr, r.retire_tmo, r.features
+                    );
+                }
+            }
+            if let Some((id, kind)) = s.fanout() {
+                d.push_str(if self.o.oneline { " fanout(" } else { "\n\tfanout(" });
+                let _ = write!(d, "id:{id},type:");
+                match kind {
+                    0 => d.push_str("hash"),
+                    1 => d.push_str("lb"),
+                    2 => d.push_str("cpu"),
+                    3 => d.push_str("roll"),
+                    4 => d.push_str("random"),
+                    5 => d.push_str("qm"),
+                    k => {
+                        let _ = write!(d, "0x{k:x}");
+                    }
+                }
+                d.push(')');
+            }
+            self.t.out(&d);
+        }
+        if self.o.mem {
+            if let Some(m) = s.meminfo() {
+                self.t.out(&skmem(&m));
+            }
+        }
+    }
+
     fn unix(&mut self, s: &UnixSock<'_>) {
         let netid = match s.kind() as i32 {
             libc::SOCK_STREAM => "u_str",
@@ -916,6 +1042,64 @@ fn skmem(m: &netobs::sockdiag::inet_diag::SkMemInfo) -> String {
     }
     s.push(')');
     s
+}
+
+/// iproute2's lib/ll_proto.c names of link-layer protocols.
+fn ll_proto_name(p: u16) -> Option<&'static str> {
+    let table: &[(i32, &str)] = &[
+        (libc::ETH_P_LOOP, "loop"),
+        (libc::ETH_P_PUP, "pup"),
+        (libc::ETH_P_PUPAT, "pupat"),
+        (libc::ETH_P_IP, "ip"),
+        (libc::ETH_P_X25, "x25"),
+        (libc::ETH_P_ARP, "arp"),
+        (libc::ETH_P_BPQ, "bpq"),
+        (libc::ETH_P_IEEEPUP, "ieeepup"),
+        (libc::ETH_P_IEEEPUPAT, "ieeepupat"),
+        (libc::ETH_P_DEC, "dec"),
+        (libc::ETH_P_DNA_DL, "dna_dl"),
+        (libc::ETH_P_DNA_RC, "dna_rc"),
+        (libc::ETH_P_DNA_RT, "dna_rt"),
+        (libc::ETH_P_LAT, "lat"),
+        (libc::ETH_P_DIAG, "diag"),
+        (libc::ETH_P_CUST, "cust"),
+        (libc::ETH_P_SCA, "sca"),
+        (libc::ETH_P_RARP, "rarp"),
+        (libc::ETH_P_ATALK, "atalk"),
+        (libc::ETH_P_AARP, "aarp"),
+        (libc::ETH_P_IPX, "ipx"),
+        (libc::ETH_P_IPV6, "ipv6"),
+        (libc::ETH_P_PPP_DISC, "ppp_disc"),
+        (libc::ETH_P_PPP_SES, "ppp_ses"),
+        (libc::ETH_P_ATMMPOA, "atmmpoa"),
+        (libc::ETH_P_ATMFATE, "atmfate"),
+        (libc::ETH_P_802_3, "802_3"),
+        (libc::ETH_P_AX25, "ax25"),
+        (libc::ETH_P_ALL, "all"),
+        (libc::ETH_P_802_2, "802_2"),
+        (libc::ETH_P_SNAP, "snap"),
+        (libc::ETH_P_DDCMP, "ddcmp"),
+        (libc::ETH_P_WAN_PPP, "wan_ppp"),
+        (libc::ETH_P_PPP_MP, "ppp_mp"),
+        (libc::ETH_P_LOCALTALK, "localtalk"),
+        (0x000C, "can"), // ETH_P_CAN (if_ether.h); libc lacks it
+        (libc::ETH_P_PPPTALK, "ppptalk"),
+        (libc::ETH_P_TR_802_2, "tr_802_2"),
+        (libc::ETH_P_MOBITEX, "mobitex"),
+        (libc::ETH_P_CONTROL, "control"),
+        (libc::ETH_P_IRDA, "irda"),
+        (libc::ETH_P_ECONET, "econet"),
+        (libc::ETH_P_TIPC, "tipc"),
+        (0x8892, "profinet"), // ETH_P_PROFINET
+        (libc::ETH_P_AOE, "aoe"),
+        (0x88A4, "ethercat"), // ETH_P_ETHERCAT
+        (libc::ETH_P_8021Q, "802.1Q"),
+        (libc::ETH_P_8021AD, "802.1ad"),
+        (libc::ETH_P_MPLS_UC, "mpls_uc"),
+        (libc::ETH_P_MPLS_MC, "mpls_mc"),
+        (libc::ETH_P_TEB, "teb"),
+    ];
+    table.iter().find(|(v, _)| *v == p as i32).map(|(_, n)| *n)
 }
 
 /// ` name:value`.
@@ -1254,6 +1438,13 @@ fn inet_json(s: &InetSock<'_>, netid: &str) -> String {
 
 // ---------------------------------------------------------------- main
 
+/// The socket table a kept dump came from.
+enum Kind {
+    Packet,
+    Unix,
+    Inet(Proto),
+}
+
 /// Appends one answer payload to `buf` as `[u32 length][payload][padding]`.
 fn keep(buf: &mut Vec<u8>, payload: &[u8]) {
     buf.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
@@ -1285,6 +1476,7 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
         ('u', "udp"),
         ('w', "raw"),
         ('x', "unix"),
+        ('0', "packet"),
         ('M', "mptcp"),
         ('a', "all"),
         ('l', "listening"),
@@ -1307,6 +1499,7 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
         "udp" => o.udp = true,
         "raw" => o.raw = true,
         "unix" => o.unix = true,
+        "packet" => o.packet = true,
         "mptcp" => o.mptcp = true,
         "all" => o.all = true,
         "listening" => o.listening = true,
@@ -1408,13 +1601,16 @@ fn main() {
     };
 
     // Tables and states, as ss's filter_db_set / filter_af_set / defaults.
-    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp;
-    let (tcp, udp, raw, unix, mptcp) = if explicit {
-        (o.tcp, o.udp, o.raw, o.unix, o.mptcp)
+    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp || o.packet;
+    let (tcp, udp, raw, unix, mptcp, packet) = if explicit {
+        (o.tcp, o.udp, o.raw, o.unix, o.mptcp, o.packet)
     } else {
-        (true, true, true, true, false)
+        (true, true, true, true, false, true)
     };
     let mut states = 0u32;
+    if packet {
+        states |= States::only(netobs::sockdiag::TcpState::Close).0;
+    }
     if tcp || mptcp {
         states |= States::DEFAULT.0;
     }
@@ -1504,7 +1700,8 @@ fn main() {
     } else {
         None
     };
-    let ndbs = [tcp, udp, raw, mptcp].iter().filter(|&&b| b).count() + if unix { 3 } else { 0 };
+    let ndbs =
+        [tcp, udp, raw, mptcp].iter().filter(|&&b| b).count() + if unix { 3 } else { 0 } + if packet { 2 } else { 0 };
     let mut ss = Ss {
         o,
         t: Table::new(),
@@ -1530,7 +1727,22 @@ fn main() {
     // table) and formatted after the owner scan, which runs meanwhile on
     // other threads; otherwise each socket is formatted as it arrives.
     let deferred = owners_scan.is_some();
-    let mut dumps: Vec<(Option<Proto>, Vec<u8>)> = Vec::new();
+    let mut dumps: Vec<(Kind, Vec<u8>)> = Vec::new();
+    // ss lists packet sockets (always UNCONN) only when CLOSE is asked for.
+    if packet && states.contains(netobs::sockdiag::TcpState::Close) {
+        let show =
+            PacketShow::INFO | PacketShow::MEMINFO | PacketShow::FILTER | PacketShow::RING_CFG | PacketShow::FANOUT;
+        let mut buf = Vec::new();
+        diag.for_each_packet(show, |s| {
+            if deferred {
+                keep(&mut buf, s.payload());
+            } else {
+                ss.packet(s);
+            }
+        })
+        .unwrap_or_else(|e| die(e));
+        dumps.push((Kind::Packet, buf));
+    }
     if unix {
         let mut show = UnixShow::NAME | UnixShow::PEER | UnixShow::RQLEN;
         if ss.o.mem {
@@ -1548,7 +1760,7 @@ fn main() {
             }
         })
         .unwrap_or_else(|e| die(e));
-        dumps.push((None, buf));
+        dumps.push((Kind::Unix, buf));
     }
 
     let families: &[Family] = match (ss.o.v4, ss.o.v6) {
@@ -1597,7 +1809,7 @@ fn main() {
                 Err(e) => die(e),
             }
         }
-        dumps.push((Some(proto), buf));
+        dumps.push((Kind::Inet(proto), buf));
     }
 
     if let Some(scan) = owners_scan {
@@ -1606,8 +1818,9 @@ fn main() {
         for (proto, buf) in &dumps {
             for payload in kept(buf) {
                 match proto {
-                    None => ss.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
-                    Some(proto) => {
+                    Kind::Packet => ss.packet(&PacketSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
+                    Kind::Unix => ss.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
+                    Kind::Inet(proto) => {
                         let s = InetSock::parse_payload(payload).unwrap_or_else(|e| die(e));
                         ss.inet_or_kill(&s, *proto, killer.as_mut());
                     }

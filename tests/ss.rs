@@ -198,6 +198,10 @@ fn ss_matches_iproute2() {
         &["-tan", "sport", ">", ":5000"],
         &["-tan", "not", "dport", "=", ":7777"],
         &["-tan", "dev", "sa"],
+        &["-0an"],
+        &["-0ae"],
+        &["-0apn"],
+        &["-0m"],
     ] {
         same(ns, args);
     }

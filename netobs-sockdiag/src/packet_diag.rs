@@ -93,6 +93,7 @@ pub struct PacketRing {
 /// One AF_PACKET socket.
 #[derive(Clone, Debug)]
 pub struct PacketSock<'a> {
+    payload: &'a [u8],
     hdr: &'a [u8],
     attrs: AttrIndex<'a, { attr::MAX }>,
 }
@@ -100,9 +101,18 @@ pub struct PacketSock<'a> {
 impl<'a> PacketSock<'a> {
     /// Parses one answer message.
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self, DecodeError> {
-        let p = msg.payload();
+        Self::parse_payload(msg.payload())
+    }
+
+    /// Parses the payload of an answer (a `packet_diag_msg` and attributes).
+    pub fn parse_payload(p: &'a [u8]) -> Result<Self, DecodeError> {
         let (hdr, attrs) = split_msg(p, "packet_diag_msg", MSG_LEN, &[(attr::FANOUT, 4), (attr::UID, 4)])?;
-        Ok(PacketSock { hdr, attrs })
+        Ok(PacketSock { payload: p, hdr, attrs })
+    }
+
+    /// The message payload this view reads; see [`PacketSock::parse_payload`].
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
     }
     /// SOCK_RAW or SOCK_DGRAM.
     pub fn kind(&self) -> u8 {

@@ -40,7 +40,7 @@ pub mod attr {
     pub const TOS: u16 = 5;
     /// IPv6 traffic class.
     pub const TCLASS: u16 = 6;
-    /// u32 sk_meminfo[SK_MEMINFO_VARS].
+    /// `u32 sk_meminfo[SK_MEMINFO_VARS]`.
     pub const SKMEMINFO: u16 = 7;
     /// Shutdown state (bit 0 RCV_SHUTDOWN, bit 1 SEND_SHUTDOWN).
     pub const SHUTDOWN: u16 = 8;

@@ -104,19 +104,28 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
     } else {
         None
     };
-    let mut mon = DropMonitor::open(&tracefs, &args.filter, syms.as_ref())?;
+    // Stacks come from a trigger on the tracepoint; otherwise NET_DM where the kernel has it.
+    let mut mon = if args.stacks > 0 {
+        DropMonitor::open_tracepoint(&tracefs, &args.filter, syms.as_ref())?
+    } else {
+        DropMonitor::open(&tracefs, &args.filter, syms.as_ref())?
+    };
     if args.stacks > 0 {
         mon.enable_stacks()?;
     }
-    let via = match mon.text_fallback_reason() {
-        None => "trace_pipe_raw".to_string(),
-        Some(why) => format!("text trace_pipe, because {why}"),
-    };
-    eprintln!(
-        "dropwatch: backend skb:kfree_skb tracepoint via {via} (instance {}); NET_DM: {}",
-        mon.instance().name(),
-        mon.net_dm_error().unwrap_or("present, not used")
-    );
+    match mon.net_dm_error() {
+        None => eprintln!("dropwatch: backend NET_DM generic netlink (packet alerts)"),
+        Some(net_dm) => {
+            let via = match mon.text_fallback_reason() {
+                None => "trace_pipe_raw".to_string(),
+                Some(why) => format!("text trace_pipe, because {why}"),
+            };
+            eprintln!(
+                "dropwatch: backend skb:kfree_skb tracepoint via {via} (instance {}); NET_DM: {net_dm}",
+                mon.instance().name(),
+            );
+        }
+    }
     let mut counts = DropCounts::default();
     let mut stacks = StackCounts::default();
     let mut interval = 0u64;

@@ -7,6 +7,11 @@
 //! (`rx_sk`), the EtherType (`protocol`, host order) and the drop reason,
 //! whose names come from the `__print_symbolic` table of the running
 //! kernel's format file: the numbers differ between kernel versions.
+//!
+//! Where the kernel has the NET_DM generic netlink family ([`crate::net_dm`])
+//! and no filter is asked for, [`DropMonitor::open`] uses it instead, in
+//! packet mode (location, protocol and reason name per dropped packet), and
+//! presents its alerts as the same [`SkbDrop`]s.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,6 +19,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::format::{EventFormat, FieldRef, SymbolTable};
 use crate::kallsyms::Kallsyms;
+use crate::net_dm::{Alert, AlertMode, NetDm, NetDmConfig};
 use crate::reader::{RawReader, TextReader};
 use crate::ring::Record;
 use crate::tcp::{Flow, TcpDecoder, TcpEvent};
@@ -27,7 +33,8 @@ pub enum Backend {
     /// `skb:kfree_skb` through the text trace_pipe (the fallback): no
     /// stacks, and `skbaddr`/`rx_sk` are the kernel's hashed `%p` values.
     TracepointText,
-    /// The NET_DM generic netlink family (summary alerts).
+    /// The NET_DM generic netlink family (packet or summary alerts): no
+    /// stacks, no `skbaddr`/`rx_sk`, no kernel-side filter.
     NetDm,
 }
 
@@ -315,6 +322,56 @@ pub struct DropMonitor {
 enum Source {
     Raw(RawReader),
     Text(TextSource),
+    NetDm(NetDm),
+}
+
+/// Which backend [`DropMonitor::open_with`] may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    /// NET_DM where the family exists, else the tracepoint.
+    Auto,
+    /// The tracepoint, binary (text only when binary cannot be read).
+    Tracepoint,
+    /// The text trace_pipe.
+    Text,
+}
+
+/// Hands the drops of one NET_DM alert to `f` as [`SkbDrop`]s: a summary
+/// point counted `n` times is `n` drops at its location (reason and
+/// protocol unknown: 0); a packet alert is one drop, its reason name turned
+/// into this kernel's number through the kfree_skb format file.
+fn net_dm_drops(alert: &Alert<'_>, kfree: &KfreeSkb, f: &mut impl FnMut(&SkbDrop)) {
+    let blank = SkbDrop {
+        cpu: 0,
+        timestamp: 0,
+        pid: 0,
+        location: 0,
+        reason: 0,
+        protocol: 0,
+        skbaddr: 0,
+        rx_sk: 0,
+    };
+    match alert {
+        Alert::Summary(s) => {
+            for p in s.points() {
+                let d = SkbDrop {
+                    location: p.location,
+                    ..blank
+                };
+                for _ in 0..p.count {
+                    f(&d);
+                }
+            }
+        }
+        Alert::Packet(p) => f(&SkbDrop {
+            timestamp: p.timestamp.unwrap_or(0),
+            location: p.location.unwrap_or(0),
+            reason: p.reason.and_then(|r| kfree.reasons.value(r)).unwrap_or(0) as u32,
+            protocol: p.protocol.unwrap_or(0),
+            ..blank
+        }),
+        Alert::Other(_) => {}
+    }
 }
 
 /// The text fallback: trace_pipe lines turned back into drops.
@@ -389,28 +446,65 @@ impl KfreeSkb {
 }
 
 impl DropMonitor {
+    /// Chooses the backend automatically: the NET_DM family in packet mode
+    /// where the kernel has it and `filter` is empty (NET_DM filters
+    /// nothing in the kernel), otherwise [`DropMonitor::open_tracepoint`].
+    /// [`DropMonitor::backend`] says which is in use and
+    /// [`DropMonitor::net_dm_error`] why NET_DM is not.
+    pub fn open(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        Self::open_with(tracefs, filter, syms, Choice::Auto)
+    }
+
     /// Creates a private instance, enables `skb:kfree_skb` with the filter,
     /// sets buffer_percent to 0 (wake on every event) and reads the binary
-    /// per-CPU buffers, or the text trace_pipe when those cannot be used
-    /// ([`DropMonitor::backend`] says which). `syms` is needed only for a
-    /// location filter.
-    pub fn open(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
-        Self::open_with(tracefs, filter, syms, false)
+    /// per-CPU buffers, or the text trace_pipe when those cannot be used.
+    /// `syms` is needed only for a location filter. Stacks and TCP flows
+    /// need this backend.
+    pub fn open_tracepoint(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        Self::open_with(tracefs, filter, syms, Choice::Tracepoint)
     }
 
-    /// Like [`DropMonitor::open`], always on the text trace_pipe.
+    /// Like [`DropMonitor::open_tracepoint`], always on the text trace_pipe.
     pub fn open_text(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
-        Self::open_with(tracefs, filter, syms, true)
+        Self::open_with(tracefs, filter, syms, Choice::Text)
     }
 
-    fn open_with(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>, text: bool) -> Result<Self> {
+    fn open_with(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>, choice: Choice) -> Result<Self> {
         let format = tracefs.event_format("skb", "kfree_skb")?;
         let kfree = KfreeSkb::new(&format)?;
         let expr = filter.kernel_filter(&kfree, syms)?;
         let instance = tracefs.private_instance("drops")?;
         instance.set_buffer_percent(0)?;
+        let net_dm = match choice {
+            Choice::Auto if *filter == DropFilter::default() => {
+                let config = NetDmConfig {
+                    mode: AlertMode::Packet,
+                    trunc_len: 64,
+                    ..NetDmConfig::default()
+                };
+                match NetDm::open(&config) {
+                    Ok(n) => {
+                        return Ok(DropMonitor {
+                            source: Source::NetDm(n),
+                            kfree,
+                            net_dm: None,
+                            filter: None,
+                            stacks: None,
+                            stack_buf: Vec::new(),
+                            tcp: None,
+                            instance,
+                        })
+                    }
+                    Err(e) => Some(e.to_string()),
+                }
+            }
+            _ => match net_dm_available() {
+                Ok(()) => Some("present, not used (filters, stacks and TCP flows need the tracepoint)".into()),
+                Err(e) => Some(e.to_string()),
+            },
+        };
         instance.enable_event("skb", "kfree_skb", expr.as_deref())?;
-        let raw = if text {
+        let raw = if choice == Choice::Text {
             Err(Error::Parse {
                 what: "reading mode".into(),
                 msg: "text trace_pipe requested".into(),
@@ -437,7 +531,6 @@ impl DropMonitor {
                 })
             }
         };
-        let net_dm = net_dm_available().err().map(|e| e.to_string());
         Ok(DropMonitor {
             source,
             kfree,
@@ -456,6 +549,7 @@ impl DropMonitor {
     /// its condition, which makes it run after the event is recorded (a
     /// trigger without condition runs before it, and for filtered-out events too).
     pub fn enable_stacks(&mut self) -> Result<()> {
+        self.need_tracepoint("kernel stacks")?;
         let format = self.instance.tracefs().event_format("ftrace", "kernel_stack")?;
         let stacks = KernelStack::new(&format)?;
         let cond = self.filter.as_deref().unwrap_or("common_pid >= 0");
@@ -471,6 +565,7 @@ impl DropMonitor {
     /// [`DropMonitor::poll_detailed`]. Sockets are known from their first
     /// state change after this call until they close.
     pub fn enable_tcp_flows(&mut self) -> Result<()> {
+        self.need_tracepoint("TCP flows")?;
         let decoder = TcpDecoder::new(self.instance.tracefs())?;
         let close = decoder.state_value("TCP_CLOSE").ok_or_else(|| Error::Parse {
             what: "sock/inet_sock_set_state/format".into(),
@@ -499,6 +594,12 @@ impl DropMonitor {
             // Text lines carry no stack records we pair, and hashed rx_sk
             // values that match no socket: drops only.
             Source::Text(t) => return t.poll(kfree, timeout, &mut |d: &SkbDrop| emit(&mut f, *d, &[], &None)),
+            Source::NetDm(n) => {
+                n.poll(timeout, |a| {
+                    net_dm_drops(a, kfree, &mut |d: &SkbDrop| emit(&mut f, *d, &[], &None))
+                })?;
+                return Ok(0);
+            }
         };
         let sum = reader.read(timeout, |cpu, page| {
             let mut pending: Option<SkbDrop> = None;
@@ -540,12 +641,23 @@ impl DropMonitor {
         self.tcp.as_ref().map(|t| &t.decoder)
     }
 
-    /// The backend in use: always the tracepoint; [`DropMonitor::net_dm_error`]
-    /// says why NET_DM is not (or that it also exists).
+    /// The backend in use; [`DropMonitor::net_dm_error`] says why NET_DM
+    /// is not, when it is not.
     pub fn backend(&self) -> Backend {
         match self.source {
             Source::Raw(_) => Backend::Tracepoint,
             Source::Text(_) => Backend::TracepointText,
+            Source::NetDm(_) => Backend::NetDm,
+        }
+    }
+
+    fn need_tracepoint(&self, what: &str) -> Result<()> {
+        match self.source {
+            Source::NetDm(_) => Err(Error::Parse {
+                what: what.into(),
+                msg: "need the skb:kfree_skb tracepoint backend (DropMonitor::open_tracepoint), not NET_DM".into(),
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -553,11 +665,12 @@ impl DropMonitor {
     pub fn text_fallback_reason(&self) -> Option<&str> {
         match &self.source {
             Source::Text(t) => Some(&t.why),
-            Source::Raw(_) => None,
+            Source::Raw(_) | Source::NetDm(_) => None,
         }
     }
 
-    /// The error looking up NET_DM, when the family is absent.
+    /// Why NET_DM is not in use (the exact error when the family is absent),
+    /// or None when it is.
     pub fn net_dm_error(&self) -> Option<&str> {
         self.net_dm.as_deref()
     }
@@ -579,6 +692,10 @@ impl DropMonitor {
         let reader = match &mut self.source {
             Source::Raw(r) => r,
             Source::Text(t) => return t.poll(kfree, timeout, &mut f),
+            Source::NetDm(n) => {
+                n.poll(timeout, |a| net_dm_drops(a, kfree, &mut f))?;
+                return Ok(0);
+            }
         };
         let mut err = None;
         let sum = reader.read(timeout, |cpu, page| {
@@ -599,11 +716,13 @@ impl DropMonitor {
         }
     }
 
-    /// Events lost since the start.
+    /// Events lost since the start (NET_DM: 0; the kernel counts its
+    /// own losses in NET_DM_CMD_STATS_GET, not read here).
     pub fn lost(&self) -> u64 {
         match &self.source {
             Source::Raw(r) => r.lost(),
             Source::Text(t) => t.lost,
+            Source::NetDm(_) => 0,
         }
     }
 
@@ -611,6 +730,7 @@ impl DropMonitor {
     pub fn stats_lost(&self) -> Result<u64> {
         match &self.source {
             Source::Raw(r) => r.stats_lost(),
+            Source::NetDm(_) => Ok(0),
             Source::Text(_) => {
                 let mut n = 0;
                 for cpu in self.instance.cpus()? {

@@ -5,6 +5,7 @@ pub mod drops;
 pub mod error;
 pub mod format;
 pub mod kallsyms;
+pub mod net_dm;
 pub mod reader;
 pub mod ring;
 mod sys;

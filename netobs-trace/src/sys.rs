@@ -1,5 +1,6 @@
 //! The few raw system calls netobs-trace needs beyond std: mount(2) for
-//! tracefs, poll(2) over the per-CPU ring files, and a SIGINT/SIGTERM flag.
+//! tracefs, poll(2) over the per-CPU ring files, a SIGINT/SIGTERM flag, and
+//! the NET_DM socket's multicast join and non-blocking receive.
 //! Every `unsafe` block of the crate lives here.
 
 use std::ffi::CString;
@@ -86,4 +87,42 @@ pub(crate) fn install_stop_handler() -> io::Result<&'static AtomicBool> {
         }
     }
     Ok(&STOP)
+}
+
+/// Joins netlink multicast group `group` (NETLINK_ADD_MEMBERSHIP).
+pub(crate) fn netlink_join_group(fd: BorrowedFd<'_>, group: u32) -> io::Result<()> {
+    // SAFETY: optval points at a live u32 whose size is passed as optlen.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_NETLINK,
+            libc::NETLINK_ADD_MEMBERSHIP,
+            (&group as *const u32).cast(),
+            std::mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// recv(2) of one datagram into `buf` without waiting (MSG_DONTWAIT);
+/// returns its full length (MSG_TRUNC), which may exceed `buf`.
+pub(crate) fn recv_datagram(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is a live, writable slice of the length passed.
+    let rc = unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc as usize)
+    }
 }

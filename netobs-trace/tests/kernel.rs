@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use netobs_core::netns::Netns;
 use netobs_testsupport::{privileged, TestNetns};
-use netobs_trace::drops::parse_kfree_skb_line;
+use netobs_trace::drops::{parse_kfree_skb_line, Backend};
 use netobs_trace::error::Error;
+use netobs_trace::net_dm::{NetDm, NetDmConfig};
 use netobs_trace::{DropFilter, DropMonitor, Kallsyms, RawReader, TextReader, Tracefs};
 
 fn tracefs() -> Tracefs {
@@ -435,4 +436,24 @@ fn larger_sub_buffers_are_read_whole() {
     assert!(records >= 400, "{records}");
     assert!(biggest > 4096, "largest page held {biggest} bytes");
     assert_eq!(reader.lost(), 0);
+}
+
+/// This kernel has no NET_DM family (no CONFIG_NET_DROP_MONITOR): the NET_DM
+/// backend refuses with NoSuchFamily, and the automatic choice falls back to
+/// the tracepoint and says why.
+#[test]
+fn net_dm_refused_and_auto_choice_is_the_tracepoint() {
+    if !privileged("net_dm_refused_and_auto_choice_is_the_tracepoint") {
+        return;
+    }
+    let e = NetDm::open(&NetDmConfig::default()).unwrap_err();
+    assert!(
+        matches!(&e, Error::Netlink(netobs_core::Error::NoSuchFamily(f)) if f == "NET_DM"),
+        "{e:?}"
+    );
+    let text = "generic netlink family \"NET_DM\" is not available in this kernel";
+    assert!(e.to_string().starts_with(text), "{e}");
+    let mon = DropMonitor::open(&tracefs(), &DropFilter::default(), None).unwrap();
+    assert_eq!(mon.backend(), Backend::Tracepoint);
+    assert_eq!(mon.net_dm_error(), Some(e.to_string().as_str()));
 }

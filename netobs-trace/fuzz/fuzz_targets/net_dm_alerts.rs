@@ -1,0 +1,12 @@
+//! NET_DM alert payloads (genlmsghdr + attributes, summary and packet mode):
+//! any bytes give an alert or a DecodeError, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use netobs_trace::net_dm::{parse_alert, Alert};
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(Alert::Summary(s)) = parse_alert(data) {
+        assert!(s.points().count() * 12 <= data.len());
+    }
+});

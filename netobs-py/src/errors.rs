@@ -132,6 +132,29 @@ impl IntoPyErr for netobs_sockdiag::Error {
     }
 }
 
+impl IntoPyErr for netobs_trace::Error {
+    fn parts(&self) -> ErrorParts {
+        use netobs_trace::Error;
+        match self {
+            Error::Netlink(e) => e.parts(),
+            // The kernel's error_log text says where the expression is wrong.
+            Error::Filter { log, .. } => ErrorParts {
+                class: Some("FilterError"),
+                kernel_message: Some(log.clone()),
+                ..ErrorParts::new(self.errno(), self.to_string())
+            },
+            Error::NoSuchEvent { .. } => ErrorParts::new(Some(libc::ENOENT), self.to_string()),
+            Error::Permission { path, .. } => ErrorParts {
+                filename: Some(path.display().to_string()),
+                ..ErrorParts::new(self.errno(), self.to_string())
+            },
+            // /proc/kallsyms shows zeros to non-root: a permission problem.
+            Error::KallsymsHidden => ErrorParts::new(Some(libc::EPERM), self.to_string()),
+            _ => ErrorParts::new(self.errno(), self.to_string()),
+        }
+    }
+}
+
 /// `result.map_err(|e| e.into_pyerr(py))` in one call.
 pub trait PyResultExt<T> {
     /// Converts the error into its Python exception.

@@ -2,7 +2,7 @@
 //!
 //! One Rust module per kernel interface binds it (`links` and `stats` for
 //! netobs-core's rtnetlink, `ethtool` for netobs-ethtool, `sockets` for
-//! netobs-sockdiag); they share the `netns=`
+//! netobs-sockdiag, `trace` for netobs-trace); they share the `netns=`
 //! argument ([`netns`]), the error mapping ([`errors`]) and the column-wise
 //! tables ([`table`]). The Python layer (python/netobs/) defines the row
 //! types, the `Table` class and the exception classes, and re-exports
@@ -16,6 +16,7 @@ mod netns;
 mod sockets;
 mod stats;
 mod table;
+mod trace;
 
 use pyo3::prelude::*;
 
@@ -26,5 +27,6 @@ fn _netobs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     stats::register(m)?;
     ethtool::register(m)?;
     sockets::register(m)?;
+    trace::register(m)?;
     Ok(())
 }

@@ -2,7 +2,9 @@
 
 Sockets (`sockets`, like `ss`), interface counters (`links`, `link`, `link_stats`, `link_rates`, `link_counters`) and driver
 statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
-(sock_diag, rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
+(sock_diag, rtnetlink, SIOCETHTOOL) by the netobs Rust crates; kernel drop
+points (`DropMonitor`, like dropwatch) and any tracepoint (`TraceSession`)
+from a private tracefs instance. Every call except the tracing ones takes
 `netns=`: a name from `ip netns add`, a namespace file path, or an open
 namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 `to_arrow()` and `to_dicts()`; rows are frozen named tuples.
@@ -11,6 +13,8 @@ namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 from __future__ import annotations
 
 from ._netobs import (
+    DropMonitor,
+    TraceSession,
     counters,
     LinkCounters,
     __version__,
@@ -31,6 +35,8 @@ from ._rows import (
     TCP_INFO_FIELDS,
     Channels,
     DriverInfo,
+    DropEvent,
+    DropRow,
     EthtoolInfo,
     Feature,
     Link,
@@ -54,6 +60,9 @@ from .errors import (
 __all__ = [
     "Channels",
     "DriverInfo",
+    "DropEvent",
+    "DropMonitor",
+    "DropRow",
     "EthtoolInfo",
     "Feature",
     "FilterError",
@@ -75,6 +84,7 @@ __all__ = [
     "Socket",
     "TCP_INFO_FIELDS",
     "Table",
+    "TraceSession",
     "__version__",
     "counters",
     "ethtool",

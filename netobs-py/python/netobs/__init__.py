@@ -4,7 +4,8 @@ Sockets (`sockets`, like `ss`), interface counters (`links`, `link`, `link_stats
 statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
 (sock_diag, rtnetlink, SIOCETHTOOL) by the netobs Rust crates; kernel drop
 points (`DropMonitor`, like dropwatch) and any tracepoint (`TraceSession`)
-from a private tracefs instance. Every call except the tracing ones takes
+from a private tracefs instance; packets (`Capture`, like tcpdump, with
+`read_pcap`, `write_pcap` and `compile_filter`). Every call except the tracing ones takes
 `netns=`: a name from `ip netns add`, a namespace file path, or an open
 namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 `to_arrow()` and `to_dicts()`; rows are frozen named tuples.
@@ -13,11 +14,14 @@ namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 from __future__ import annotations
 
 from ._netobs import (
+    Capture,
     DropMonitor,
+    Packet,
     TraceSession,
     counters,
     LinkCounters,
     __version__,
+    compile_filter,
     ethtool,
     ethtool_driver,
     link,
@@ -25,7 +29,9 @@ from ._netobs import (
     link_rates,
     link_stats,
     links,
+    read_pcap,
     sockets,
+    write_pcap,
 )
 from ._ethtool import ethtool_stats
 from ._rows import (
@@ -58,6 +64,7 @@ from .errors import (
 )
 
 __all__ = [
+    "Capture",
     "Channels",
     "DriverInfo",
     "DropEvent",
@@ -77,6 +84,7 @@ __all__ = [
     "NetobsPermissionError",
     "NotFoundError",
     "NotSupportedError",
+    "Packet",
     "Pause",
     "Rings",
     "SKMEM_FIELDS",
@@ -86,6 +94,7 @@ __all__ = [
     "Table",
     "TraceSession",
     "__version__",
+    "compile_filter",
     "counters",
     "ethtool",
     "ethtool_driver",
@@ -95,5 +104,7 @@ __all__ = [
     "link_rates",
     "link_stats",
     "links",
+    "read_pcap",
     "sockets",
+    "write_pcap",
 ]

@@ -124,3 +124,72 @@ class TraceSession:
     ) -> bool: ...
     def __iter__(self) -> TraceSession: ...
     def __next__(self) -> Dict[str, Any]: ...
+
+class Packet:
+    """One captured packet with a copy of its bytes; `bytes(packet)` or
+    `packet.data` gives them."""
+
+    @property
+    def timestamp(self) -> int:
+        """ns since the epoch."""
+    @property
+    def length(self) -> int:
+        """Length on the wire."""
+    @property
+    def caplen(self) -> int:
+        """Bytes captured."""
+    @property
+    def interface(self) -> int:
+        """Interface index (live) or pcapng interface number (files)."""
+    @property
+    def direction(self) -> Optional[str]:
+        """"host", "broadcast", "multicast", "otherhost", "outgoing"; None from files."""
+    @property
+    def linktype(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    def __bytes__(self) -> bytes: ...
+    def __len__(self) -> int: ...
+    def summary(self) -> str:
+        """tcpdump's `-n -S` line after the time stamp (Ethernet only)."""
+    def hexdump(self, ascii: bool = True) -> str:
+        """tcpdump's -X (-x with ascii=False) dump after the Ethernet header."""
+
+class Capture:
+    """A live capture on one interface (TPACKET_V3), like `tcpdump -i`."""
+
+    def __init__(
+        self,
+        interface: str,
+        filter: Optional[str] = None,
+        snaplen: int = 262144,
+        promiscuous: bool = False,
+        netns: NetnsArg = None,
+    ) -> None: ...
+    @property
+    def interface(self) -> str: ...
+    @property
+    def stats(self) -> Dict[str, int]:
+        """{"received", "dropped", "freeze_count"} since the capture opened."""
+    @property
+    def closed(self) -> bool: ...
+    def read(self, timeout: float = 0.0) -> List[Packet]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Capture: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+    def __iter__(self) -> Capture: ...
+    def __next__(self) -> Packet: ...
+
+def read_pcap(path: Union[str, "os.PathLike[str]"], filter: Optional[str] = None) -> List[Packet]:
+    """The packets of a pcap or pcapng file (matching `filter`), like `tcpdump -r`."""
+
+def write_pcap(path: Union[str, "os.PathLike[str]"], packets: Iterable[Packet], snaplen: int = 262144) -> int:
+    """Writes a pcap file with ns time stamps; returns the count."""
+
+def compile_filter(expr: str, linktype: int = 1, snaplen: int = 262144) -> List[Tuple[int, int, int, int]]:
+    """The classic BPF program for a pcap-filter expression, as `tcpdump -dd`."""

@@ -84,6 +84,23 @@ def test_drop_monitor_sees_the_unhandled_protocol(veth_pair):
         mon.summary(0.1)
 
 
+def test_trace_session_names_the_drop_reason(veth_pair):
+    a, _ = veth_pair
+    ev = "skb:kfree_skb"
+    with netobs.TraceSession([ev], filters={ev: "protocol == 0x4321"}) as s:
+        a.exec(sys.executable, "-c", INJECT, "va")
+        events = s.read(timeout=5.0)
+    assert len(events) == 1, events
+    e = events[0]
+    assert e["event"] == ev
+    # The field names of skb:kfree_skb's format; the reason by the kernel's
+    # own name (its __print_symbolic table), the rest as numbers.
+    assert e["reason"] == "UNHANDLED_PROTO"
+    assert e["protocol"] == 0x4321
+    assert isinstance(e["location"], int) and isinstance(e["skbaddr"], int)
+    assert own_instances() == []
+
+
 def test_drop_monitor_iterates_per_interval(veth_pair):
     a, _ = veth_pair
     with netobs.DropMonitor(interval=0.5, reasons=["UNHANDLED_PROTO", "NOT_SPECIFIED"], protocol="0x4321") as mon:

@@ -9,6 +9,8 @@ same time), so each test filters on what only it produces: EtherType
 import os
 import socket
 import sys
+import threading
+import time
 
 import pytest
 
@@ -172,3 +174,29 @@ def test_trace_session_filter_rejected_by_the_kernel(root):
 def test_trace_session_unknown_event(root):
     with pytest.raises(netobs.NotFoundError, match="no_such_event"):
         netobs.TraceSession(["skb:no_such_event"])
+
+
+def test_waiting_releases_the_gil(root):
+    """While DropMonitor.summary and TraceSession.read wait, another Python
+    thread keeps running."""
+    ticks = []
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    with netobs.DropMonitor(protocol=0x4322) as mon, netobs.TraceSession(
+        ["skb:kfree_skb"], filters={"skb:kfree_skb": "protocol == 0x4322"}
+    ) as s:
+        t = threading.Thread(target=spin)
+        t.start()
+        try:
+            assert len(mon.summary(0.5)) == 0
+            assert s.read(timeout=0.5) == []
+        finally:
+            stop.set()
+            t.join()
+    # About 1000 ticks of 1 ms in 1 s; holding the GIL would allow a handful.
+    assert len(ticks) > 200

@@ -132,6 +132,66 @@ impl IntoPyErr for netobs_sockdiag::Error {
     }
 }
 
+impl IntoPyErr for netobs_trace::Error {
+    fn parts(&self) -> ErrorParts {
+        use netobs_trace::Error;
+        match self {
+            Error::Netlink(e) => e.parts(),
+            // The kernel's error_log text says where the expression is wrong.
+            Error::Filter { log, .. } => ErrorParts {
+                class: Some("FilterError"),
+                kernel_message: Some(log.clone()),
+                ..ErrorParts::new(self.errno(), self.to_string())
+            },
+            Error::NoSuchEvent { .. } => ErrorParts::new(Some(libc::ENOENT), self.to_string()),
+            Error::Permission { path, .. } => ErrorParts {
+                filename: Some(path.display().to_string()),
+                ..ErrorParts::new(self.errno(), self.to_string())
+            },
+            // /proc/kallsyms shows zeros to non-root: a permission problem.
+            Error::KallsymsHidden => ErrorParts::new(Some(libc::EPERM), self.to_string()),
+            _ => ErrorParts::new(self.errno(), self.to_string()),
+        }
+    }
+}
+
+impl IntoPyErr for netobs_capture::FileError {
+    fn parts(&self) -> ErrorParts {
+        match self {
+            netobs_capture::FileError::Io(e) => ErrorParts::new(e.raw_os_error(), self.to_string()),
+            // Truncated or corrupt: NetobsError with the offset in the text.
+            _ => ErrorParts::new(None, self.to_string()),
+        }
+    }
+}
+
+impl IntoPyErr for netobs_capture::Error {
+    fn parts(&self) -> ErrorParts {
+        use netobs_capture::Error;
+        match self {
+            Error::Netns(e) => e.parts(),
+            Error::Filter(f) => ErrorParts {
+                class: Some("FilterError"),
+                column: Some(f.column),
+                ..ErrorParts::new(None, self.to_string())
+            },
+            Error::Check(_) => ErrorParts {
+                class: Some("FilterError"),
+                ..ErrorParts::new(Some(libc::EINVAL), self.to_string())
+            },
+            Error::Io { source, .. } | Error::InterfaceDown(source) => {
+                ErrorParts::new(source.raw_os_error(), self.to_string())
+            }
+            Error::Permission { .. } => ErrorParts::new(Some(libc::EPERM), self.to_string()),
+            Error::NoSuchInterface(name) => ErrorParts {
+                filename: Some(name.clone()),
+                ..ErrorParts::new(Some(libc::ENODEV), self.to_string())
+            },
+            Error::Config(_) => ErrorParts::new(Some(libc::EINVAL), self.to_string()),
+        }
+    }
+}
+
 /// `result.map_err(|e| e.into_pyerr(py))` in one call.
 pub trait PyResultExt<T> {
     /// Converts the error into its Python exception.

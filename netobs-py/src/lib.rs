@@ -2,13 +2,14 @@
 //!
 //! One Rust module per kernel interface binds it (`links` and `stats` for
 //! netobs-core's rtnetlink, `ethtool` for netobs-ethtool, `sockets` for
-//! netobs-sockdiag); they share the `netns=`
+//! netobs-sockdiag, `trace` for netobs-trace, `capture` for netobs-capture); they share the `netns=`
 //! argument ([`netns`]), the error mapping ([`errors`]) and the column-wise
 //! tables ([`table`]). The Python layer (python/netobs/) defines the row
 //! types, the `Table` class and the exception classes, and re-exports
 //! everything as `netobs.*`. Blocking kernel work runs without the GIL.
 #![doc = include_str!("../README.md")]
 
+mod capture;
 mod errors;
 mod ethtool;
 mod links;
@@ -16,6 +17,7 @@ mod netns;
 mod sockets;
 mod stats;
 mod table;
+mod trace;
 
 use pyo3::prelude::*;
 
@@ -26,5 +28,7 @@ fn _netobs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     stats::register(m)?;
     ethtool::register(m)?;
     sockets::register(m)?;
+    trace::register(m)?;
+    capture::register(m)?;
     Ok(())
 }

@@ -31,6 +31,7 @@ def test_script_runs(cleanup):
     p = subprocess.run([sys.executable, to_notebook.SCRIPT], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "small pings: ok | big pings: lost" in p.stdout
+    assert "freed in __dev_forward_skb" in p.stdout
 
 
 def test_notebook_executes(cleanup):
@@ -45,3 +46,6 @@ def test_notebook_executes(cleanup):
     assert "big pings: lost" in text and "lo: " in text
     # The DataFrame of links rendered as a table.
     assert any("text/html" in o.get("data", {}) for o in outputs)
+    # The drops found by DropMonitor, and their chart.
+    assert "freed in __dev_forward_skb" in text
+    assert any("image/png" in o.get("data", {}) for o in outputs)

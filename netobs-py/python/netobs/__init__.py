@@ -2,7 +2,10 @@
 
 Sockets (`sockets`, like `ss`), interface counters (`links`, `link`, `link_stats`, `link_rates`, `link_counters`) and driver
 statistics (`ethtool_stats`, `ethtool`), read from the kernel directly
-(sock_diag, rtnetlink, SIOCETHTOOL) by the netobs Rust crates. Every call takes
+(sock_diag, rtnetlink, SIOCETHTOOL) by the netobs Rust crates; kernel drop
+points (`DropMonitor`, like dropwatch) and any tracepoint (`TraceSession`)
+from a private tracefs instance; packets (`Capture`, like tcpdump, with
+`read_pcap`, `write_pcap` and `compile_filter`). Every call except the tracing ones takes
 `netns=`: a name from `ip netns add`, a namespace file path, or an open
 namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 `to_arrow()` and `to_dicts()`; rows are frozen named tuples.
@@ -11,9 +14,14 @@ namespace file descriptor. Collections are `Table`s with `to_pandas()`,
 from __future__ import annotations
 
 from ._netobs import (
+    Capture,
+    DropMonitor,
+    Packet,
+    TraceSession,
     counters,
     LinkCounters,
     __version__,
+    compile_filter,
     ethtool,
     ethtool_driver,
     link,
@@ -21,7 +29,9 @@ from ._netobs import (
     link_rates,
     link_stats,
     links,
+    read_pcap,
     sockets,
+    write_pcap,
 )
 from ._ethtool import ethtool_stats
 from ._rows import (
@@ -31,6 +41,8 @@ from ._rows import (
     TCP_INFO_FIELDS,
     Channels,
     DriverInfo,
+    DropEvent,
+    DropRow,
     EthtoolInfo,
     Feature,
     Link,
@@ -52,8 +64,12 @@ from .errors import (
 )
 
 __all__ = [
+    "Capture",
     "Channels",
     "DriverInfo",
+    "DropEvent",
+    "DropMonitor",
+    "DropRow",
     "EthtoolInfo",
     "Feature",
     "FilterError",
@@ -68,6 +84,7 @@ __all__ = [
     "NetobsPermissionError",
     "NotFoundError",
     "NotSupportedError",
+    "Packet",
     "Pause",
     "Rings",
     "SKMEM_FIELDS",
@@ -75,7 +92,9 @@ __all__ = [
     "Socket",
     "TCP_INFO_FIELDS",
     "Table",
+    "TraceSession",
     "__version__",
+    "compile_filter",
     "counters",
     "ethtool",
     "ethtool_driver",
@@ -85,5 +104,7 @@ __all__ = [
     "link_rates",
     "link_stats",
     "links",
+    "read_pcap",
     "sockets",
+    "write_pcap",
 ]

@@ -1,9 +1,10 @@
 """Type stubs of the compiled module `netobs._netobs` (netobs-py/src)."""
 
 import os
-from typing import Dict, Iterable, List, Optional, Tuple, Union
+from types import TracebackType
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
-from ._rows import DriverInfo, EthtoolInfo, Link, LinkRate, LinkStatsRow, Socket
+from ._rows import DriverInfo, DropEvent, DropRow, EthtoolInfo, Link, LinkRate, LinkStatsRow, Socket
 from ._table import Table
 
 #: The `netns=` argument: None (the caller's namespace), a name from
@@ -60,3 +61,135 @@ def sockets(
 
 def counters(netns: NetnsArg = None) -> Dict[str, int]:
     """Protocol counters (/proc/net/snmp, netstat, snmp6) by nstat name, like `nstat -a`."""
+
+class DropMonitor:
+    """dropwatch on the skb:kfree_skb tracepoint, from a private trace
+    instance (removed by `close()` / leaving the `with` block). Iterating
+    yields a `Table[DropRow]` per `interval` seconds. Tracepoints are
+    global: every namespace's drops are seen; filter with `reasons`,
+    `protocol` (EtherType, int or "0x86dd") and `location` (function)."""
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        reasons: Optional[Union[str, Sequence[str]]] = None,
+        protocol: Optional[Union[int, str]] = None,
+        location: Optional[str] = None,
+    ) -> None: ...
+    @property
+    def instance(self) -> str: ...
+    @property
+    def kernel_filter(self) -> Optional[str]: ...
+    @property
+    def interval(self) -> float: ...
+    @property
+    def lost(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    def summary(self, seconds: Optional[float] = None) -> Table[DropRow]: ...
+    def events(self, timeout: Optional[float] = None) -> Table[DropEvent]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> DropMonitor: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+    def __iter__(self) -> DropMonitor: ...
+    def __next__(self) -> Table[DropRow]: ...
+
+class TraceSession:
+    """Tracepoints ("system:event") read from a private trace instance;
+    each record is a dict of `event`, `timestamp` (ns), `cpu`, `pid` and the
+    event's fields by their format names (symbolic fields as the kernel's
+    names). `filters` maps an event to a kernel filter expression; one the
+    kernel rejects raises `FilterError` with its error_log text."""
+
+    def __init__(self, events: Sequence[str], filters: Optional[Dict[str, str]] = None) -> None: ...
+    @property
+    def instance(self) -> str: ...
+    @property
+    def lost(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    def read(self, timeout: float = 0.0) -> List[Dict[str, Any]]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> TraceSession: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+    def __iter__(self) -> TraceSession: ...
+    def __next__(self) -> Dict[str, Any]: ...
+
+class Packet:
+    """One captured packet with a copy of its bytes; `bytes(packet)` or
+    `packet.data` gives them."""
+
+    @property
+    def timestamp(self) -> int:
+        """ns since the epoch."""
+    @property
+    def length(self) -> int:
+        """Length on the wire."""
+    @property
+    def caplen(self) -> int:
+        """Bytes captured."""
+    @property
+    def interface(self) -> int:
+        """Interface index (live) or pcapng interface number (files)."""
+    @property
+    def direction(self) -> Optional[str]:
+        """"host", "broadcast", "multicast", "otherhost", "outgoing"; None from files."""
+    @property
+    def linktype(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
+    def __bytes__(self) -> bytes: ...
+    def __len__(self) -> int: ...
+    def summary(self) -> str:
+        """tcpdump's `-n -S` line after the time stamp (Ethernet only)."""
+    def hexdump(self, ascii: bool = True) -> str:
+        """tcpdump's -X (-x with ascii=False) dump after the Ethernet header."""
+
+class Capture:
+    """A live capture on one interface (TPACKET_V3), like `tcpdump -i`."""
+
+    def __init__(
+        self,
+        interface: str,
+        filter: Optional[str] = None,
+        snaplen: int = 262144,
+        promiscuous: bool = False,
+        netns: NetnsArg = None,
+    ) -> None: ...
+    @property
+    def interface(self) -> str: ...
+    @property
+    def stats(self) -> Dict[str, int]:
+        """{"received", "dropped", "freeze_count"} since the capture opened."""
+    @property
+    def closed(self) -> bool: ...
+    def read(self, timeout: float = 0.0) -> List[Packet]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Capture: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+    def __iter__(self) -> Capture: ...
+    def __next__(self) -> Packet: ...
+
+def read_pcap(path: Union[str, "os.PathLike[str]"], filter: Optional[str] = None) -> List[Packet]:
+    """The packets of a pcap or pcapng file (matching `filter`), like `tcpdump -r`."""
+
+def write_pcap(path: Union[str, "os.PathLike[str]"], packets: Iterable[Packet], snaplen: int = 262144) -> int:
+    """Writes a pcap file with ns time stamps; returns the count."""
+
+def compile_filter(expr: str, linktype: int = 1, snaplen: int = 262144) -> List[Tuple[int, int, int, int]]:
+    """The classic BPF program for a pcap-filter expression, as `tcpdump -dd`."""

@@ -280,3 +280,37 @@ class EthtoolInfo(NamedTuple):
     pause: Optional[Pause]
     #: A `Table` of `Feature` rows.
     features: Optional[object]
+
+
+class DropRow(NamedTuple):
+    """Drops of one interval at one place, for one reason and protocol, as
+    dropwatch sums them (`DropMonitor` iteration / `summary()`)."""
+
+    #: Where the skb was freed, as the kernel prints `%pS`:
+    #: "__netif_receive_skb_core.constprop.0+0x7e6/0xf00".
+    symbol: str
+    #: The kernel address (kfree_skb's `location`).
+    location: int
+    #: The kernel's name of the drop reason ("UNHANDLED_PROTO", from
+    #: skb:kfree_skb's format, without the SKB_DROP_REASON_ prefix).
+    reason: str
+    #: `enum skb_drop_reason` value on the running kernel.
+    reason_code: int
+    #: EtherType of the skb (0x0800 IPv4, 0x86dd IPv6, ...).
+    protocol: int
+    count: int
+
+
+class DropEvent(NamedTuple):
+    """One `skb:kfree_skb` record (`DropMonitor.events()`)."""
+
+    #: Trace clock time stamp, ns (the local clock: CLOCK_MONOTONIC-like).
+    timestamp: int
+    cpu: int
+    #: The task that was running (often 0: softirq on the idle task).
+    pid: int
+    symbol: str
+    location: int
+    reason: str
+    reason_code: int
+    protocol: int

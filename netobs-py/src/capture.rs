@@ -1,0 +1,388 @@
+//! Binding of netobs-capture: `Capture` (a TPACKET_V3 ring on one
+//! interface, like `tcpdump -i`), `read_pcap`/`write_pcap` (pcap and pcapng
+//! files) and `compile_filter` (netobs's own pcap-filter compiler, like
+//! `tcpdump -dd`). Packets are `netobs.Packet` objects that own a copy of
+//! their bytes, so a ring block is handed back to the kernel as soon as it
+//! has been read.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use netobs_capture::bpf::Program;
+use netobs_capture::file::{linktype, CaptureReader, PcapWriter, Precision};
+use netobs_capture::{filter, hexdump, summary, CaptureConfig};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::errors::{ErrorParts, PyResultExt};
+use crate::netns::netns_arg;
+
+/// The longest wait without the GIL before signals are checked.
+const SLICE: Duration = Duration::from_millis(200);
+
+/// The snap length tcpdump uses by default.
+const DEFAULT_SNAPLEN: u32 = 262_144;
+
+/// `sll_pkttype` as a word (include/uapi/linux/if_packet.h).
+fn direction_name(pkttype: u8) -> &'static str {
+    match pkttype {
+        libc::PACKET_HOST => "host",
+        libc::PACKET_BROADCAST => "broadcast",
+        libc::PACKET_MULTICAST => "multicast",
+        libc::PACKET_OTHERHOST => "otherhost",
+        libc::PACKET_OUTGOING => "outgoing",
+        _ => "unknown",
+    }
+}
+
+/// One packet: its bytes (a copy) and what the kernel or the file said
+/// about it. `bytes(packet)` gives the captured bytes.
+#[pyclass(frozen, module = "netobs")]
+pub struct Packet {
+    /// Time stamp, ns since the epoch.
+    #[pyo3(get)]
+    timestamp: u64,
+    /// Length on the wire.
+    #[pyo3(get)]
+    length: u32,
+    /// Interface index (live capture) or pcapng interface number (files).
+    #[pyo3(get)]
+    interface: u32,
+    /// "host", "broadcast", "multicast", "otherhost", "outgoing"; None for
+    /// packets read from a file.
+    #[pyo3(get)]
+    direction: Option<&'static str>,
+    /// LINKTYPE_* of the bytes (1: Ethernet).
+    #[pyo3(get)]
+    linktype: u16,
+    data: Vec<u8>,
+}
+
+#[pymethods]
+impl Packet {
+    /// Bytes captured (at most the snap length).
+    #[getter]
+    fn caplen(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The captured bytes, from the link-layer header on.
+    #[getter]
+    fn data<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.data)
+    }
+
+    fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.data)
+    }
+
+    fn __len__(&self) -> usize {
+        self.data.len()
+    }
+
+    /// tcpdump's `-n -S` line after the time stamp, for an Ethernet frame
+    /// (`IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 1, seq 1, length 64`).
+    fn summary(&self) -> PyResult<String> {
+        if self.linktype != linktype::ETHERNET {
+            return Err(PyValueError::new_err(format!(
+                "summary: only Ethernet frames (linktype 1) are decoded, this is linktype {}",
+                self.linktype
+            )));
+        }
+        Ok(summary::summary(&self.data, self.length))
+    }
+
+    /// tcpdump's `-X` (or `-x` with `ascii=False`) dump of the bytes after
+    /// the 14-byte Ethernet header.
+    #[pyo3(signature = (ascii=true))]
+    fn hexdump(&self, ascii: bool) -> String {
+        let body = match self.linktype {
+            linktype::ETHERNET => self.data.get(14..).unwrap_or_default(),
+            _ => &self.data,
+        };
+        hexdump::tcpdump_hex(body, ascii)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Packet(timestamp={}, length={}, caplen={}, interface={}, direction={})",
+            self.timestamp,
+            self.length,
+            self.data.len(),
+            self.interface,
+            self.direction.map_or("None".to_string(), |d| format!("{d:?}"))
+        )
+    }
+}
+
+/// Compiles a pcap-filter expression; a bad one raises FilterError with
+/// the 1-based `column` where it goes wrong.
+fn compile(py: Python<'_>, expr: &str, link: u16, snaplen: u32) -> PyResult<Program> {
+    filter::compile(expr, link, snaplen).map_err(|e| {
+        ErrorParts {
+            class: Some("FilterError"),
+            column: Some(e.column),
+            ..ErrorParts::new(None, e.to_string())
+        }
+        .into_pyerr(py)
+    })
+}
+
+/// `tcpdump -dd EXPR`: the classic BPF program netobs compiles for the
+/// expression, as `(code, jt, jf, k)` tuples.
+#[pyfunction]
+#[pyo3(signature = (expr, linktype=1, snaplen=DEFAULT_SNAPLEN))]
+fn compile_filter(py: Python<'_>, expr: &str, linktype: u16, snaplen: u32) -> PyResult<Vec<(u16, u8, u8, u32)>> {
+    let prog = compile(py, expr, linktype, snaplen)?;
+    Ok(prog.insns.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
+}
+
+fn file_error(py: Python<'_>, path: &std::path::Path, e: &std::io::Error) -> PyErr {
+    ErrorParts {
+        filename: Some(path.display().to_string()),
+        ..ErrorParts::new(e.raw_os_error(), format!("{}: {e}", path.display()))
+    }
+    .into_pyerr(py)
+}
+
+/// The packets of a pcap or pcapng file (those matching `filter`, a
+/// pcap-filter expression, when given), like `tcpdump -r FILE [EXPR]`.
+#[pyfunction]
+#[pyo3(signature = (path, filter=None))]
+fn read_pcap(py: Python<'_>, path: PathBuf, filter: Option<&str>) -> PyResult<Vec<Packet>> {
+    let file = File::open(&path).map_err(|e| file_error(py, &path, &e))?;
+    let mut r = CaptureReader::new(BufReader::new(file)).py_err(py)?;
+    let link = r.linktype();
+    let prog = filter.map(|f| compile(py, f, link, DEFAULT_SNAPLEN)).transpose()?;
+    py.detach(|| {
+        let meta = netobs_capture::bpf::Metadata::default();
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record()? {
+            if let Some(p) = &prog {
+                if netobs_capture::bpf::run(&p.insns, rec.data, rec.orig_len, &meta) == 0 {
+                    continue;
+                }
+            }
+            out.push(Packet {
+                timestamp: rec.ts_ns,
+                length: rec.orig_len,
+                interface: rec.interface,
+                direction: None,
+                linktype: rec.linktype,
+                data: rec.data.to_vec(),
+            });
+        }
+        Ok::<_, netobs_capture::FileError>(out)
+    })
+    .py_err(py)
+}
+
+/// Writes packets to a pcap file with nanosecond time stamps (what
+/// `tcpdump -w --time-stamp-precision=nano` writes); returns the count.
+#[pyfunction]
+#[pyo3(signature = (path, packets, snaplen=DEFAULT_SNAPLEN))]
+fn write_pcap(py: Python<'_>, path: PathBuf, packets: &Bound<'_, PyAny>, snaplen: u32) -> PyResult<usize> {
+    let mut list = Vec::new();
+    for p in packets.try_iter()? {
+        list.push(p?.cast_into::<Packet>()?);
+    }
+    // The file's link type is the first packet's (Ethernet when empty).
+    let link = list.first().map_or(linktype::ETHERNET, |p| p.get().linktype);
+    if let Some(p) = list.iter().find(|p| p.get().linktype != link) {
+        return Err(PyValueError::new_err(format!(
+            "write_pcap: a pcap file has one link type; packets of linktype {link} and {} were given",
+            p.get().linktype
+        )));
+    }
+    let file = File::create(&path).map_err(|e| file_error(py, &path, &e))?;
+    let write = || -> std::io::Result<()> {
+        let mut w = PcapWriter::new(BufWriter::new(file), link, snaplen, Precision::Nano)?;
+        for p in &list {
+            let p = p.get();
+            w.write_packet(p.timestamp, p.length, &p.data)?;
+        }
+        w.flush()
+    };
+    write().map_err(|e| file_error(py, &path, &e))?;
+    Ok(list.len())
+}
+
+/// A live capture on one interface (TPACKET_V3 ring), like
+/// `tcpdump -i INTERFACE [EXPR]`: iterating yields `netobs.Packet`s as
+/// they arrive; `read(timeout)` returns what arrived within a time;
+/// `stats` says how many the socket received and dropped. The socket is
+/// closed by `close()` or at the end of the `with` block.
+#[pyclass(module = "netobs")]
+pub struct Capture {
+    // The ring's mapping is Send but not Sync; pyo3 classes must be both,
+    // and the mutex makes it so (`&mut self` reaches it without locking).
+    inner: Option<Mutex<netobs_capture::Capture>>,
+    queue: VecDeque<Packet>,
+    interface: String,
+}
+
+impl Capture {
+    fn capture(&mut self) -> PyResult<&mut netobs_capture::Capture> {
+        let m = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("Capture is closed"))?;
+        Ok(m.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Moves the packets of the next block into the queue, waiting up to
+    /// `timeout` for one.
+    fn fill(&mut self, py: Python<'_>, timeout: Duration) -> PyResult<()> {
+        let cap = self.capture()?;
+        let mut got = Vec::new();
+        py.detach(|| -> netobs_capture::Result<()> {
+            if let Some(block) = cap.next_block(Some(timeout))? {
+                got.extend(block.packets().map(|p| Packet {
+                    timestamp: p.ts_ns(),
+                    length: p.wire_len(),
+                    interface: p.ifindex(),
+                    direction: Some(direction_name(p.pkttype())),
+                    linktype: linktype::ETHERNET,
+                    data: p.data().to_vec(),
+                }));
+            }
+            Ok(())
+        })
+        .py_err(py)?;
+        self.queue.extend(got);
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl Capture {
+    #[new]
+    #[pyo3(signature = (interface, filter=None, snaplen=DEFAULT_SNAPLEN, promiscuous=false, netns=None))]
+    fn new(
+        py: Python<'_>,
+        interface: String,
+        filter: Option<&str>,
+        snaplen: u32,
+        promiscuous: bool,
+        netns: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let netns = netns_arg(netns)?;
+        let mut cfg = CaptureConfig::new()
+            .interface(&interface)
+            .snaplen(snaplen)
+            .promiscuous(promiscuous)
+            .retire_timeout_ms(50);
+        if let Some(expr) = filter {
+            let prog = compile(py, expr, linktype::ETHERNET, snaplen)?;
+            // netobs's programs read VLAN tags from the packet bytes; the
+            // kernel strips tags before a socket filter runs, so such a
+            // filter runs in user space after the tag is put back.
+            cfg = if expr.contains("vlan") {
+                cfg.userspace_filter(prog)
+            } else {
+                cfg.filter(prog)
+            };
+        }
+        let cap = py.detach(|| cfg.open_in(&netns)).py_err(py)?;
+        Ok(Capture {
+            inner: Some(Mutex::new(cap)),
+            queue: VecDeque::new(),
+            interface,
+        })
+    }
+
+    /// The interface captured on.
+    #[getter]
+    fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// PACKET_STATISTICS since the capture opened: `{"received": N,
+    /// "dropped": N, "freeze_count": N}` (received counts the packets that
+    /// passed the filter, dropped ones included).
+    #[getter]
+    fn stats<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.capture()?.stats().py_err(py)?;
+        let d = PyDict::new(py);
+        d.set_item("received", s.packets)?;
+        d.set_item("dropped", s.drops)?;
+        d.set_item("freeze_count", s.freeze_count)?;
+        Ok(d)
+    }
+
+    /// Whether `close()` ran.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// The packets that arrived within `timeout` seconds (returning as
+    /// soon as some were read; 0 does not wait).
+    #[pyo3(signature = (timeout=0.0))]
+    fn read(&mut self, py: Python<'_>, timeout: f64) -> PyResult<Vec<Packet>> {
+        let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now()).min(SLICE);
+            // A zero timeout still looks at the ring once.
+            self.fill(py, left.max(Duration::from_millis(1)))?;
+            if !self.queue.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            py.check_signals()?;
+        }
+        Ok(self.queue.drain(..).collect())
+    }
+
+    /// Closes the socket and unmaps the ring (idempotent).
+    fn close(&mut self) {
+        self.inner = None;
+        self.queue.clear();
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&mut self, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close();
+        false
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// The next packet, waiting for it (Ctrl-C interrupts).
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Packet> {
+        loop {
+            if let Some(p) = self.queue.pop_front() {
+                return Ok(p);
+            }
+            self.fill(py, SLICE)?;
+            py.check_signals()?;
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Capture(interface={:?}{})",
+            self.interface,
+            if self.inner.is_none() { ", closed" } else { "" }
+        )
+    }
+}
+
+/// Adds the capture classes and functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Packet>()?;
+    m.add_class::<Capture>()?;
+    m.add_function(wrap_pyfunction!(compile_filter, m)?)?;
+    m.add_function(wrap_pyfunction!(read_pcap, m)?)?;
+    m.add_function(wrap_pyfunction!(write_pcap, m)?)
+}

@@ -1,0 +1,610 @@
+//! Binding of netobs-trace: `DropMonitor` (dropwatch on the
+//! `skb:kfree_skb` tracepoint) and `TraceSession` (any tracepoints, records
+//! decoded by their `format` files).
+//!
+//! Both own a private trace instance (`/sys/kernel/tracing/instances/
+//! netobs-PID-PURPOSE-N`); `close()` (or leaving the `with` block) drops it,
+//! which removes the instance directory. Tracepoints are global: they see
+//! every network namespace, so there is no `netns=` argument; filter by
+//! protocol, reason or fields instead. Blocking reads run without the GIL in
+//! slices of at most [`SLICE`], checking for Ctrl-C between them.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use netobs_trace::format::FieldLocation;
+use netobs_trace::{DropCounts, DropFilter, EventFormat, Field, Kallsyms, RawReader, SkbDrop, Tracefs};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use crate::errors::PyResultExt;
+use crate::table::{ColumnKind::*, Columns, TableBuilder};
+
+/// The longest wait without the GIL before signals are checked.
+const SLICE: Duration = Duration::from_millis(200);
+
+/// A positive, finite number of seconds.
+fn seconds(what: &str, s: f64) -> PyResult<Duration> {
+    if !s.is_finite() || s <= 0.0 {
+        return Err(PyValueError::new_err(format!(
+            "{what} must be a positive number of seconds, not {s}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+/// An EtherType given as an int or a `"0x86dd"` string.
+fn ethertype_arg(arg: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u16>> {
+    let Some(arg) = arg.filter(|a| !a.is_none()) else {
+        return Ok(None);
+    };
+    let bad = || PyValueError::new_err(format!("protocol: {arg} is not an EtherType (0..=0xffff)"));
+    if let Ok(s) = arg.extract::<String>() {
+        let n = match s.strip_prefix("0x") {
+            Some(h) => u16::from_str_radix(h, 16),
+            None => s.parse(),
+        };
+        return n.map(Some).map_err(|_| bad());
+    }
+    let n: i64 = arg.extract()?;
+    u16::try_from(n).map(Some).map_err(|_| bad())
+}
+
+/// `None`, one reason name or a sequence of them.
+fn reasons_arg(arg: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+    let Some(arg) = arg.filter(|a| !a.is_none()) else {
+        return Ok(Vec::new());
+    };
+    if let Ok(s) = arg.extract::<String>() {
+        return Ok(vec![s]);
+    }
+    arg.extract::<Vec<String>>()
+        .map_err(|_| PyTypeError::new_err("reasons: expected None, a reason name or a list of them"))
+}
+
+/// Columns of `netobs.DropRow`, one row per (location, reason, protocol).
+static DROP_COLUMNS: Columns = &[
+    ("symbol", Str),
+    ("location", U64),
+    ("reason", Str),
+    ("reason_code", U64),
+    ("protocol", U64),
+    ("count", U64),
+];
+
+/// Columns of `netobs.DropEvent`, one row per kfree_skb record.
+static DROP_EVENT_COLUMNS: Columns = &[
+    ("timestamp", U64),
+    ("cpu", U64),
+    ("pid", I64),
+    ("symbol", Str),
+    ("location", U64),
+    ("reason", Str),
+    ("reason_code", U64),
+    ("protocol", U64),
+];
+
+/// The drop monitor with its symbol table and the reasons kept.
+struct Monitor {
+    mon: netobs_trace::DropMonitor,
+    syms: Kallsyms,
+    /// Reason codes kept when more than one reason was asked for (one is
+    /// filtered by the kernel).
+    keep: Option<Vec<u32>>,
+}
+
+impl Monitor {
+    /// Polls until a drop is read or `deadline` (at most [`SLICE`]); only
+    /// drops of the kept reasons reach `f`.
+    fn poll_until(&mut self, deadline: Instant, f: &mut impl FnMut(&SkbDrop)) -> netobs_trace::Result<u64> {
+        let left = deadline.saturating_duration_since(Instant::now()).min(SLICE);
+        let keep = self.keep.clone();
+        self.mon.poll(Some(left), |d| {
+            if keep.as_ref().is_none_or(|k| k.contains(&d.reason)) {
+                f(d)
+            }
+        })
+    }
+
+    fn reason_name(&self, code: u32) -> String {
+        self.mon
+            .kfree_skb()
+            .reason_name(code)
+            .map_or_else(|| code.to_string(), str::to_owned)
+    }
+}
+
+/// dropwatch from Python: where in the kernel packets are dropped and why,
+/// from the `skb:kfree_skb` tracepoint on a private trace instance.
+///
+/// Iterating yields one `Table` of `netobs.DropRow` per `interval` seconds
+/// (largest count first); `events(timeout)` returns the single drops
+/// instead. `reasons` (a name such as "UNHANDLED_PROTO" or a list),
+/// `protocol` (EtherType) and `location` (a function name) filter in the
+/// kernel. Leaving the `with` block (or `close()`) removes the instance.
+#[pyclass(module = "netobs")]
+pub struct DropMonitor {
+    inner: Option<Monitor>,
+    interval: Duration,
+    instance: String,
+    kernel_filter: Option<String>,
+}
+
+impl DropMonitor {
+    fn monitor(&mut self) -> PyResult<&mut Monitor> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("DropMonitor is closed"))
+    }
+}
+
+#[pymethods]
+impl DropMonitor {
+    #[new]
+    #[pyo3(signature = (interval=1.0, reasons=None, protocol=None, location=None))]
+    fn new(
+        py: Python<'_>,
+        interval: f64,
+        reasons: Option<&Bound<'_, PyAny>>,
+        protocol: Option<&Bound<'_, PyAny>>,
+        location: Option<String>,
+    ) -> PyResult<Self> {
+        let interval = seconds("interval", interval)?;
+        let reasons = reasons_arg(reasons)?;
+        let protocol = ethertype_arg(protocol)?;
+        let monitor = py
+            .detach(|| -> netobs_trace::Result<Monitor> {
+                let tracefs = Tracefs::find_or_mount()?;
+                let syms = Kallsyms::load()?;
+                let filter = DropFilter {
+                    protocol,
+                    reason: (reasons.len() == 1).then(|| reasons[0].clone()),
+                    location,
+                    socket_only: false,
+                };
+                let mon = netobs_trace::DropMonitor::open(&tracefs, &filter, Some(&syms))?;
+                let keep = if reasons.len() > 1 {
+                    let table = mon.kfree_skb().reasons();
+                    let mut codes = Vec::new();
+                    for r in &reasons {
+                        let code = table.value(r).ok_or_else(|| netobs_trace::Error::Parse {
+                            what: "reasons".into(),
+                            msg: format!("the kernel has no drop reason {r:?} (see skb:kfree_skb's format)"),
+                        })?;
+                        codes.push(code as u32);
+                    }
+                    Some(codes)
+                } else {
+                    None
+                };
+                Ok(Monitor { mon, syms, keep })
+            })
+            .py_err(py)?;
+        Ok(DropMonitor {
+            instance: monitor.mon.instance().name().to_owned(),
+            kernel_filter: monitor.mon.kernel_filter().map(str::to_owned),
+            inner: Some(monitor),
+            interval,
+        })
+    }
+
+    /// The private trace instance's name (`netobs-PID-drops-N`).
+    #[getter]
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// The filter written to kfree_skb's `filter` file, if any.
+    #[getter]
+    fn kernel_filter(&self) -> Option<&str> {
+        self.kernel_filter.as_deref()
+    }
+
+    /// Seconds per summary when iterating.
+    #[getter]
+    fn interval(&self) -> f64 {
+        self.interval.as_secs_f64()
+    }
+
+    /// Events the kernel overwrote before they were read, since the start.
+    #[getter]
+    fn lost(&mut self) -> PyResult<u64> {
+        Ok(self.monitor()?.mon.lost())
+    }
+
+    /// Whether `close()` ran.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// The drops of the next `seconds` (default: `interval`) summed by
+    /// (location, reason, protocol): a `Table` of `netobs.DropRow`.
+    #[pyo3(signature = (seconds=None))]
+    fn summary<'py>(&mut self, py: Python<'py>, seconds: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let span = match seconds {
+            Some(s) => self::seconds("seconds", s)?,
+            None => self.interval,
+        };
+        let deadline = Instant::now() + span;
+        let m = self.monitor()?;
+        let mut counts = DropCounts::default();
+        while Instant::now() < deadline {
+            py.detach(|| m.poll_until(deadline, &mut |d| counts.add(d)))
+                .py_err(py)?;
+            py.check_signals()?;
+        }
+        let mut t = TableBuilder::new(&[DROP_COLUMNS]);
+        for (key, n) in counts.top(usize::MAX) {
+            t.row()
+                .str(Some(m.syms.format(key.location)))
+                .u64(key.location)
+                .str(Some(m.reason_name(key.reason)))
+                .u64(u64::from(key.reason))
+                .u64(u64::from(key.protocol))
+                .u64(n);
+        }
+        t.into_py(py, "DropRow")
+    }
+
+    /// The single drops seen within `timeout` seconds (returning as soon as
+    /// some were read; None waits until one is): a `Table` of
+    /// `netobs.DropEvent`.
+    #[pyo3(signature = (timeout=None))]
+    fn events<'py>(&mut self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+        let deadline = match timeout {
+            Some(0.0) => Some(Instant::now()),
+            Some(s) => Some(Instant::now() + seconds("timeout", s)?),
+            None => None,
+        };
+        let m = self.monitor()?;
+        let mut drops = Vec::new();
+        loop {
+            let until = deadline.unwrap_or_else(|| Instant::now() + SLICE);
+            py.detach(|| m.poll_until(until, &mut |d| drops.push(*d))).py_err(py)?;
+            if !drops.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            py.check_signals()?;
+        }
+        let mut t = TableBuilder::new(&[DROP_EVENT_COLUMNS]);
+        for d in &drops {
+            t.row()
+                .u64(d.timestamp)
+                .u64(u64::from(d.cpu))
+                .i64(i64::from(d.pid))
+                .str(Some(m.syms.format(d.location)))
+                .u64(d.location)
+                .str(Some(m.reason_name(d.reason)))
+                .u64(u64::from(d.reason))
+                .u64(u64::from(d.protocol));
+        }
+        t.into_py(py, "DropEvent")
+    }
+
+    /// Stops tracing and removes the trace instance (idempotent).
+    fn close(&mut self, py: Python<'_>) {
+        if let Some(m) = self.inner.take() {
+            py.detach(|| drop(m));
+        }
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&mut self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.summary(py, None)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "DropMonitor(instance={:?}, interval={}, filter={:?}{})",
+            self.instance,
+            self.interval.as_secs_f64(),
+            self.kernel_filter,
+            if self.inner.is_none() { ", closed" } else { "" }
+        )
+    }
+}
+
+/// A decoded field value, built without the GIL.
+enum Value {
+    Int(i64),
+    UInt(u64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Absent,
+}
+
+/// How one field of an event is decoded.
+struct FieldDecoder {
+    name: String,
+    field: Field,
+    /// The kernel's `__print_symbolic` table for it (drop reasons, TCP states).
+    symbols: Option<netobs_trace::SymbolTable>,
+}
+
+impl FieldDecoder {
+    fn decode(&self, data: &[u8]) -> Value {
+        let r = self.field.as_ref();
+        if self.field.is_string() {
+            return r.str(data).map_or(Value::Absent, |s| Value::Text(s.to_owned()));
+        }
+        let is_array = self.field.array_len.is_some() || self.field.location != FieldLocation::Inline;
+        if is_array || ![1, 2, 4, 8].contains(&self.field.size) {
+            return r.bytes(data).map_or(Value::Absent, |b| Value::Bytes(b.to_vec()));
+        }
+        if let Some(name) = self.symbols.as_ref().and_then(|t| t.name(r.uint(data)?)) {
+            return Value::Text(name.to_owned());
+        }
+        let v = if self.field.signed {
+            r.int(data).map(Value::Int)
+        } else {
+            r.uint(data).map(Value::UInt)
+        };
+        v.unwrap_or(Value::Absent)
+    }
+}
+
+/// One enabled event: its name and field decoders.
+struct EventDecoder {
+    name: String,
+    fields: Vec<FieldDecoder>,
+}
+
+/// A decoded record.
+struct Event {
+    event: usize,
+    timestamp: u64,
+    cpu: u32,
+    pid: Option<i64>,
+    values: Vec<Value>,
+}
+
+struct Session {
+    reader: RawReader,
+    decoders: HashMap<u16, usize>,
+    events: Vec<EventDecoder>,
+    queue: VecDeque<Event>,
+}
+
+impl Session {
+    fn open(events: &[String], filters: &HashMap<String, String>) -> netobs_trace::Result<Self> {
+        let tracefs = Tracefs::find_or_mount()?;
+        let parse_err = |msg: String| netobs_trace::Error::Parse {
+            what: "events".into(),
+            msg,
+        };
+        let mut specs = Vec::new();
+        for e in events {
+            let (system, event) = e
+                .split_once(':')
+                .ok_or_else(|| parse_err(format!("{e:?} is not SYSTEM:EVENT (like \"skb:kfree_skb\")")))?;
+            let format = tracefs.event_format(system, event)?;
+            specs.push((e.clone(), system.to_owned(), event.to_owned(), format));
+        }
+        if let Some(k) = filters.keys().find(|k| !events.contains(k)) {
+            return Err(parse_err(format!("filter for {k:?}, which is not among the events")));
+        }
+        let instance = tracefs.private_instance("session")?;
+        instance.set_buffer_percent(0)?;
+        let mut decoders = HashMap::new();
+        let mut decoded = Vec::new();
+        for (name, system, event, format) in specs {
+            instance.enable_event(&system, &event, filters.get(&name).map(String::as_str))?;
+            decoders.insert(format.id, decoded.len());
+            decoded.push(event_decoder(name, &format));
+        }
+        let reader = RawReader::open(&instance)?;
+        Ok(Session {
+            reader,
+            decoders,
+            events: decoded,
+            queue: VecDeque::new(),
+        })
+    }
+
+    /// Reads what is available, waiting up to `timeout` when nothing is.
+    fn fill(&mut self, timeout: Duration) -> netobs_trace::Result<()> {
+        let mut err = None;
+        let (decoders, events, queue) = (&self.decoders, &self.events, &mut self.queue);
+        self.reader.read(Some(timeout), |cpu, page| {
+            for r in page.records() {
+                let rec = match r {
+                    Ok(rec) => rec,
+                    Err(source) => {
+                        err = Some(netobs_trace::Error::Page { cpu, source });
+                        break;
+                    }
+                };
+                let Some(&i) = rec.event_id().and_then(|id| decoders.get(&id)) else {
+                    continue;
+                };
+                let pid_field = netobs_trace::FieldRef {
+                    offset: 4,
+                    size: 4,
+                    signed: true,
+                    location: FieldLocation::Inline,
+                };
+                queue.push_back(Event {
+                    event: i,
+                    timestamp: rec.timestamp,
+                    cpu,
+                    pid: rec.int(&pid_field),
+                    values: events[i].fields.iter().map(|f| f.decode(rec.data)).collect(),
+                });
+            }
+        })?;
+        err.map_or(Ok(()), Err)
+    }
+}
+
+/// The decoders of an event's own fields (the `common_*` header fields are
+/// left out; `common_pid` becomes the event's `pid`).
+fn event_decoder(name: String, format: &EventFormat) -> EventDecoder {
+    let fields = format
+        .fields
+        .iter()
+        .filter(|f| !f.name.starts_with("common_"))
+        .map(|f| FieldDecoder {
+            name: f.name.clone(),
+            field: f.clone(),
+            symbols: format.symbols(&f.name).cloned(),
+        })
+        .collect();
+    EventDecoder { name, fields }
+}
+
+fn event_dict<'py>(py: Python<'py>, s: &Session, e: Event) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let dec = &s.events[e.event];
+    d.set_item("event", &dec.name)?;
+    d.set_item("timestamp", e.timestamp)?;
+    d.set_item("cpu", e.cpu)?;
+    d.set_item("pid", e.pid)?;
+    for (f, v) in dec.fields.iter().zip(e.values) {
+        match v {
+            Value::Int(i) => d.set_item(&f.name, i)?,
+            Value::UInt(u) => d.set_item(&f.name, u)?,
+            Value::Text(t) => d.set_item(&f.name, t)?,
+            Value::Bytes(b) => d.set_item(&f.name, PyBytes::new(py, &b))?,
+            Value::Absent => d.set_item(&f.name, py.None())?,
+        }
+    }
+    Ok(d)
+}
+
+/// Any tracepoints, read from a private trace instance: iterating yields
+/// each record as a dict with `event` ("system:name"), `timestamp` (ns,
+/// the trace clock), `cpu`, `pid` and every field of the event's `format`
+/// by its name; fields the kernel prints symbolically (drop reasons, TCP
+/// states) hold the kernel's name. `filters` maps an event to a filter
+/// expression the kernel applies (`{"skb:kfree_skb": "protocol == 0x4321"}`);
+/// one it rejects raises `FilterError` with the kernel's error_log text.
+#[pyclass(module = "netobs")]
+pub struct TraceSession {
+    inner: Option<Session>,
+    instance: String,
+}
+
+impl TraceSession {
+    fn session(&mut self) -> PyResult<&mut Session> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("TraceSession is closed"))
+    }
+}
+
+#[pymethods]
+impl TraceSession {
+    #[new]
+    #[pyo3(signature = (events, filters=None))]
+    fn new(py: Python<'_>, events: Vec<String>, filters: Option<HashMap<String, String>>) -> PyResult<Self> {
+        if events.is_empty() {
+            return Err(PyValueError::new_err(
+                "events: name at least one tracepoint (\"skb:kfree_skb\")",
+            ));
+        }
+        let filters = filters.unwrap_or_default();
+        let session = py.detach(|| Session::open(&events, &filters)).py_err(py)?;
+        Ok(TraceSession {
+            instance: session.reader.instance().name().to_owned(),
+            inner: Some(session),
+        })
+    }
+
+    /// The private trace instance's name (`netobs-PID-session-N`).
+    #[getter]
+    fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Events the kernel overwrote before they were read, since the start.
+    #[getter]
+    fn lost(&mut self) -> PyResult<u64> {
+        Ok(self.session()?.reader.lost())
+    }
+
+    /// Whether `close()` ran.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// The events recorded within `timeout` seconds (returning as soon as
+    /// some were read; 0 does not wait), as a list of dicts.
+    #[pyo3(signature = (timeout=0.0))]
+    fn read<'py>(&mut self, py: Python<'py>, timeout: f64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        let s = self.session()?;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now()).min(SLICE);
+            py.detach(|| s.fill(left)).py_err(py)?;
+            if !s.queue.is_empty() || Instant::now() >= deadline {
+                break;
+            }
+            py.check_signals()?;
+        }
+        let events: Vec<Event> = s.queue.drain(..).collect();
+        events.into_iter().map(|e| event_dict(py, s, e)).collect()
+    }
+
+    /// Stops tracing and removes the trace instance (idempotent).
+    fn close(&mut self, py: Python<'_>) {
+        if let Some(s) = self.inner.take() {
+            py.detach(|| drop(s));
+        }
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&mut self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    /// The next event, waiting for it (Ctrl-C interrupts).
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.session()?;
+        loop {
+            if let Some(e) = s.queue.pop_front() {
+                return event_dict(py, s, e);
+            }
+            py.detach(|| s.fill(SLICE)).py_err(py)?;
+            py.check_signals()?;
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TraceSession(instance={:?}{})",
+            self.instance,
+            if self.inner.is_none() { ", closed" } else { "" }
+        )
+    }
+}
+
+/// Adds `DropMonitor` and `TraceSession` to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<DropMonitor>()?;
+    m.add_class::<TraceSession>()
+}

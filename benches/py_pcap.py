@@ -39,7 +39,10 @@ def tcpdump_count(path, expr=()):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=11)
-    ap.add_argument("--corpus", default="/work/shared/corpus/eth_corpus.pcap")
+    ap.add_argument(
+        "--corpus",
+        default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netobs-capture", "tests", "data", "corpus", "eth_corpus.pcap"),
+    )
     a = ap.parse_args()
     n = tcpdump_count(a.corpus)
     assert len(netobs.read_pcap(a.corpus)) == n == len(python_reader(a.corpus))

@@ -14,7 +14,9 @@ import pytest
 import netobs
 from conftest import run, wait_operstate_up
 
-CORPUS = "/work/shared/corpus/eth_corpus.pcap"
+CORPUS = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "netobs-capture", "tests", "data", "corpus", "eth_corpus.pcap"
+)
 needs_corpus = pytest.mark.skipif(
     not os.path.exists(CORPUS) and os.environ.get("CI") != "true", reason=f"{CORPUS} missing"
 )

@@ -3,8 +3,8 @@
 //! One Rust module per kernel interface binds it (`links` and `stats` for
 //! netobs-core's rtnetlink, `ethtool` for netobs-ethtool, `sockets` for
 //! netobs-sockdiag, `trace` for netobs-trace, `capture` for netobs-capture); they share the `netns=`
-//! argument ([`netns`]), the error mapping ([`errors`]) and the column-wise
-//! tables ([`table`]). The Python layer (python/netobs/) defines the row
+//! argument (`netns`), the error mapping (`errors`) and the column-wise
+//! tables (`table`). The Python layer (python/netobs/) defines the row
 //! types, the `Table` class and the exception classes, and re-exports
 //! everything as `netobs.*`. Blocking kernel work runs without the GIL.
 #![doc = include_str!("../README.md")]

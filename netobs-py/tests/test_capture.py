@@ -17,9 +17,6 @@ from conftest import run, wait_operstate_up
 CORPUS = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "netobs-capture", "tests", "data", "corpus", "eth_corpus.pcap"
 )
-needs_corpus = pytest.mark.skipif(
-    not os.path.exists(CORPUS) and os.environ.get("CI") != "true", reason=f"{CORPUS} missing"
-)
 
 
 def tcpdump_count(path, expr=""):
@@ -108,7 +105,6 @@ def test_capture_on_a_missing_interface(root):
         netobs.Capture("nbt-no-such-if")
 
 
-@needs_corpus
 @pytest.mark.parametrize("expr", ["", "tcp port 80", "udp", "arp or icmp", "ip6 and not tcp"])
 def test_read_pcap_counts_like_tcpdump(expr):
     packets = netobs.read_pcap(CORPUS, filter=expr or None)

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use netobs_capture::bpf::{self, Metadata, Program};
 use netobs_capture::file::{linktype, CaptureReader};
-use netobs_capture::filter::compile;
+use netobs_capture::filter::{compile, compile_with, CodeMode};
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/eth_corpus.pcap");
 const FILTERS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus/filters-ethernet.txt");
@@ -343,11 +343,14 @@ proptest::proptest! {
         "not", "(", ")", "[", "]", ":", "2", "4", "=", ">", "<=", "!=", "+", "-", "*", "%", "^", "&", "|", "<<",
         "len", "vlan", "ether", "proto", "portrange", "1-1024", "::1", "mask", "255.255", "icmp", "tcpflags",
         "tcp-syn", "less", "greater", "broadcast", "multicast", "0", "0xffffffff", "gateway", "x", "\\ip",
+        "inbound", "outbound", "ifindex", "mpls", "pppoes", "vlan",
     ]), 0..14)) {
         let expr = words.join(" ");
         for link in [linktype::ETHERNET, linktype::LINUX_SLL, linktype::LINUX_SLL2, linktype::RAW] {
-            if let Ok(p) = compile(&expr, link, 65535) {
-                proptest::prop_assert!(bpf::check(&p).is_ok(), "{}", expr);
+            for mode in [CodeMode::Offline, CodeMode::LinuxLive] {
+                if let Ok(p) = compile_with(&expr, link, 65535, mode) {
+                    proptest::prop_assert!(bpf::check(&p).is_ok(), "{}", expr);
+                }
             }
         }
     }

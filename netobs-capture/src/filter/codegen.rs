@@ -43,6 +43,51 @@ impl Pred {
     pub(crate) fn not(self) -> Pred {
         Pred::Not(Box::new(self))
     }
+
+    /// Whether some test loads scratch memory word `word` (`ld M[word]`
+    /// or `ldx M[word]`).
+    pub(crate) fn reads_mem(&self, word: u32) -> bool {
+        match self {
+            Pred::Const(_) => false,
+            Pred::Test { stmts, .. } => stmts
+                .iter()
+                .any(|i| matches!(i.code, c if c == op::LD | op::MEM || c == op::LDX | op::MEM) && i.k == word),
+            Pred::And(a, b) | Pred::Or(a, b) => a.reads_mem(word) || b.reads_mem(word),
+            Pred::Not(a) => a.reads_mem(word),
+        }
+    }
+
+    /// Removes the stores into the words of `words` that are not in
+    /// `keep`, and a constant load left with no store after it (straight
+    /// statement lists only; those with inner jumps are kept as they are).
+    pub(crate) fn drop_stores(self, words: &[u32], keep: &[u32]) -> Pred {
+        match self {
+            Pred::Test { stmts, jump, k } if !stmts.iter().any(|i| i.code & 0x07 == op::JMP) => {
+                let stores: Vec<Insn> = stmts
+                    .into_iter()
+                    .filter(|i| !(i.code == op::ST && words.contains(&i.k) && !keep.contains(&i.k)))
+                    .collect();
+                let mut out: Vec<Insn> = Vec::with_capacity(stores.len());
+                for (n, i) in stores.iter().enumerate() {
+                    let overwritten = stores.get(n + 1).is_some_and(|next| next.code & 0x07 == op::LD);
+                    if !(i.code == op::LD | op::W | op::IMM && overwritten) {
+                        out.push(*i);
+                    }
+                }
+                Pred::Test { stmts: out, jump, k }
+            }
+            Pred::And(a, b) => Pred::And(
+                Box::new(a.drop_stores(words, keep)),
+                Box::new(b.drop_stores(words, keep)),
+            ),
+            Pred::Or(a, b) => Pred::Or(
+                Box::new(a.drop_stores(words, keep)),
+                Box::new(b.drop_stores(words, keep)),
+            ),
+            Pred::Not(a) => Pred::Not(Box::new(a.drop_stores(words, keep))),
+            other => other,
+        }
+    }
 }
 
 /// An instruction whose jump targets are labels.
@@ -69,14 +114,15 @@ impl Gen {
     }
 
     /// Emits `p` jumping to `t` when true and `f` when false. `known` is
-    /// the load whose value A already holds on entry (the entry is reached
-    /// only right after it), so a test repeating it skips the load.
-    fn gen(&mut self, p: &Pred, t: usize, f: usize, known: Option<Insn>) {
+    /// code that, run again on entry, would leave A and X as they are (the
+    /// entry is reached only right after it), so a test whose statements
+    /// are exactly that code skips them.
+    fn gen(&mut self, p: &Pred, t: usize, f: usize, known: Option<&[Insn]>) {
         match p {
             Pred::Const(true) => self.items.push(Item::Ja(t)),
             Pred::Const(false) => self.items.push(Item::Ja(f)),
             Pred::Test { stmts, jump, k } => {
-                let skip = matches!(stmts.as_slice(), [only] if Some(*only) == known);
+                let skip = Some(stmts.as_slice()) == known;
                 if !skip {
                     self.items.extend(stmts.iter().map(|i| Item::Plain(*i)));
                 }
@@ -99,16 +145,12 @@ impl Gen {
     }
 }
 
-/// The single load whose value A holds when `p` exits on its `true_exit`
-/// side, when every path to that exit ends with the same one-instruction
-/// test of an absolute or indexed packet load (which reads X but never
-/// writes it, so repeating it would give the same A).
-fn exit_load(p: &Pred, true_exit: bool) -> Option<Insn> {
+/// Code that, run again when `p` exits on its `true_exit` side, would
+/// leave A and X unchanged, when every path to that exit ends with a test
+/// whose statements give the same such code (see [`repeatable`]).
+fn exit_load(p: &Pred, true_exit: bool) -> Option<&[Insn]> {
     match p {
-        Pred::Test { stmts, .. } => match stmts.as_slice() {
-            [i] if i.code & 0x07 == op::LD && matches!(i.code & 0xe0, op::ABS | op::IND | op::LEN) => Some(*i),
-            _ => None,
-        },
+        Pred::Test { stmts, .. } => repeatable(stmts),
         // True exits of `a and b` come only from b; false exits of
         // `a or b` only from b. The other side joins two paths.
         Pred::And(_, b) if true_exit => exit_load(b, true),
@@ -123,6 +165,46 @@ fn exit_load(p: &Pred, true_exit: bool) -> Option<Insn> {
         }
         Pred::Not(a) => exit_load(a, !true_exit),
         Pred::Const(_) => None,
+    }
+}
+
+/// Right after `stmts` ran: the statements that, run again, would leave
+/// A and X as they are. All of `stmts` when they are straight code that
+/// stores nothing and writes A and X before reading them; else the last
+/// statement when it is a load into A (every path through the statements
+/// reaches the last one, and nothing changed X or memory since).
+fn repeatable(stmts: &[Insn]) -> Option<&[Insn]> {
+    let xor_x = crate::bpf::skf::AD_OFF + crate::bpf::skf::AD_ALU_XOR_X;
+    let loads_a = |i: &Insn| {
+        i.code & 0x07 == op::LD
+            && matches!(i.code & 0xe0, op::ABS | op::IND | op::LEN | op::IMM | op::MEM)
+            && !(i.code & 0xe0 == op::ABS && i.k == xor_x)
+    };
+    let (mut a_set, mut x_set) = (false, false);
+    let mut whole = true;
+    for i in stmts {
+        let (reads_a, reads_x, writes_a, writes_x) = match i.code & 0x07 {
+            op::LD if loads_a(i) => (false, i.code & 0xe0 == op::IND, true, false),
+            op::LDX => (false, false, false, true),
+            op::ALU => (true, i.code & op::X != 0, true, false),
+            op::MISC if i.code & 0xf8 == op::TAX => (true, false, false, true),
+            op::MISC => (false, true, true, false),
+            _ => {
+                whole = false;
+                break;
+            }
+        };
+        if (reads_a && !a_set) || (reads_x && !x_set) {
+            whole = false;
+            break;
+        }
+        a_set |= writes_a;
+        x_set |= writes_x;
+    }
+    match stmts.last() {
+        _ if whole && !stmts.is_empty() => Some(stmts),
+        Some(last) if loads_a(last) => Some(std::slice::from_ref(last)),
+        _ => None,
     }
 }
 
@@ -225,18 +307,43 @@ fn assemble(mut items: Vec<Item>, labels: usize) -> Result<Vec<Insn>, FilterErro
     Ok(out)
 }
 
-/// Compiles a predicate to a program returning `snaplen` on match, 0 else.
-pub(crate) fn generate(p: &Pred, snaplen: u32) -> Result<Program, FilterError> {
+/// The label (not yet placed) reached from the first item by following
+/// false branches and unconditional jumps.
+fn false_path_end(items: &[Item]) -> usize {
+    let mut i = 0;
+    while let Some(item) = items.get(i) {
+        match item {
+            Item::Cond(_, _, l) | Item::Ja(l) => {
+                match items.iter().position(|it| matches!(it, Item::Label(m) if m == l)) {
+                    // Jumps go forward only: this ends.
+                    Some(at) if at > i => i = at,
+                    _ => return *l,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    usize::MAX
+}
+
+/// Compiles a predicate to a program returning `snaplen` on match, 0
+/// else, after the straight code `prologue`.
+pub(crate) fn generate(prologue: &[Insn], p: &Pred, snaplen: u32) -> Result<Program, FilterError> {
     let mut g = Gen {
-        items: Vec::new(),
+        items: prologue.iter().map(|i| Item::Plain(*i)).collect(),
         labels: 2,
     };
     let (accept, reject) = (0, 1);
     g.gen(p, accept, reject, None);
-    g.items.push(Item::Label(accept));
-    g.items.push(Item::Plain(Insn::stmt(op::RET | op::K, snaplen)));
-    g.items.push(Item::Label(reject));
-    g.items.push(Item::Plain(Insn::stmt(op::RET | op::K, 0)));
+    // libpcap lays out its blocks from the end, false branches first: the
+    // return reached by following false branches from the start is last.
+    let accept_ret = [Item::Label(accept), Item::Plain(Insn::stmt(op::RET | op::K, snaplen))];
+    let reject_ret = [Item::Label(reject), Item::Plain(Insn::stmt(op::RET | op::K, 0))];
+    if false_path_end(&g.items) == accept {
+        g.items.extend(reject_ret.into_iter().chain(accept_ret));
+    } else {
+        g.items.extend(accept_ret.into_iter().chain(reject_ret));
+    }
     let insns = assemble(g.items, g.labels)?;
     Ok(Program::new(insns))
 }

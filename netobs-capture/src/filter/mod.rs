@@ -1,7 +1,22 @@
 //! A pure-Rust compiler from pcap-filter expressions (pcap-filter(7)) to
 //! classic BPF, for the Ethernet, Linux cooked (SLL, SLL2) and raw-IP
-//! link types, in libpcap's offline code mode (what `tcpdump -d` prints
-//! for a file): the programs return the same verdicts as libpcap's.
+//! link types, in one of libpcap's two code modes ([`CodeMode`]):
+//!
+//! - **offline** ([`compile`]): what `tcpdump -d` prints for a file; every
+//!   field, VLAN tags included, is read from the packet bytes.
+//! - **live Linux** ([`compile_with`] and [`CodeMode::LinuxLive`]): what
+//!   libpcap 1.10 generates for a live AF_PACKET socket. The kernel has
+//!   moved the outermost VLAN tag of a received frame into skb metadata
+//!   before the socket filter runs (net/core/dev.c, skb_vlan_untag), so
+//!   the first `vlan` tests the ancillary loads SKF_AD_VLAN_TAG_PRESENT
+//!   and SKF_AD_VLAN_TAG (include/uapi/linux/filter.h) and, when no tag is
+//!   in the metadata, a tag in the packet bytes (sent frames keep theirs).
+//!   Which of the two it was is only known at run time, so the offsets of
+//!   everything after it live in two scratch memory words (0 or 4), as in
+//!   libpcap's gen_vlan_bpf_extensions. `inbound`, `outbound` and
+//!   `ifindex N` read SKF_AD_PKTTYPE and SKF_AD_IFINDEX.
+//!
+//! The programs return the same verdicts as libpcap's.
 //!
 //! Grammar: `and`/`&&` and `or`/`||` have equal precedence and associate
 //! to the left; `not`/`!` binds tightest. A bare value after `or`/`and`
@@ -11,13 +26,10 @@
 //!
 //! Refused with a clear error: host and network names (no name
 //! resolution), `gateway`, `protochain`, `ip broadcast` (needs the
-//! netmask), `inbound`/`outbound`/`ifindex` (Linux metadata), and link
-//! layers or protocols outside the scope (llc, iso, decnet, atalk, ...).
-//!
-//! VLAN tags are read from the packet bytes (offline mode). On a live
-//! socket the kernel strips them before the filter runs; use
-//! [`CaptureConfig::userspace_filter`](crate::CaptureConfig::userspace_filter)
-//! for programs that test `vlan`.
+//! netmask), `inbound`/`outbound`/`ifindex` in offline code on links
+//! without a direction or interface field (Ethernet, raw IP: the metadata
+//! is not in a file, as libpcap refuses them when reading savefiles), and
+//! link layers or protocols outside the scope (llc, iso, decnet, atalk, ...).
 
 mod codegen;
 mod lexer;
@@ -27,15 +39,38 @@ use std::net::Ipv6Addr;
 use codegen::Pred;
 use lexer::{Tok, Token};
 
-use crate::bpf::{op, Insn, Program};
+use crate::bpf::{op, skf, Insn, Program};
 use crate::file::linktype;
 use crate::wire::MacAddr;
+
+/// Bytes of an 802.1Q tag.
+const VLAN_TAG_LEN: u32 = 4;
 use crate::FilterError;
 
-/// Compiles `expr` for a link type (`file::linktype::*`); the program
-/// returns `snaplen` for a matching packet and 0 otherwise. An empty
-/// expression accepts everything.
+/// The two kinds of code libpcap generates for an expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CodeMode {
+    /// For a savefile (`tcpdump -r`, `tcpdump -y EN10MB -d`): fields are
+    /// read from the packet bytes only.
+    #[default]
+    Offline,
+    /// For a live Linux packet socket (`tcpdump -i IF -d`): VLAN tags,
+    /// direction and interface index come from the kernel's ancillary
+    /// loads where libpcap uses them.
+    LinuxLive,
+}
+
+/// Compiles `expr` for a link type (`file::linktype::*`) in offline mode;
+/// the program returns `snaplen` for a matching packet and 0 otherwise.
+/// An empty expression accepts everything.
 pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterError> {
+    compile_with(expr, link, snaplen, CodeMode::Offline)
+}
+
+/// Compiles `expr` like [`compile`], in the given code mode: use
+/// [`CodeMode::LinuxLive`] for a program attached to a live AF_PACKET
+/// socket (it needs the packet's skb metadata, see [`crate::bpf::Metadata`]).
+pub fn compile_with(expr: &str, link: u16, snaplen: u32, mode: CodeMode) -> Result<Program, FilterError> {
     let layout = Layout::for_link(link).ok_or_else(|| FilterError {
         column: 1,
         message: format!("link type {link} is not supported (Ethernet, LINUX_SLL, LINUX_SLL2 and RAW are)"),
@@ -47,6 +82,7 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
         layout,
         last: None,
         mem: 0,
+        mode,
         refused: std::cell::Cell::new(None),
     };
     let pred = if p.peek() == &Tok::End {
@@ -64,7 +100,24 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
         }
         e
     };
-    let prog = codegen::generate(&pred, snaplen)?;
+    // The VLAN offset words start at 0; stores into a word nothing reads
+    // are dropped (libpcap's optimizer drops them too).
+    let mut prologue = Vec::new();
+    let pred = match p.layout.var {
+        Some(var) => {
+            let used: Vec<u32> = [var.payload, var.linktype]
+                .into_iter()
+                .filter(|&r| pred.reads_mem(r))
+                .collect();
+            if !used.is_empty() {
+                prologue.push(Insn::stmt(op::LD | op::W | op::IMM, 0));
+                prologue.extend(used.iter().map(|&r| Insn::stmt(op::ST, r)));
+            }
+            pred.drop_stores(&[var.payload, var.linktype], &used)
+        }
+        None => pred,
+    };
+    let prog = codegen::generate(&prologue, &pred, snaplen)?;
     crate::bpf::check(&prog).map_err(|e| FilterError {
         column: 1,
         message: format!("internal error, generated program fails the checker: {e}"),
@@ -92,6 +145,27 @@ struct Layout {
     /// Offset of the network-layer header.
     off_nl: u32,
     encap: Encap,
+    /// Live Linux code after the first `vlan`: the scratch memory words
+    /// holding the run-time part (0 or 4) of the two offsets above.
+    var: Option<VarOffsets>,
+}
+
+/// Scratch memory words holding the variable parts of the link-payload
+/// and link-type offsets (libpcap's off_linkpl.reg and off_linktype.reg).
+/// Both always hold the same value.
+#[derive(Debug, Clone, Copy)]
+struct VarOffsets {
+    payload: u32,
+    linktype: u32,
+}
+
+/// What an offset is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    /// The link-layer type field ([`Layout::off_type`]).
+    LinkType,
+    /// The network-layer header ([`Layout::off_nl`]).
+    Payload,
 }
 
 impl Layout {
@@ -108,6 +182,7 @@ impl Layout {
             off_type,
             off_nl,
             encap: Encap::Link,
+            var: None,
         })
     }
 }
@@ -250,6 +325,7 @@ struct Parser {
     layout: Layout,
     last: Option<Quals>,
     mem: u32,
+    mode: CodeMode,
     /// A refusal found where no error can be returned (column, reason).
     refused: std::cell::Cell<Option<(usize, &'static str)>>,
 }
@@ -481,6 +557,56 @@ impl Parser {
             Ok(())
         } else {
             Err(self.error(format!("expected '{o}'")))
+        }
+    }
+
+    /// Loads `size` bytes at `off`, an offset relative to `base`: an
+    /// absolute load, or in live code after the first `vlan` the variable
+    /// part into X and an indexed load (libpcap's gen_abs_offset_varpart).
+    fn load(&self, base: Base, size: u16, off: u32) -> Vec<Insn> {
+        match self.layout.var {
+            None => vec![Insn::stmt(op::LD | size | op::ABS, off)],
+            Some(var) => {
+                let word = match base {
+                    Base::Payload => var.payload,
+                    Base::LinkType => var.linktype,
+                };
+                vec![
+                    Insn::stmt(op::LDX | op::MEM, word),
+                    Insn::stmt(op::LD | size | op::IND, off),
+                ]
+            }
+        }
+    }
+
+    /// The field at `off` (relative to `base`) equals `k`.
+    fn eq(&self, base: Base, size: u16, off: u32, k: u32) -> Pred {
+        test(self.load(base, size, off), op::JEQ, k)
+    }
+
+    /// The field at `off` (relative to `base`) masked with `mask` equals `k`.
+    fn eq_masked(&self, base: Base, size: u16, off: u32, mask: u32, k: u32) -> Pred {
+        let mut stmts = self.load(base, size, off);
+        stmts.push(Insn::stmt(op::ALU | op::AND | op::K, mask));
+        test(stmts, op::JEQ, k)
+    }
+
+    /// Code leaving in X what to add to `off_nl` to reach the transport
+    /// header: the IPv4 header length (`ldx 4*([nl]&0xf)`), plus in live
+    /// code after `vlan` the variable part, computed in A because the MSH
+    /// load has no indexed form (libpcap's gen_loadx_iphdrlen).
+    fn ip_header_len_x(&self) -> Vec<Insn> {
+        let nl = self.layout.off_nl;
+        match self.layout.var {
+            None => vec![Insn::stmt(op::LDX | op::B | op::MSH, nl)],
+            Some(var) => vec![
+                Insn::stmt(op::LDX | op::MEM, var.payload),
+                Insn::stmt(op::LD | op::B | op::IND, nl),
+                Insn::stmt(op::ALU | op::AND | op::K, 0xf),
+                Insn::stmt(op::ALU | op::LSH | op::K, 2),
+                Insn::stmt(op::ALU | op::ADD | op::X, 0),
+                Insn::stmt(op::MISC | op::TAX, 0),
+            ],
         }
     }
 
@@ -771,14 +897,24 @@ impl Parser {
             }
         };
         let mut code = Vec::new();
+        // Link-layer loads (ether[...]) are relative to the frame start,
+        // which never moves; the others follow the network header.
+        let var = self.layout.var.filter(|_| proto != Proto::Link);
         match (index.constant, transport) {
-            (Some(k), false) => code.push(Insn::stmt(op::LD | size | op::ABS, base.wrapping_add(k))),
+            (Some(k), false) if proto == Proto::Link => {
+                code.push(Insn::stmt(op::LD | size | op::ABS, base.wrapping_add(k)))
+            }
+            (Some(k), false) => code.extend(self.load(Base::Payload, size, base.wrapping_add(k))),
             (Some(k), true) => {
-                code.push(Insn::stmt(op::LDX | op::B | op::MSH, nl));
+                code.extend(self.ip_header_len_x());
                 code.push(Insn::stmt(op::LD | size | op::IND, base.wrapping_add(k)));
             }
             (None, false) => {
                 code.extend(index.code);
+                if let Some(var) = var {
+                    code.push(Insn::stmt(op::LDX | op::MEM, var.payload));
+                    code.push(Insn::stmt(op::ALU | op::ADD | op::X, 0));
+                }
                 code.push(Insn::stmt(op::MISC | op::TAX, 0));
                 code.push(Insn::stmt(op::LD | size | op::IND, base));
             }
@@ -786,7 +922,7 @@ impl Parser {
                 let slot = self.slot()?;
                 code.extend(index.code);
                 code.push(Insn::stmt(op::ST, slot));
-                code.push(Insn::stmt(op::LDX | op::B | op::MSH, nl));
+                code.extend(self.ip_header_len_x());
                 code.push(Insn::stmt(op::LD | op::MEM, slot));
                 code.push(Insn::stmt(op::ALU | op::ADD | op::X, 0));
                 code.push(Insn::stmt(op::MISC | op::TAX, 0));
@@ -807,10 +943,10 @@ impl Parser {
         let nl = self.layout.off_nl;
         match (self.layout.encap, self.layout.off_type) {
             (Encap::Mpls, _) => {
-                let bottom = cmp_masked(op::B, nl - 2, 1, 1);
+                let bottom = self.eq_masked(Base::Payload, op::B, nl - 2, 1, 1);
                 return match ethertype {
-                    0x0800 => bottom.and(cmp_masked(op::B, nl, 0xf0, 0x40)),
-                    0x86dd => bottom.and(cmp_masked(op::B, nl, 0xf0, 0x60)),
+                    0x0800 => bottom.and(self.eq_masked(Base::Payload, op::B, nl, 0xf0, 0x40)),
+                    0x86dd => bottom.and(self.eq_masked(Base::Payload, op::B, nl, 0xf0, 0x60)),
                     _ => {
                         self.refused.set(Some((
                             self.column(),
@@ -827,7 +963,7 @@ impl Parser {
                     0x86dd => 0x57,
                     other => other,
                 };
-                return cmp(op::H, off, ppp);
+                return self.eq(Base::LinkType, op::H, off, ppp);
             }
             _ => {}
         }
@@ -835,18 +971,18 @@ impl Parser {
             // ISO, IP-over-LLC and NetBEUI SAPs: DSAP and SSAP both equal
             // (libpcap's gen_ether_linktype).
             Some(off) if matches!(ethertype, 0xfe | 0x06 | 0xf0) => {
-                test(vec![Insn::stmt(op::LD | op::H | op::ABS, off)], op::JGT, 1500)
+                test(self.load(Base::LinkType, op::H, off), op::JGT, 1500)
                     .not()
-                    .and(cmp(op::H, off + 2, (ethertype << 8) | ethertype))
+                    .and(self.eq(Base::LinkType, op::H, off + 2, (ethertype << 8) | ethertype))
             }
             Some(off) if ethertype <= 1500 => {
                 // An 802.3 length field, then the LLC DSAP (libpcap's
                 // gen_linktype for small values on Ethernet).
-                test(vec![Insn::stmt(op::LD | op::H | op::ABS, off)], op::JGT, 1500)
+                test(self.load(Base::LinkType, op::H, off), op::JGT, 1500)
                     .not()
-                    .and(cmp(op::B, off + 2, ethertype))
+                    .and(self.eq(Base::LinkType, op::B, off + 2, ethertype))
             }
-            Some(off) => cmp(op::H, off, ethertype),
+            Some(off) => self.eq(Base::LinkType, op::H, off, ethertype),
             None => match ethertype {
                 0x0800 => cmp_masked(op::B, 0, 0xf0, 0x40),
                 0x86dd => cmp_masked(op::B, 0, 0xf0, 0x60),
@@ -856,20 +992,23 @@ impl Parser {
     }
 
     fn ip_proto(&self, n: u32) -> Pred {
-        self.linktype(0x0800).and(cmp(op::B, self.layout.off_nl + 9, n))
+        self.linktype(0x0800)
+            .and(self.eq(Base::Payload, op::B, self.layout.off_nl + 9, n))
     }
 
     /// IPv6 next header, also behind one fragment header (as libpcap).
     fn ip6_proto(&self, n: u32) -> Pred {
         let nl = self.layout.off_nl;
-        let direct = cmp(op::B, nl + 6, n);
-        let fragment = cmp(op::B, nl + 6, 44).and(cmp(op::B, nl + 40, n));
+        let direct = self.eq(Base::Payload, op::B, nl + 6, n);
+        let fragment = self
+            .eq(Base::Payload, op::B, nl + 6, 44)
+            .and(self.eq(Base::Payload, op::B, nl + 40, n));
         self.linktype(0x86dd).and(direct.or(fragment))
     }
 
     fn not_fragment(&self) -> Pred {
         test(
-            vec![Insn::stmt(op::LD | op::H | op::ABS, self.layout.off_nl + 6)],
+            self.load(Base::Payload, op::H, self.layout.off_nl + 6),
             op::JSET,
             0x1fff,
         )
@@ -904,8 +1043,14 @@ impl Parser {
         match word.as_str() {
             "gateway" => return refuse("'gateway' needs host name resolution, which netobs refuses".into()),
             "protochain" => return refuse("'protochain' is not supported".into()),
-            "inbound" | "outbound" | "ifindex" => {
-                return refuse(format!("'{word}' needs Linux packet metadata, not supported offline"))
+            "inbound" | "outbound" => {
+                let p = self.direction_test(&word)?;
+                self.pos += 1;
+                return Ok(p);
+            }
+            "ifindex" => {
+                self.pos += 1;
+                return self.ifindex();
             }
             w if UNSUPPORTED.contains(&w) => return refuse(format!("'{w}' is not supported")),
             w if !is_keyword(w) => return self.carried_value(),
@@ -1030,9 +1175,9 @@ impl Parser {
     fn mpls(&mut self) -> Result<Pred, FilterError> {
         let nl = self.layout.off_nl;
         let mut p = match (self.layout.encap, self.layout.off_type) {
-            (Encap::Mpls, _) => test(vec![Insn::stmt(op::LD | op::B | op::ABS, nl - 2)], op::JSET, 1).not(),
+            (Encap::Mpls, _) => test(self.load(Base::Payload, op::B, nl - 2), op::JSET, 1).not(),
             // MPLS unicast inside PPP (PPP_MPLS_UCAST).
-            (Encap::Ppp, Some(off)) => cmp(op::H, off, 0x0281),
+            (Encap::Ppp, Some(off)) => self.eq(Base::LinkType, op::H, off, 0x0281),
             _ => {
                 self.encap_link("mpls")?;
                 self.linktype(0x8847)
@@ -1043,7 +1188,7 @@ impl Parser {
                 return Err(self.error("MPLS label must be 0..1048575"));
             }
             self.pos += 1;
-            p = p.and(cmp_masked(op::W, nl, 0xffff_f000, label << 12));
+            p = p.and(self.eq_masked(Base::Payload, op::W, nl, 0xffff_f000, label << 12));
         }
         self.layout.off_nl = nl + 4;
         self.layout.encap = Encap::Mpls;
@@ -1061,7 +1206,7 @@ impl Parser {
                 return Err(self.error("PPPoE session id must be 0..65535"));
             }
             self.pos += 1;
-            p = p.and(cmp_masked(op::W, nl, 0xffff, id));
+            p = p.and(self.eq_masked(Base::Payload, op::W, nl, 0xffff, id));
         }
         self.layout.off_type = Some(nl + 6);
         self.layout.off_nl = nl + 8;
@@ -1072,22 +1217,112 @@ impl Parser {
     fn vlan(&mut self) -> Result<Pred, FilterError> {
         let off = self.encap_link("vlan")?;
         let nl = self.layout.off_nl;
-        let tagged = cmp(op::H, off, 0x8100)
-            .or(cmp(op::H, off, 0x88a8))
-            .or(cmp(op::H, off, 0x9100));
-        let p = if let Tok::Num(id) = *self.peek() {
-            if id > 4095 {
-                return Err(self.error("VLAN id must be 0..4095"));
+        let id = match *self.peek() {
+            Tok::Num(id) if id > 4095 => return Err(self.error("VLAN id must be 0..4095")),
+            Tok::Num(id) => {
+                self.pos += 1;
+                Some(id)
             }
-            self.pos += 1;
-            tagged.and(cmp_masked(op::H, nl, 0x0fff, id))
-        } else {
-            tagged
+            _ => None,
+        };
+        if self.mode == CodeMode::LinuxLive && self.layout.var.is_none() {
+            return self.first_vlan_live(off, id);
+        }
+        let tagged = self
+            .eq(Base::LinkType, op::H, off, 0x8100)
+            .or(self.eq(Base::LinkType, op::H, off, 0x88a8))
+            .or(self.eq(Base::LinkType, op::H, off, 0x9100));
+        let p = match id {
+            Some(id) => tagged.and(self.eq_masked(Base::Payload, op::H, nl, 0x0fff, id)),
+            None => tagged,
         };
         // Everything after `vlan` looks one tag further in.
         self.layout.off_type = Some(nl + 2);
         self.layout.off_nl = nl + 4;
         Ok(p)
+    }
+
+    /// The first `vlan` in live Linux code (libpcap 1.10's
+    /// gen_vlan_bpf_extensions). A received frame's outermost tag is in
+    /// the skb metadata (SKF_AD_VLAN_TAG_PRESENT); a sent frame keeps its
+    /// tag in the bytes. So: a tag in the metadata, or else a TPID in the
+    /// packet, in which case everything after this keyword is 4 bytes
+    /// further in, which only the run time knows: the two offset words
+    /// become 4 (before the TPID test, as in libpcap, so also for `not
+    /// vlan` and `vlan or ...`). The VLAN id comes from SKF_AD_VLAN_TAG or
+    /// from the packet accordingly.
+    fn first_vlan_live(&mut self, off: u32, id: Option<u32>) -> Result<Pred, FilterError> {
+        let var = VarOffsets {
+            payload: self.slot()?,
+            linktype: self.slot()?,
+        };
+        let present = skf::AD_OFF + skf::AD_VLAN_TAG_PRESENT;
+        let in_metadata = cmp(op::B, present, 1);
+        let shift = [
+            Insn::stmt(op::LD | op::W | op::IMM, VLAN_TAG_LEN),
+            Insn::stmt(op::ST, var.payload),
+            Insn::stmt(op::ST, var.linktype),
+        ];
+        let in_packet = prepend(cmp(op::H, off, 0x8100), &shift)
+            .or(cmp(op::H, off, 0x88a8))
+            .or(cmp(op::H, off, 0x9100));
+        let mut p = in_metadata.or(in_packet);
+        if let Some(id) = id {
+            let tci = vec![
+                Insn::stmt(op::LD | op::B | op::ABS, present),
+                // present: the metadata TCI; else the packet's.
+                Insn::jump(op::JMP | op::JEQ | op::K, 1, 0, 2),
+                Insn::stmt(op::LD | op::B | op::ABS, skf::AD_OFF + skf::AD_VLAN_TAG),
+                Insn::stmt(op::JMP | op::JA, 1),
+                Insn::stmt(op::LD | op::H | op::ABS, self.layout.off_nl),
+                Insn::stmt(op::ALU | op::AND | op::K, 0x0fff),
+            ];
+            p = p.and(test(tci, op::JEQ, id));
+        }
+        self.layout.var = Some(var);
+        Ok(p)
+    }
+
+    /// `inbound` / `outbound`: the packet type is PACKET_OUTGOING, read
+    /// from the cooked header on SLL/SLL2 and from SKF_AD_PKTTYPE on a
+    /// live socket (libpcap's gen_inbound).
+    fn direction_test(&self, word: &str) -> Result<Pred, FilterError> {
+        const PACKET_OUTGOING: u32 = 4;
+        let outgoing = match (self.layout.link, self.mode) {
+            (linktype::LINUX_SLL, _) => cmp(op::H, 0, PACKET_OUTGOING),
+            (linktype::LINUX_SLL2, _) => cmp(op::B, 10, PACKET_OUTGOING),
+            (_, CodeMode::LinuxLive) => cmp(op::H, skf::AD_OFF + skf::AD_PKTTYPE, PACKET_OUTGOING),
+            (link, CodeMode::Offline) => return Err(self.metadata_refused(word, link)),
+        };
+        Ok(if word == "inbound" { outgoing.not() } else { outgoing })
+    }
+
+    /// `ifindex N`: from the SLL2 header, or SKF_AD_IFINDEX on a live socket.
+    fn ifindex(&mut self) -> Result<Pred, FilterError> {
+        let Tok::Num(n) = *self.peek() else {
+            return Err(self.error("expected an interface index after 'ifindex'"));
+        };
+        let p = match (self.layout.link, self.mode) {
+            (linktype::LINUX_SLL2, _) => cmp(op::W, 4, n),
+            (_, CodeMode::LinuxLive) => cmp(op::W, skf::AD_OFF + skf::AD_IFINDEX, n),
+            (link, CodeMode::Offline) => {
+                self.pos -= 1;
+                return Err(self.metadata_refused("ifindex", link));
+            }
+        };
+        self.pos += 1;
+        Ok(p)
+    }
+
+    fn metadata_refused(&self, word: &str, link: u16) -> FilterError {
+        let name = if link == linktype::RAW { "raw IP" } else { "Ethernet" };
+        FilterError {
+            column: self.column(),
+            message: format!(
+                "'{word}' needs the kernel's packet metadata: not supported on {name} in offline code \
+                 (as libpcap when reading savefiles); compile with CodeMode::LinuxLive for a live capture"
+            ),
+        }
     }
 
     fn cast(&self, p: Proto, which: &str) -> Result<Pred, FilterError> {
@@ -1104,9 +1339,9 @@ impl Parser {
             (Proto::Ip, "multicast") => {
                 Ok(self
                     .linktype(0x0800)
-                    .and(test(vec![Insn::stmt(op::LD | op::B | op::ABS, nl + 16)], op::JGE, 224)))
+                    .and(test(self.load(Base::Payload, op::B, nl + 16), op::JGE, 224)))
             }
-            (Proto::Ip6, "multicast") => Ok(self.linktype(0x86dd).and(cmp(op::B, nl + 24, 0xff))),
+            (Proto::Ip6, "multicast") => Ok(self.linktype(0x86dd).and(self.eq(Base::Payload, op::B, nl + 24, 0xff))),
             (Proto::Ip, _) => Err(self.error("'ip broadcast' needs the netmask, which is unknown offline")),
             _ => Err(self.error(format!("'{which}' applies to ether, ip or ip6 only"))),
         }
@@ -1254,27 +1489,24 @@ impl Parser {
             }
         };
         let nl = self.layout.off_nl;
-        let in_range = |load: Insn| -> Pred {
+        let in_range = |load: Vec<Insn>| -> Pred {
             if lo == hi {
-                test(vec![load], op::JEQ, lo as u32)
+                test(load, op::JEQ, lo as u32)
             } else {
-                test(vec![load], op::JGE, lo as u32).and(test(vec![load], op::JGT, hi as u32).not())
+                test(load.clone(), op::JGE, lo as u32).and(test(load, op::JGT, hi as u32).not())
             }
         };
         let any_of = |f: &dyn Fn(u32) -> Pred| protos.iter().fold(Pred::Const(false), |acc, &n| acc.or(f(n)));
         let v4 = {
-            let proto = any_of(&|n| cmp(op::B, nl + 9, n));
-            let port_at = |off: u32| in_range(Insn::stmt(op::LD | op::H | op::IND, nl + off));
+            let proto = any_of(&|n| self.eq(Base::Payload, op::B, nl + 9, n));
+            let port_at = |off: u32| in_range(vec![Insn::stmt(op::LD | op::H | op::IND, nl + off)]);
             // X = IPv4 header length, loaded before the first port test.
-            let ports = prepend(
-                by_dir(dir, port_at(0), port_at(2)),
-                Insn::stmt(op::LDX | op::B | op::MSH, nl),
-            );
+            let ports = prepend(by_dir(dir, port_at(0), port_at(2)), &self.ip_header_len_x());
             self.linktype(0x0800).and(proto).and(self.not_fragment()).and(ports)
         };
         let v6 = {
-            let proto = any_of(&|n| cmp(op::B, nl + 6, n));
-            let port_at = |off: u32| in_range(Insn::stmt(op::LD | op::H | op::ABS, nl + 40 + off));
+            let proto = any_of(&|n| self.eq(Base::Payload, op::B, nl + 6, n));
+            let port_at = |off: u32| in_range(self.load(Base::Payload, op::H, nl + 40 + off));
             self.linktype(0x86dd)
                 .and(proto)
                 .and(by_dir(dir, port_at(0), port_at(2)))
@@ -1367,9 +1599,9 @@ impl Parser {
         let nl = self.layout.off_nl;
         let m = |off: u32| {
             if mask == 0xffff_ffff {
-                cmp(op::W, off, addr)
+                self.eq(Base::Payload, op::W, off, addr)
             } else {
-                cmp_masked(op::W, off, mask, addr & mask)
+                self.eq_masked(Base::Payload, op::W, off, mask, addr & mask)
             }
         };
         let ip = self.linktype(0x0800).and(by_dir(dir, m(nl + 12), m(nl + 16)));
@@ -1423,9 +1655,9 @@ impl Parser {
                     !(0xffff_ffffu32 >> used)
                 };
                 let c = if mask == 0xffff_ffff {
-                    cmp(op::W, off + 4 * i as u32, *w)
+                    self.eq(Base::Payload, op::W, off + 4 * i as u32, *w)
                 } else {
-                    cmp_masked(op::W, off + 4 * i as u32, mask, w & mask)
+                    self.eq_masked(Base::Payload, op::W, off + 4 * i as u32, mask, w & mask)
                 };
                 p = p.and(c);
             }
@@ -1443,6 +1675,9 @@ fn is_keyword(w: &str) -> bool {
         || matches!(
             w,
             "vlan"
+                | "inbound"
+                | "outbound"
+                | "ifindex"
                 | "mpls"
                 | "pppoes"
                 | "pppoed"
@@ -1497,16 +1732,17 @@ fn transport_number(p: Proto) -> u32 {
     }
 }
 
-/// Puts `stmt` before the first test that `p` evaluates.
-fn prepend(p: Pred, stmt: Insn) -> Pred {
+/// Puts `code` before the first test that `p` evaluates.
+fn prepend(p: Pred, code: &[Insn]) -> Pred {
     match p {
-        Pred::Test { mut stmts, jump, k } => {
-            stmts.insert(0, stmt);
-            Pred::Test { stmts, jump, k }
-        }
-        Pred::And(a, b) => Pred::And(Box::new(prepend(*a, stmt)), b),
-        Pred::Or(a, b) => Pred::Or(Box::new(prepend(*a, stmt)), b),
-        Pred::Not(a) => Pred::Not(Box::new(prepend(*a, stmt))),
+        Pred::Test { stmts, jump, k } => Pred::Test {
+            stmts: code.iter().chain(&stmts).copied().collect(),
+            jump,
+            k,
+        },
+        Pred::And(a, b) => Pred::And(Box::new(prepend(*a, code)), b),
+        Pred::Or(a, b) => Pred::Or(Box::new(prepend(*a, code)), b),
+        Pred::Not(a) => Pred::Not(Box::new(prepend(*a, code))),
         c @ Pred::Const(_) => c,
     }
 }

@@ -13,6 +13,8 @@ use netobs_core::netns::Netns;
 
 use crate::bpf::{self, Metadata, Program};
 use crate::error::{Error, Result};
+use crate::file::linktype;
+use crate::filter;
 use crate::sys::{self, RingMap};
 use crate::wire::{ethertype, VlanTag};
 
@@ -73,6 +75,7 @@ pub struct CaptureConfig {
     retire_timeout_ms: u32,
     direction: Direction,
     filter: Option<Program>,
+    filter_expression: Option<String>,
     userspace_filter: Option<Program>,
     fanout: Option<(u16, Fanout)>,
 }
@@ -89,6 +92,7 @@ impl Default for CaptureConfig {
             retire_timeout_ms: 100,
             direction: Direction::Both,
             filter: None,
+            filter_expression: None,
             userspace_filter: None,
             fanout: None,
         }
@@ -152,19 +156,36 @@ impl CaptureConfig {
     }
 
     /// A classic BPF filter, attached before the socket is bound so no
-    /// packet ever bypasses it.
+    /// packet ever bypasses it. The kernel runs it on the packet as the
+    /// stack holds it: the outermost VLAN tag of a received frame is in
+    /// the skb metadata, not in the bytes (live-mode code handles that).
+    /// Replaces a [`filter_expression`](Self::filter_expression).
     pub fn filter(mut self, prog: Program) -> Self {
         self.filter = Some(prog);
+        self.filter_expression = None;
+        self
+    }
+
+    /// A pcap-filter expression, compiled when the capture opens in live
+    /// Linux mode ([`crate::filter::CodeMode::LinuxLive`]) for an Ethernet
+    /// link with the capture's snap length, and run in the kernel: `vlan`
+    /// reads the tag the kernel moved into the skb metadata, as libpcap's
+    /// live code does, and `inbound`/`outbound`/`ifindex` work. An invalid
+    /// expression makes [`open`](Self::open) fail with
+    /// [`Error::Filter`]. Replaces a [`filter`](Self::filter) program.
+    pub fn filter_expression(mut self, expr: &str) -> Self {
+        self.filter_expression = Some(expr.to_string());
+        self.filter = None;
         self
     }
 
     /// A filter run in user space on every packet after its VLAN tag was
     /// put back, so offline-mode programs (what [`crate::filter::compile`]
     /// emits, reading tags from the packet bytes) see the frame as it was
-    /// on the wire. The kernel strips tags before a socket filter runs, so
-    /// such programs cannot filter `vlan` in the kernel. Every packet is
-    /// then copied into the ring; combine with [`filter`](Self::filter)
-    /// to drop what can be dropped early.
+    /// on the wire. Every packet is then copied into the ring: prefer
+    /// [`filter_expression`](Self::filter_expression), which filters
+    /// `vlan` in the kernel; combine with [`filter`](Self::filter) to drop
+    /// what can be dropped early.
     pub fn userspace_filter(mut self, prog: Program) -> Self {
         self.userspace_filter = Some(prog);
         self
@@ -230,7 +251,12 @@ impl Capture {
                 cfg.block_count, cfg.frame_size
             )));
         }
-        for f in cfg.filter.iter().chain(&cfg.userspace_filter) {
+        let compiled = match &cfg.filter_expression {
+            Some(expr) => Some(compile_live(expr, cfg.snaplen)?),
+            None => None,
+        };
+        let filter = compiled.or_else(|| cfg.filter.clone());
+        for f in filter.iter().chain(&cfg.userspace_filter) {
             bpf::check(f)?;
         }
         let ifindex = match &cfg.interface {
@@ -240,7 +266,7 @@ impl Capture {
         // Protocol 0: nothing is queued until bind(), so the filter below
         // is in place before the first packet arrives.
         let fd = sys::packet_socket(0).map_err(io_err("socket(AF_PACKET, SOCK_RAW)"))?;
-        if let Some(f) = &cfg.filter {
+        if let Some(f) = &filter {
             sys::attach_filter(&fd, f).map_err(io_err("attach filter (SO_ATTACH_FILTER)"))?;
         }
         sys::setsockopt(
@@ -305,7 +331,7 @@ impl Capture {
             snaplen: cfg.snaplen,
             direction: cfg.direction,
             userland_blocks: 0,
-            filter: cfg.filter.clone(),
+            filter,
             userspace_filter: cfg.userspace_filter.clone(),
             stats: Stats::default(),
         })
@@ -315,7 +341,8 @@ impl Capture {
     /// match the new one: a reject-all program is attached first, then the
     /// new one, and the blocks that were already in the ring (filled under
     /// the old program) are filtered in user space with the new program
-    /// by our interpreter, as libpcap does.
+    /// by our interpreter, on the packets as the kernel's filter sees them
+    /// (VLAN tag in the metadata, before it is put back), as libpcap does.
     pub fn set_filter(&mut self, prog: &Program) -> Result<()> {
         bpf::check(prog)?;
         sys::attach_filter(&self.fd, &Program::reject_all()).map_err(io_err("attach reject-all filter"))?;
@@ -323,6 +350,13 @@ impl Capture {
         self.filter = Some(prog.clone());
         self.userland_blocks = self.block_count;
         Ok(())
+    }
+
+    /// [`set_filter`](Self::set_filter) with a pcap-filter expression
+    /// compiled as for [`CaptureConfig::filter_expression`].
+    pub fn set_filter_expression(&mut self, expr: &str) -> Result<()> {
+        let prog = compile_live(expr, self.snaplen)?;
+        self.set_filter(&prog)
     }
 
     /// Waits up to `timeout` (forever with `None`) for the next block.
@@ -355,20 +389,19 @@ impl Capture {
         }
         let index = self.next;
         self.next = (self.next + 1) % self.block_count;
-        reinsert_vlan_tags(self.ring.block_mut(index));
-        let userland = if self.userland_blocks > 0 {
+        if self.userland_blocks > 0 {
             self.userland_blocks -= 1;
-            self.filter.as_ref()
-        } else {
-            None
-        };
+            if let Some(f) = &self.filter {
+                mark_rejected(self.ring.block_mut(index), f, self.snaplen);
+            }
+        }
+        reinsert_vlan_tags(self.ring.block_mut(index));
         Ok(Some(Block {
             data: self.ring.block(index),
             ring: &self.ring,
             index,
             snaplen: self.snaplen,
             direction: self.direction,
-            userland_filter: userland,
             userspace_filter: self.userspace_filter.as_ref(),
         }))
     }
@@ -382,6 +415,16 @@ impl Capture {
         self.stats.freeze_count += s[2] as u64;
         Ok(self.stats)
     }
+}
+
+/// Live-mode code for an Ethernet capture.
+fn compile_live(expr: &str, snaplen: u32) -> Result<Program> {
+    Ok(filter::compile_with(
+        expr,
+        linktype::ETHERNET,
+        snaplen,
+        filter::CodeMode::LinuxLive,
+    )?)
 }
 
 fn le16(b: &[u8], at: usize) -> u16 {
@@ -420,8 +463,11 @@ const H_NET: usize = 26;
 const H_RXHASH: usize = 28;
 const H_VLAN_TCI: usize = 32;
 const H_VLAN_TPID: usize = 36;
-/// A private flag in tp_padding: the tag was already put back.
+/// Private flags in tp_padding (the kernel zeroes it for each packet,
+/// net/packet/af_packet.c tpacket_rcv): the tag was already put back; the
+/// user-space run of a new filter rejected the packet.
 const H_REINSERTED: usize = 40;
+const H_REJECTED: usize = 41;
 // struct sockaddr_ll after the header.
 const L_PROTOCOL: usize = TPACKET3_HDRLEN + 2;
 const L_IFINDEX: usize = TPACKET3_HDRLEN + 4;
@@ -452,22 +498,12 @@ fn packet_offsets(block: &[u8]) -> impl Iterator<Item = usize> + '_ {
 /// PACKET_RESERVE left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID,
 /// else 0x8100) goes between them and the EtherType. Only Ethernet frames.
 fn reinsert_vlan_tags(block: &mut [u8]) {
-    // Walk the packet headers by hand (no allocation): the iterator would
-    // borrow the block that the loop modifies.
-    let mut left = le32(block, BD_NUM_PKTS);
-    let mut next = le32(block, BD_FIRST_PKT) as usize;
-    while left > 0 && next + TPACKET3_HDRLEN + 20 <= block.len() {
-        left -= 1;
-        let h = next;
-        next = match le32(block, h + H_NEXT) as usize {
-            0 => usize::MAX / 2,
-            n => h + n,
-        };
+    for_each_packet_mut(block, |block, h| {
         let status = le32(block, h + H_STATUS);
         let tci = le32(block, h + H_VLAN_TCI) as u16;
         let valid = status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0;
         if !valid || block[h + H_REINSERTED] == 1 || le16(block, h + L_HATYPE) != ARPHRD_ETHER {
-            continue;
+            return;
         }
         let tpid = if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
             le16(block, h + H_VLAN_TPID)
@@ -478,7 +514,7 @@ fn reinsert_vlan_tags(block: &mut [u8]) {
         let snap = le32(block, h + H_SNAPLEN) as usize;
         // The reserve guarantees mac - 4 is past the sockaddr_ll.
         if snap < 12 || mac < TPACKET3_HDRLEN + 20 + VLAN_TAG_LEN || h + mac + snap > block.len() {
-            continue;
+            return;
         }
         let start = h + mac;
         block.copy_within(start..start + 12, start - VLAN_TAG_LEN);
@@ -489,7 +525,38 @@ fn reinsert_vlan_tags(block: &mut [u8]) {
         let len = le32(block, h + H_LEN);
         put32(block, h + H_LEN, len + VLAN_TAG_LEN as u32);
         block[h + H_REINSERTED] = 1;
+    });
+}
+
+/// Calls `f(block, header offset)` for each packet of the block, walking
+/// the headers by hand (no allocation): [`packet_offsets`] would borrow
+/// the block that `f` modifies.
+fn for_each_packet_mut(block: &mut [u8], mut f: impl FnMut(&mut [u8], usize)) {
+    let mut left = le32(block, BD_NUM_PKTS);
+    let mut next = le32(block, BD_FIRST_PKT) as usize;
+    while left > 0 && next + TPACKET3_HDRLEN + 20 <= block.len() {
+        left -= 1;
+        let h = next;
+        next = match le32(block, h + H_NEXT) as usize {
+            0 => usize::MAX / 2,
+            n => h + n,
+        };
+        f(block, h);
     }
+}
+
+/// Runs `prog` on each packet of a block filled before it was attached,
+/// as the kernel would have (tags still in the metadata: this runs before
+/// [`reinsert_vlan_tags`]), and flags the packets it rejects.
+fn mark_rejected(block: &mut [u8], prog: &Program, snaplen: u32) {
+    for_each_packet_mut(block, |block, h| {
+        let Some(p) = Packet::at(block, h, snaplen) else {
+            return;
+        };
+        if block[h + H_REINSERTED] == 0 && bpf::run(&prog.insns, p.data, p.wire_len(), &p.metadata()) == 0 {
+            block[h + H_REJECTED] = 1;
+        }
+    });
 }
 
 /// One block of the ring, owned by us until dropped.
@@ -500,8 +567,6 @@ pub struct Block<'c> {
     index: usize,
     snaplen: u32,
     direction: Direction,
-    /// The new kernel filter, re-applied to blocks filled before it.
-    userland_filter: Option<&'c Program>,
     /// [`CaptureConfig::userspace_filter`].
     userspace_filter: Option<&'c Program>,
 }
@@ -522,10 +587,8 @@ impl<'c> Block<'c> {
             if !keep {
                 return None;
             }
-            if let Some(f) = self.userland_filter {
-                if bpf::run(&f.insns, p.data, p.wire_len(), &p.metadata()) == 0 {
-                    return None;
-                }
+            if self.data[h + H_REJECTED] == 1 {
+                return None;
             }
             if let Some(f) = self.userspace_filter {
                 // Offline semantics: the frame with its tag, no metadata.

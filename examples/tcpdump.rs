@@ -2,6 +2,10 @@
 //! or reading a pcap/pcapng file, filters compiled by netobs's own
 //! pcap-filter compiler, summaries in tcpdump's `-n` style (relative TCP
 //! sequence numbers, absolute with `-S`; UTC timestamps), hex dumps, and the `-d/-dd/-ddd` program printers.
+//! As with tcpdump, `-d` with `-i IF` prints the code for a live Linux
+//! socket (VLAN tags, direction and interface index from the kernel's
+//! metadata), without `-i` the code for a file; a live capture runs that
+//! live code in the kernel.
 //!
 //! ```text
 //! tcpdump [-i IF] [-n] [-S] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-x|-X]
@@ -122,7 +126,18 @@ fn main() -> ExitCode {
     };
     let link = a.link.unwrap_or(linktype::ETHERNET);
     if a.dump > 0 {
-        return match filter::compile(&a.expr, link, a.snaplen) {
+        // tcpdump opens the interface given with -i and compiles for it.
+        let mode = match (&a.interface, &a.read) {
+            (Some(name), None) => {
+                if let Err(e) = netobs::capture::capture::interface_index(name) {
+                    eprintln!("tcpdump: {e}");
+                    return ExitCode::from(1);
+                }
+                filter::CodeMode::LinuxLive
+            }
+            _ => filter::CodeMode::Offline,
+        };
+        return match filter::compile_with(&a.expr, link, a.snaplen, mode) {
             Ok(p) => {
                 let text = match a.dump {
                     1 => bpf::format_image(&p),
@@ -229,22 +244,13 @@ fn read_file(a: &Args, path: &str) -> ExitCode {
 }
 
 fn live(a: &Args) -> ExitCode {
-    let prog = match compile_for(a, linktype::ETHERNET) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    // Our programs read VLAN tags from the packet bytes (offline mode);
-    // the kernel strips tags before socket filters run, so such a filter
-    // runs in user space after the tag is put back.
-    let cfg = CaptureConfig::new()
+    // Compiled in live Linux mode when the capture opens and run in the
+    // kernel, `vlan` included (the tag is read from the skb metadata).
+    let mut cfg = CaptureConfig::new()
         .snaplen(a.snaplen)
         .promiscuous(true)
-        .retire_timeout_ms(50);
-    let mut cfg = if a.expr.contains("vlan") {
-        cfg.userspace_filter(prog)
-    } else {
-        cfg.filter(prog)
-    };
+        .retire_timeout_ms(50)
+        .filter_expression(&a.expr);
     if let Some(i) = &a.interface {
         cfg = cfg.interface(i);
     }

@@ -87,6 +87,45 @@ fn ddd_output_has_tcpdumps_semantics() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("column 9"));
 }
 
+/// With `-i IF`, tcpdump opens the interface and prints libpcap's code for
+/// a live Linux socket: VLAN tags, direction and interface index from the
+/// kernel's metadata. Ours prints the same instructions for these
+/// expressions (netobs-capture's compiler_live test compares many more by
+/// verdict); without `-i`, `inbound` needs that metadata and is refused.
+#[test]
+fn d_with_interface_prints_live_code() {
+    if !privileged("d_with_interface_prints_live_code") {
+        return;
+    }
+    let ns = TestNetns::new();
+    ns.veth("tda", "tdb", None, None);
+    let ours_bin = example_bin("tcpdump");
+    for flag in ["-d", "-dd", "-ddd"] {
+        for expr in [
+            "vlan 10 and ip",
+            "not vlan",
+            "vlan and vlan 20",
+            "outbound",
+            "ifindex 3 or vlan",
+        ] {
+            let want = ns.exec("tcpdump", &["-i", "tda", flag, expr]);
+            let got = ns.exec(ours_bin.to_str().unwrap(), &["-i", "tda", flag, expr]);
+            assert!(want.status.success() && got.status.success(), "{flag} {expr}");
+            assert_eq!(stdout(&got), stdout(&want), "-i tda {flag} {expr}");
+        }
+    }
+    let offline = ours(&["-d", "inbound"]);
+    assert_eq!(offline.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&offline.stderr).contains("'inbound' needs the kernel's packet metadata"),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    let missing = ns.exec(ours_bin.to_str().unwrap(), &["-i", "nosuch0", "-d", "vlan"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("interface \"nosuch0\" not found"));
+}
+
 /// Two namespaces with IPv4 and IPv6 on a veth pair, the real tcpdump
 /// recording on `vb` while ICMP, ICMPv6 echo, ARP, TCP and UDP flow.
 fn record_traffic() -> (tempfile_path::TempPath, TestNetns, TestNetns) {

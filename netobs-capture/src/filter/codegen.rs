@@ -1,7 +1,10 @@
 //! From a tree of predicates to classic BPF: each predicate is straight
 //! code ending in a conditional jump; `and`, `or` and `not` only route the
 //! jump targets. Jumps farther than 255 instructions go through an
-//! unconditional `ja` trampoline.
+//! unconditional `ja` trampoline. A last pass threads jumps whose outcome
+//! is already known and drops the loads this makes redundant, so that
+//! common programs are libpcap's optimized ones instruction for
+//! instruction.
 
 use crate::bpf::{op, Insn, Program};
 use crate::FilterError;
@@ -100,6 +103,10 @@ enum Item {
     Ja(usize),
     /// A label definition (no instruction).
     Label(usize),
+    /// A statement of a test whose statements jump among themselves (the
+    /// live VLAN id test): left as it is by [`thread_jumps`], as libpcap's
+    /// optimizer leaves such statements.
+    Opaque(Insn),
 }
 
 struct Gen {
@@ -124,7 +131,11 @@ impl Gen {
             Pred::Test { stmts, jump, k } => {
                 let skip = Some(stmts.as_slice()) == known;
                 if !skip {
-                    self.items.extend(stmts.iter().map(|i| Item::Plain(*i)));
+                    let inner_jumps = stmts.iter().any(|i| i.code & 0x07 == op::JMP);
+                    self.items.extend(stmts.iter().map(|i| match inner_jumps {
+                        true => Item::Opaque(*i),
+                        false => Item::Plain(*i),
+                    }));
                 }
                 self.items.push(Item::Cond(Insn::jump(*jump, *k, 0, 0), t, f));
             }
@@ -209,8 +220,9 @@ fn repeatable(stmts: &[Insn]) -> Option<&[Insn]> {
 }
 
 /// Resolves labels to offsets, inserting trampolines for far jumps and
-/// dropping `ja` instructions that jump to the next instruction.
-fn assemble(mut items: Vec<Item>, labels: usize) -> Result<Vec<Insn>, FilterError> {
+/// dropping `ja` instructions that jump to the next instruction. Returns
+/// the program and which of its instructions are [`Item::Opaque`].
+fn assemble(mut items: Vec<Item>, labels: usize) -> Result<(Vec<Insn>, Vec<bool>), FilterError> {
     // Remove jumps to the immediately following label (common after `and`).
     items = items
         .iter()
@@ -288,10 +300,12 @@ fn assemble(mut items: Vec<Item>, labels: usize) -> Result<Vec<Insn>, FilterErro
         }
     }
     let mut out = Vec::with_capacity(pc);
+    let mut opaque = Vec::with_capacity(pc);
     for it in &items {
+        opaque.extend((!matches!(it, Item::Label(_))).then_some(matches!(it, Item::Opaque(_))));
         match *it {
             Item::Label(_) => {}
-            Item::Plain(i) => out.push(i),
+            Item::Plain(i) | Item::Opaque(i) => out.push(i),
             Item::Cond(mut i, t, f) => {
                 let here = out.len();
                 i.jt = (pos[t] - here - 1) as u8;
@@ -304,7 +318,7 @@ fn assemble(mut items: Vec<Item>, labels: usize) -> Result<Vec<Insn>, FilterErro
             }
         }
     }
-    Ok(out)
+    Ok((out, opaque))
 }
 
 /// The label (not yet placed) reached from the first item by following
@@ -327,8 +341,9 @@ fn false_path_end(items: &[Item]) -> usize {
 }
 
 /// Compiles a predicate to a program returning `snaplen` on match, 0
-/// else, after the straight code `prologue`.
-pub(crate) fn generate(prologue: &[Insn], p: &Pred, snaplen: u32) -> Result<Program, FilterError> {
+/// else, after the straight code `prologue`. `stable` are scratch words
+/// written only before they are read (see [`thread_jumps`]).
+pub(crate) fn generate(prologue: &[Insn], p: &Pred, snaplen: u32, stable: &[u32]) -> Result<Program, FilterError> {
     let mut g = Gen {
         items: prologue.iter().map(|i| Item::Plain(*i)).collect(),
         labels: 2,
@@ -344,6 +359,327 @@ pub(crate) fn generate(prologue: &[Insn], p: &Pred, snaplen: u32) -> Result<Prog
     } else {
         g.items.extend(accept_ret.into_iter().chain(reject_ret));
     }
-    let insns = assemble(g.items, g.labels)?;
-    Ok(Program::new(insns))
+    let (insns, opaque) = assemble(g.items, g.labels)?;
+    Ok(Program::new(thread_jumps(insns, &opaque, stable)))
+}
+
+/// A value the program loaded into A that stays the same for the whole
+/// run: a packet or metadata field at a fixed offset, or at a fixed
+/// offset from a scratch word written only before it is first read (the
+/// live-mode VLAN offset words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Abs(u16, u32),
+    Ind(u32, u16, u32),
+}
+
+/// What is known at a point of the program: which [`Key`] A holds, which
+/// stable word X holds, and equalities / inequalities learnt from `jeq`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Known {
+    a: Option<Key>,
+    x: Option<u32>,
+    eq: Vec<(Key, u32)>,
+    ne: Vec<(Key, u32)>,
+}
+
+impl Known {
+    /// What is known on both of two paths.
+    fn meet(&self, other: &Known) -> Known {
+        Known {
+            a: self.a.filter(|a| other.a == Some(*a)),
+            x: self.x.filter(|x| other.x == Some(*x)),
+            eq: self.eq.iter().filter(|f| other.eq.contains(f)).copied().collect(),
+            ne: self.ne.iter().filter(|f| other.ne.contains(f)).copied().collect(),
+        }
+    }
+
+    /// The key `i` would load into A, if it is a stable load.
+    fn key_of(&self, i: &Insn, stable: &[u32]) -> Option<Key> {
+        let xor_x = crate::bpf::skf::AD_OFF + crate::bpf::skf::AD_ALU_XOR_X;
+        let random = crate::bpf::skf::AD_OFF + crate::bpf::skf::AD_RANDOM;
+        match (i.code & 0x07, i.code & 0xe0) {
+            (op::LD, op::ABS) if i.k != xor_x && i.k != random => Some(Key::Abs(i.code & 0x18, i.k)),
+            (op::LD, op::IND) => self
+                .x
+                .filter(|w| stable.contains(w))
+                .map(|w| Key::Ind(w, i.code & 0x18, i.k)),
+            _ => None,
+        }
+    }
+
+    /// The state after the non-jump instruction `i`.
+    fn step(&mut self, i: &Insn, stable: &[u32]) {
+        match i.code & 0x07 {
+            op::LD => self.a = self.key_of(i, stable),
+            op::LDX if i.code & 0xe0 == op::MEM && stable.contains(&i.k) => self.x = Some(i.k),
+            op::LDX => self.x = None,
+            op::ST | op::STX => {
+                // A stable word written (its first and only value): what
+                // was known relative to it no longer holds.
+                let w = i.k;
+                let keeps = |f: &(Key, u32)| !matches!(f.0, Key::Ind(v, ..) if v == w);
+                self.eq.retain(keeps);
+                self.ne.retain(keeps);
+                if matches!(self.a, Some(Key::Ind(v, ..)) if v == w) {
+                    self.a = None;
+                }
+                if self.x == Some(w) {
+                    self.x = None;
+                }
+            }
+            op::ALU => self.a = None,
+            op::MISC if i.code & 0xf8 == op::TAX => self.x = None,
+            _ => self.a = None,
+        }
+    }
+
+    /// The outcome of `jeq #k` on A, when the facts decide it.
+    fn decides(&self, k: u32) -> Option<bool> {
+        let key = self.a?;
+        if self.eq.iter().any(|&(f, v)| f == key && v == k) {
+            return Some(true);
+        }
+        if self.eq.iter().any(|&(f, v)| f == key && v != k) || self.ne.contains(&(key, k)) {
+            return Some(false);
+        }
+        None
+    }
+
+    /// The state on one branch of `jeq #k`.
+    fn branch(&self, k: u32, taken: bool) -> Known {
+        let mut s = self.clone();
+        if let Some(key) = self.a {
+            let facts = if taken { &mut s.eq } else { &mut s.ne };
+            if !facts.contains(&(key, k)) {
+                facts.push((key, k));
+            }
+        }
+        s
+    }
+}
+
+/// Whether the straight code at `at` sets A and X before reading them
+/// (so a branch may land there whatever A and X hold).
+fn fresh_start(insns: &[Insn], at: usize) -> bool {
+    let (mut a, mut x) = (false, false);
+    for i in &insns[at.min(insns.len())..] {
+        let (reads_a, reads_x, writes_a, writes_x) = match (i.code & 0x07, i.code & 0xe0) {
+            (op::RET, _) => return i.code & 0x18 == op::K || a,
+            (op::JMP, _) => return (a || i.code & 0xf0 == op::JA) && (x || i.code & op::X == 0),
+            (op::LD, m) => (false, m == op::IND, true, false),
+            (op::LDX, _) => (false, false, false, true),
+            (op::ST, _) => (true, false, false, false),
+            (op::STX, _) => (false, true, false, false),
+            (op::ALU, _) => (true, i.code & op::X != 0, true, false),
+            _ if i.code & 0xf8 == op::TAX => (true, false, false, true),
+            _ => (false, true, true, false),
+        };
+        if (reads_a && !a) || (reads_x && !x) {
+            return false;
+        }
+        a |= writes_a;
+        x |= writes_x;
+    }
+    false
+}
+
+/// Passes the state before instruction `pc` to its successors.
+fn propagate(entry: &mut [Option<Known>], pc: usize, i: &Insn, state: Known, stable: &[u32]) {
+    match i.code & 0x07 {
+        op::RET => {}
+        op::JMP if i.code & 0xf0 == op::JA => join(entry, pc + 1 + i.k as usize, state),
+        op::JMP => {
+            for (taken, off) in [(true, i.jt), (false, i.jf)] {
+                let s = if is_jeq_k(i) {
+                    state.branch(i.k, taken)
+                } else {
+                    state.clone()
+                };
+                join(entry, pc + 1 + off as usize, s);
+            }
+        }
+        _ => {
+            let mut s = state;
+            s.step(i, stable);
+            join(entry, pc + 1, s);
+        }
+    }
+}
+
+/// Adds the state `s` of one more way into instruction `at`.
+fn join(entry: &mut [Option<Known>], at: usize, s: Known) {
+    if let Some(slot) = entry.get_mut(at) {
+        *slot = Some(match slot.take() {
+            None => s,
+            Some(old) => old.meet(&s),
+        });
+    }
+}
+
+fn is_jeq_k(i: &Insn) -> bool {
+    i.code == op::JMP | op::JEQ | op::K
+}
+
+/// Jump threading, as libpcap's optimizer does for the common cases: a
+/// branch into a `jeq` whose outcome the path already decides (the
+/// EtherType was 0x800, so it is not 0x86dd), through loads of stable
+/// values, jumps straight to where that `jeq` would go, when the code
+/// there sets A and X before reading them. Code no branch reaches any
+/// more is removed, then loads of what A already holds on every way in
+/// ([`drop_reloads`]). `stable` are the scratch words written only before
+/// they are read. Statements with inner jumps ([`Item::Opaque`]) are left
+/// alone, as libpcap leaves them.
+fn thread_jumps(mut insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<Insn> {
+    let n = insns.len();
+    // Entry states, joined over the branches reaching each instruction
+    // (all jumps go forward: one pass in order sees every predecessor).
+    let mut entry: Vec<Option<Known>> = vec![None; n + 1];
+    entry[0] = Some(Known::default());
+    for pc in 0..n {
+        let Some(state) = entry[pc].clone() else {
+            continue; // unreachable
+        };
+        let i = insns[pc];
+        match i.code & 0x07 {
+            op::JMP if i.code & 0xf0 != op::JA && !opaque[pc] => {
+                for taken in [true, false] {
+                    let mut s = if is_jeq_k(&i) {
+                        state.branch(i.k, taken)
+                    } else {
+                        state.clone()
+                    };
+                    let off = if taken { i.jt } else { i.jf } as usize;
+                    let mut to = pc + 1 + off;
+                    // Run the code at the target symbolically while its
+                    // loads are stable and its jeq are decided by what is
+                    // known; land after a decided jeq, where the code does
+                    // not read A or X before setting them.
+                    let mut sim = s.clone();
+                    let mut at = to;
+                    while let Some(t) = insns.get(at).filter(|_| !opaque[at]) {
+                        if let Some(key) = sim.key_of(t, stable) {
+                            sim.a = Some(key);
+                            at += 1;
+                        } else if t.code == op::LDX | op::MEM && stable.contains(&t.k) {
+                            sim.x = Some(t.k);
+                            at += 1;
+                        } else if let Some(outcome) = is_jeq_k(t).then(|| sim.decides(t.k)).flatten() {
+                            sim = sim.branch(t.k, outcome);
+                            at += 1 + if outcome { t.jt } else { t.jf } as usize;
+                            if at - pc - 1 <= 255 && fresh_start(&insns, at) {
+                                to = at;
+                                s = Known {
+                                    eq: sim.eq.clone(),
+                                    ne: sim.ne.clone(),
+                                    ..s
+                                };
+                            }
+                        } else {
+                            break;
+                        }
+                    }
+                    let new_off = (to - pc - 1) as u8;
+                    if taken {
+                        insns[pc].jt = new_off;
+                    } else {
+                        insns[pc].jf = new_off;
+                    }
+                    // The state on arrival at `to`: what the skipped code
+                    // would have left (reloads change nothing; decided
+                    // jumps only add facts).
+                    join(&mut entry, to, s);
+                }
+            }
+            _ => propagate(&mut entry, pc, &i, state, stable),
+        }
+    }
+    // Drop what no branch reaches.
+    let live: Vec<bool> = (0..n).map(|pc| entry[pc].is_some()).collect();
+    let (insns, opaque) = keep_only(&insns, opaque, &live);
+    drop_reloads(insns, &opaque, stable)
+}
+
+/// The program without the instructions `keep` marks false, jumps
+/// renumbered (a jump to a dropped instruction goes to the next kept one).
+fn keep_only(insns: &[Insn], opaque: &[bool], keep: &[bool]) -> (Vec<Insn>, Vec<bool>) {
+    let n = insns.len();
+    let mut new_pc = vec![0usize; n + 1];
+    let mut count = 0;
+    for pc in 0..n {
+        new_pc[pc] = count;
+        count += keep[pc] as usize;
+    }
+    new_pc[n] = count;
+    let mut out = Vec::with_capacity(count);
+    let mut out_opaque = Vec::with_capacity(count);
+    for pc in (0..n).filter(|&pc| keep[pc]) {
+        let mut i = insns[pc];
+        let here = new_pc[pc];
+        if i.code & 0x07 == op::JMP {
+            if i.code & 0xf0 == op::JA {
+                i.k = (new_pc[pc + 1 + i.k as usize] - here - 1) as u32;
+            } else {
+                i.jt = (new_pc[pc + 1 + i.jt as usize] - here - 1) as u8;
+                i.jf = (new_pc[pc + 1 + i.jf as usize] - here - 1) as u8;
+            }
+        }
+        out.push(i);
+        out_opaque.push(opaque[pc]);
+    }
+    (out, out_opaque)
+}
+
+/// Drops a load whose value A already holds on every path reaching it
+/// (and an `ldx M[w]` before such a load when X already holds M[w]), as
+/// libpcap's optimizer does once jump threading left a test with a
+/// single way in.
+fn drop_reloads(insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<Insn> {
+    let n = insns.len();
+    let mut entry: Vec<Option<Known>> = vec![None; n + 1];
+    entry[0] = Some(Known::default());
+    let mut keep = vec![true; n];
+    let targets = jump_targets(&insns);
+    for pc in 0..n {
+        let Some(state) = entry[pc].clone() else {
+            continue;
+        };
+        let i = insns[pc];
+        if !opaque[pc] {
+            let key = state.key_of(&i, stable);
+            if key.is_some() && key == state.a {
+                keep[pc] = false;
+            }
+            let next = insns.get(pc + 1).filter(|_| pc + 1 < n && !opaque[pc + 1]);
+            if i.code == op::LDX | op::MEM && state.x == Some(i.k) && stable.contains(&i.k) {
+                if let Some(next) = next {
+                    let key = state.key_of(next, stable);
+                    // The pair goes only if nothing else jumps between.
+                    if key.is_some() && key == state.a && !targets[pc + 1] {
+                        keep[pc] = false;
+                    }
+                }
+            }
+        }
+        propagate(&mut entry, pc, &i, state, stable);
+    }
+    keep_only(&insns, opaque, &keep).0
+}
+
+/// Which instructions some jump targets.
+fn jump_targets(insns: &[Insn]) -> Vec<bool> {
+    let mut targeted = vec![false; insns.len() + 1];
+    for (pc, i) in insns.iter().enumerate().filter(|(_, i)| i.code & 0x07 == op::JMP) {
+        let offsets = if i.code & 0xf0 == op::JA {
+            [i.k as usize, i.k as usize]
+        } else {
+            [i.jt as usize, i.jf as usize]
+        };
+        for off in offsets {
+            if let Some(t) = targeted.get_mut(pc + 1 + off) {
+                *t = true;
+            }
+        }
+    }
+    targeted
 }

@@ -103,6 +103,7 @@ pub fn compile_with(expr: &str, link: u16, snaplen: u32, mode: CodeMode) -> Resu
     // The VLAN offset words start at 0; stores into a word nothing reads
     // are dropped (libpcap's optimizer drops them too).
     let mut prologue = Vec::new();
+    let stable: Vec<u32> = p.layout.var.map_or(vec![], |v| vec![v.payload, v.linktype]);
     let pred = match p.layout.var {
         Some(var) => {
             let used: Vec<u32> = [var.payload, var.linktype]
@@ -117,7 +118,7 @@ pub fn compile_with(expr: &str, link: u16, snaplen: u32, mode: CodeMode) -> Resu
         }
         None => pred,
     };
-    let prog = codegen::generate(&prologue, &pred, snaplen)?;
+    let prog = codegen::generate(&prologue, &pred, snaplen, &stable)?;
     crate::bpf::check(&prog).map_err(|e| FilterError {
         column: 1,
         message: format!("internal error, generated program fails the checker: {e}"),
@@ -1499,9 +1500,16 @@ impl Parser {
         let any_of = |f: &dyn Fn(u32) -> Pred| protos.iter().fold(Pred::Const(false), |acc, &n| acc.or(f(n)));
         let v4 = {
             let proto = any_of(&|n| self.eq(Base::Payload, op::B, nl + 9, n));
-            let port_at = |off: u32| in_range(vec![Insn::stmt(op::LD | op::H | op::IND, nl + off)]);
-            // X = IPv4 header length, loaded before the first port test.
-            let ports = prepend(by_dir(dir, port_at(0), port_at(2)), &self.ip_header_len_x());
+            let load = |off: u32| Insn::stmt(op::LD | op::H | op::IND, nl + off);
+            let ports = if self.layout.var.is_none() {
+                // X = IPv4 header length, loaded before the first port test.
+                let port_at = |off: u32| in_range(vec![load(off)]);
+                prepend(by_dir(dir, port_at(0), port_at(2)), &self.ip_header_len_x())
+            } else {
+                // X computed again for each port (as libpcap does).
+                let port_at = |off: u32| in_range([self.ip_header_len_x(), vec![load(off)]].concat());
+                by_dir(dir, port_at(0), port_at(2))
+            };
             self.linktype(0x0800).and(proto).and(self.not_fragment()).and(ports)
         };
         let v6 = {

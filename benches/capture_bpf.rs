@@ -1,11 +1,12 @@
 //! netobs-capture's pcap-filter compiler and classic BPF interpreter.
 //!
 //! - compile: every expression of the shared filter corpus that we
-//!   support, compiled for Ethernet (per expression), and one typical
-//!   expression on its own;
+//!   support, compiled for Ethernet (per expression), offline and in live
+//!   Linux mode, and typical expressions on their own (`vlan 10 and tcp
+//!   port 80` in both modes);
 //! - interpret: `tcp port 80 or 443` (our program and libpcap's, from
-//!   `tcpdump -ddd`) and `vlan and udp` over the 8,382 corpus frames
-//!   (per packet).
+//!   `tcpdump -ddd`) and `vlan and udp` (offline and live code) over the
+//!   8,382 corpus frames (per packet).
 //!
 //! Run: `cargo bench --bench capture_bpf` (needs the corpus in
 //! netobs-capture/tests/data/corpus and tcpdump for libpcap's program).
@@ -17,7 +18,7 @@ use std::process::Command;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use netobs::capture::bpf::{self, Metadata, Program};
 use netobs::capture::file::{linktype, CaptureReader};
-use netobs::capture::filter::compile;
+use netobs::capture::filter::{compile, compile_with, CodeMode};
 
 const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -54,13 +55,18 @@ fn bench(c: &mut Criterion) {
         .collect();
     let mut g = c.benchmark_group("compile");
     g.throughput(Throughput::Elements(exprs.len() as u64));
-    g.bench_function("filter corpus (per expression)", |b| {
-        b.iter(|| {
-            for e in &exprs {
-                black_box(compile(black_box(e), linktype::ETHERNET, 262144).unwrap());
-            }
-        })
-    });
+    for (name, mode) in [
+        ("filter corpus (per expression)", CodeMode::Offline),
+        ("filter corpus, live Linux code (per expression)", CodeMode::LinuxLive),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for e in &exprs {
+                    black_box(compile_with(black_box(e), linktype::ETHERNET, 262144, mode).unwrap());
+                }
+            })
+        });
+    }
     g.throughput(Throughput::Elements(1));
     g.bench_function("tcp port 80 or 443 and not src net 10.0.0.0/8", |b| {
         b.iter(|| {
@@ -71,6 +77,14 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
+    for (name, mode) in [
+        ("vlan 10 and tcp port 80 (offline)", CodeMode::Offline),
+        ("vlan 10 and tcp port 80 (live Linux)", CodeMode::LinuxLive),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| compile_with(black_box("vlan 10 and tcp port 80"), linktype::ETHERNET, 262144, mode))
+        });
+    }
     g.finish();
 
     let pkts = packets();
@@ -86,6 +100,10 @@ fn bench(c: &mut Criterion) {
         (
             "vlan and udp (netobs program)",
             compile("vlan and udp", linktype::ETHERNET, 262144).unwrap(),
+        ),
+        (
+            "vlan and udp (netobs live Linux program)",
+            compile_with("vlan and udp", linktype::ETHERNET, 262144, CodeMode::LinuxLive).unwrap(),
         ),
     ] {
         g.bench_function(name, |b| {

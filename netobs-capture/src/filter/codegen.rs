@@ -434,9 +434,9 @@ impl Known {
         }
     }
 
-    /// The outcome of `jeq #k` on A, when the facts decide it.
-    fn decides(&self, k: u32) -> Option<bool> {
-        let key = self.a?;
+    /// The outcome of `jeq #k` on the value `key`, when the facts decide it.
+    fn decides(&self, key: Option<Key>, k: u32) -> Option<bool> {
+        let key = key?;
         if self.eq.iter().any(|&(f, v)| f == key && v == k) {
             return Some(true);
         }
@@ -536,15 +536,17 @@ fn thread_jumps(mut insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<In
     // (all jumps go forward: one pass in order sees every predecessor).
     let mut entry: Vec<Option<Known>> = vec![None; n + 1];
     entry[0] = Some(Known::default());
+    let mut reached = vec![false; n];
     for pc in 0..n {
-        let Some(state) = entry[pc].clone() else {
+        let Some(state) = entry[pc].take() else {
             continue; // unreachable
         };
+        reached[pc] = true;
         let i = insns[pc];
         match i.code & 0x07 {
             op::JMP if i.code & 0xf0 != op::JA && !opaque[pc] => {
                 for taken in [true, false] {
-                    let mut s = if is_jeq_k(&i) {
+                    let s = if is_jeq_k(&i) {
                         state.branch(i.k, taken)
                     } else {
                         state.clone()
@@ -554,8 +556,13 @@ fn thread_jumps(mut insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<In
                     // Run the code at the target symbolically while its
                     // loads are stable and its jeq are decided by what is
                     // known; land after a decided jeq, where the code does
-                    // not read A or X before setting them.
-                    let mut sim = s.clone();
+                    // not read A or X before setting them. (A decided jeq
+                    // teaches nothing new: the facts stay those of `s`.)
+                    let mut sim = Known {
+                        a: s.a,
+                        x: s.x,
+                        ..Known::default()
+                    };
                     let mut at = to;
                     while let Some(t) = insns.get(at).filter(|_| !opaque[at]) {
                         if let Some(key) = sim.key_of(t, stable) {
@@ -564,16 +571,10 @@ fn thread_jumps(mut insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<In
                         } else if t.code == op::LDX | op::MEM && stable.contains(&t.k) {
                             sim.x = Some(t.k);
                             at += 1;
-                        } else if let Some(outcome) = is_jeq_k(t).then(|| sim.decides(t.k)).flatten() {
-                            sim = sim.branch(t.k, outcome);
+                        } else if let Some(outcome) = is_jeq_k(t).then(|| s.decides(sim.a, t.k)).flatten() {
                             at += 1 + if outcome { t.jt } else { t.jf } as usize;
                             if at - pc - 1 <= 255 && fresh_start(&insns, at) {
                                 to = at;
-                                s = Known {
-                                    eq: sim.eq.clone(),
-                                    ne: sim.ne.clone(),
-                                    ..s
-                                };
                             }
                         } else {
                             break;
@@ -595,8 +596,7 @@ fn thread_jumps(mut insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<In
         }
     }
     // Drop what no branch reaches.
-    let live: Vec<bool> = (0..n).map(|pc| entry[pc].is_some()).collect();
-    let (insns, opaque) = keep_only(&insns, opaque, &live);
+    let (insns, opaque) = keep_only(&insns, opaque, &reached);
     drop_reloads(insns, &opaque, stable)
 }
 
@@ -641,7 +641,7 @@ fn drop_reloads(insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<Insn> 
     let mut keep = vec![true; n];
     let targets = jump_targets(&insns);
     for pc in 0..n {
-        let Some(state) = entry[pc].clone() else {
+        let Some(state) = entry[pc].take() else {
             continue;
         };
         let i = insns[pc];

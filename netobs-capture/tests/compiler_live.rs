@@ -59,6 +59,8 @@ const IDENTICAL: &[&str] = &[
     "not inbound and tcp",
     "udp port 53 and vlan",
     "tcp port 80",
+    "vlan and host 10.0.0.1",
+    "vlan 100 and net 192.168.0.0/16",
 ];
 
 /// Expressions compared by verdict only: libpcap's optimizer merges
@@ -68,8 +70,6 @@ const BY_VERDICT: &[&str] = &[
     "vlan and ether[12:2] = 0x8100",
     "vlan or ip",
     "ip or vlan 10",
-    "vlan and host 10.0.0.1",
-    "vlan 100 and net 192.168.0.0/16",
     "vlan and tcp[tcpflags] & tcp-syn != 0",
     "vlan and ip[0] & 0xf > 5",
     "vlan and udp[ip[0] & 0xf] > 0",

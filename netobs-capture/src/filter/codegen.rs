@@ -597,7 +597,8 @@ fn thread_jumps(mut insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<In
     }
     // Drop what no branch reaches.
     let (insns, opaque) = keep_only(&insns, opaque, &reached);
-    drop_reloads(insns, &opaque, stable)
+    let (insns, opaque) = drop_reloads(insns, &opaque, stable);
+    merge_duplicate_blocks(insns, &opaque)
 }
 
 /// The program without the instructions `keep` marks false, jumps
@@ -634,7 +635,7 @@ fn keep_only(insns: &[Insn], opaque: &[bool], keep: &[bool]) -> (Vec<Insn>, Vec<
 /// (and an `ldx M[w]` before such a load when X already holds M[w]), as
 /// libpcap's optimizer does once jump threading left a test with a
 /// single way in.
-fn drop_reloads(insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<Insn> {
+fn drop_reloads(insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> (Vec<Insn>, Vec<bool>) {
     let n = insns.len();
     let mut entry: Vec<Option<Known>> = vec![None; n + 1];
     entry[0] = Some(Known::default());
@@ -663,7 +664,89 @@ fn drop_reloads(insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<Insn> 
         }
         propagate(&mut entry, pc, &i, state, stable);
     }
-    keep_only(&insns, opaque, &keep).0
+    keep_only(&insns, opaque, &keep)
+}
+
+/// Where instruction `pc` goes: its jump targets, or the next instruction.
+fn successors(insns: &[Insn], pc: usize) -> [usize; 2] {
+    let i = insns[pc];
+    match i.code & 0x07 {
+        op::RET => [usize::MAX; 2],
+        op::JMP if i.code & 0xf0 == op::JA => [pc + 1 + i.k as usize; 2],
+        op::JMP => [pc + 1 + i.jt as usize, pc + 1 + i.jf as usize],
+        _ => [pc + 1; 2],
+    }
+}
+
+/// One instruction of a block for comparing blocks: opcode, operand and
+/// successors.
+type Step = (u16, u32, [usize; 2]);
+
+/// Merges identical blocks (same statements, same successors), keeping
+/// the later copy, as libpcap's optimizer does (intern_blocks): the ARP
+/// and RARP halves of `host 10.0.0.1` share their address tests. A block
+/// is merged only when nothing falls into it from the instruction before,
+/// and only if every jump still fits in 8 bits.
+fn merge_duplicate_blocks(insns: Vec<Insn>, opaque: &[bool]) -> Vec<Insn> {
+    let n = insns.len();
+    let targets = jump_targets(&insns);
+    let is_jump = |pc: usize| matches!(insns[pc].code & 0x07, op::JMP | op::RET);
+    // Block starts: the entry, jump targets, and what follows a jump.
+    let starts: Vec<usize> = (0..n).filter(|&pc| pc == 0 || targets[pc] || is_jump(pc - 1)).collect();
+    let mut canonical: Vec<usize> = (0..=n).collect();
+    let mut seen: Vec<(Vec<Step>, usize)> = Vec::new();
+    for (b, &start) in starts.iter().enumerate().rev() {
+        let end = starts.get(b + 1).copied().unwrap_or(n);
+        if (start..end).any(|pc| opaque[pc]) {
+            continue;
+        }
+        // The instructions, and where the last one goes (resolved to kept
+        // copies); inside a block, each falls into the next.
+        let resolve = |t: usize| if t == usize::MAX { t } else { canonical[t] };
+        let signature: Vec<Step> = (start..end)
+            .map(|pc| {
+                let [a, b] = match pc + 1 == end {
+                    true => successors(&insns, pc),
+                    false => [0; 2],
+                };
+                (insns[pc].code, insns[pc].k, [resolve(a), resolve(b)])
+            })
+            .collect();
+        match seen.iter().find(|(sig, _)| *sig == signature) {
+            Some(&(_, later)) if start > 0 && is_jump(start - 1) => canonical[start] = later,
+            Some(_) => {}
+            None => seen.push((signature, start)),
+        }
+    }
+    // Every jump to a merged block goes to its kept copy.
+    let mut out = insns.clone();
+    for pc in 0..n {
+        let i = insns[pc];
+        if i.code & 0x07 != op::JMP {
+            continue;
+        }
+        let far = |t: usize| canonical[t] - pc - 1;
+        if i.code & 0xf0 == op::JA {
+            out[pc].k = far(pc + 1 + i.k as usize) as u32;
+        } else {
+            let (jt, jf) = (far(pc + 1 + i.jt as usize), far(pc + 1 + i.jf as usize));
+            if jt > 255 || jf > 255 {
+                return insns;
+            }
+            (out[pc].jt, out[pc].jf) = (jt as u8, jf as u8);
+        }
+    }
+    // Drop the copies no longer reached.
+    let mut reached = vec![false; n];
+    reached[0] = n > 0;
+    for pc in 0..n {
+        if reached[pc] {
+            for t in successors(&out, pc).into_iter().filter(|&t| t < n) {
+                reached[t] = true;
+            }
+        }
+    }
+    keep_only(&out, opaque, &reached).0
 }
 
 /// Which instructions some jump targets.

@@ -61,6 +61,7 @@ const IDENTICAL: &[&str] = &[
     "tcp port 80",
     "vlan and host 10.0.0.1",
     "vlan 100 and net 192.168.0.0/16",
+    "vlan and tcp[tcpflags] & tcp-syn != 0",
 ];
 
 /// Expressions compared by verdict only: libpcap's optimizer merges
@@ -70,7 +71,6 @@ const BY_VERDICT: &[&str] = &[
     "vlan and ether[12:2] = 0x8100",
     "vlan or ip",
     "ip or vlan 10",
-    "vlan and tcp[tcpflags] & tcp-syn != 0",
     "vlan and ip[0] & 0xf > 5",
     "vlan and udp[ip[0] & 0xf] > 0",
     "vlan and ip[ip[0] & 0x3] = 0",

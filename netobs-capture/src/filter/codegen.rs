@@ -129,7 +129,11 @@ impl Gen {
             Pred::Const(true) => self.items.push(Item::Ja(t)),
             Pred::Const(false) => self.items.push(Item::Ja(f)),
             Pred::Test { stmts, jump, k } => {
-                let skip = Some(stmts.as_slice()) == known;
+                // Also a lone load that ended the known code: X and memory
+                // are as they were, so it gives the same A.
+                let skip = Some(stmts.as_slice()) == known
+                    || matches!((stmts.as_slice(), known.and_then(|k| k.last())),
+                        ([only], Some(last)) if only == last && only.code & 0x07 == op::LD);
                 if !skip {
                     let inner_jumps = stmts.iter().any(|i| i.code & 0x07 == op::JMP);
                     self.items.extend(stmts.iter().map(|i| match inner_jumps {
@@ -349,6 +353,10 @@ pub(crate) fn generate(prologue: &[Insn], p: &Pred, snaplen: u32, stable: &[u32]
         labels: 2,
     };
     let (accept, reject) = (0, 1);
+    if let (Pred::Const(verdict), []) = (p, prologue) {
+        let k = if *verdict { snaplen } else { 0 };
+        return Ok(Program::new(vec![Insn::stmt(op::RET | op::K, k)]));
+    }
     g.gen(p, accept, reject, None);
     // libpcap lays out its blocks from the end, false branches first: the
     // return reached by following false branches from the start is last.
@@ -598,7 +606,33 @@ fn thread_jumps(mut insns: Vec<Insn>, opaque: &[bool], stable: &[u32]) -> Vec<In
     // Drop what no branch reaches.
     let (insns, opaque) = keep_only(&insns, opaque, &reached);
     let (insns, opaque) = drop_reloads(insns, &opaque, stable);
+    let (insns, opaque) = and_zero_to_jset(insns, &opaque);
     merge_duplicate_blocks(insns, &opaque)
+}
+
+/// `and #m; jeq #0` becomes `jset #m` with the branches swapped, as
+/// libpcap's peephole optimizer does, when nothing jumps to the `jeq` and
+/// both branches set A before reading it (A then holds the unmasked
+/// value; `jset #m` tests the same bits).
+fn and_zero_to_jset(insns: Vec<Insn>, opaque: &[bool]) -> (Vec<Insn>, Vec<bool>) {
+    let n = insns.len();
+    let targets = jump_targets(&insns);
+    let mut out = insns.clone();
+    let mut keep = vec![true; n];
+    for pc in 1..n {
+        let (and, jeq) = (insns[pc - 1], insns[pc]);
+        let candidate = and.code == op::ALU | op::AND | op::K
+            && jeq.code == op::JMP | op::JEQ | op::K
+            && jeq.k == 0
+            && !targets[pc]
+            && !opaque[pc]
+            && !opaque[pc - 1];
+        if candidate && fresh_start(&insns, pc + 1 + jeq.jt as usize) && fresh_start(&insns, pc + 1 + jeq.jf as usize) {
+            out[pc] = Insn::jump(op::JMP | op::JSET | op::K, and.k, jeq.jf, jeq.jt);
+            keep[pc - 1] = false;
+        }
+    }
+    keep_only(&out, opaque, &keep)
 }
 
 /// The program without the instructions `keep` marks false, jumps

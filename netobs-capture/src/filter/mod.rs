@@ -688,7 +688,14 @@ impl Parser {
         };
         let rhs = self.arith()?;
         let guard = lhs.guard.clone().and(rhs.guard.clone());
-        let t = if let Some(k) = rhs.constant {
+        let t = if let (Some(a), Some(b)) = (lhs.constant, rhs.constant) {
+            // Both sides constant: the answer is known (libpcap folds it).
+            Pred::Const(match jump {
+                op::JGT => a > b,
+                op::JGE => a >= b,
+                _ => a == b,
+            })
+        } else if let Some(k) = rhs.constant {
             test(lhs.code, jump, k)
         } else {
             // lhs -> M[n]; rhs -> X; A = M[n]; jump against X.
@@ -891,7 +898,13 @@ impl Parser {
             Proto::Ip6 => (nl, false, self.linktype(0x86dd)),
             Proto::Arp => (nl, false, self.linktype(0x0806)),
             Proto::Rarp => (nl, false, self.linktype(0x8035)),
-            Proto::Icmp6 => (nl + 40, false, self.ip6_proto(58)),
+            // Only a directly following ICMPv6 header (libpcap's
+            // gen_load_internal for Q_ICMPV6), not one behind a fragment header.
+            Proto::Icmp6 => (
+                nl + 40,
+                false,
+                self.linktype(0x86dd).and(self.eq(Base::Payload, op::B, nl + 6, 58)),
+            ),
             p => {
                 let n = transport_number(p);
                 (nl, true, self.ip_proto(n).and(self.not_fragment()))
@@ -1395,7 +1408,8 @@ impl Parser {
             }
             Kind::Port | Kind::PortRange => {
                 let (lo, hi, only) = self.port_value(&raw, kind == Kind::PortRange, q.proto)?;
-                self.ports(q.proto.or(only), dir, lo, hi, column)
+                let range = kind == Kind::PortRange;
+                self.ports(q.proto.or(only), dir, (lo, hi, range), column)
             }
             Kind::Host | Kind::Net => {
                 let Tok::Word(w) = &raw.kind else {
@@ -1478,7 +1492,15 @@ impl Parser {
         Ok((a, b, pa.or(pb)))
     }
 
-    fn ports(&self, proto: Option<Proto>, dir: Dir, lo: u16, hi: u16, column: usize) -> Result<Pred, FilterError> {
+    /// `port` (`(p, p, false)`) or `portrange` (`(lo, hi, true)`).
+    fn ports(
+        &self,
+        proto: Option<Proto>,
+        dir: Dir,
+        ports: (u16, u16, bool),
+        column: usize,
+    ) -> Result<Pred, FilterError> {
+        let (lo, hi, range) = ports;
         let protos: Vec<u32> = match proto {
             None | Some(Proto::Ip) | Some(Proto::Ip6) => vec![132, 6, 17],
             Some(p @ (Proto::Tcp | Proto::Udp | Proto::Sctp)) => vec![transport_number(p)],
@@ -1490,8 +1512,9 @@ impl Parser {
             }
         };
         let nl = self.layout.off_nl;
+        // A one-port range keeps both comparisons, as libpcap's gen_portrange.
         let in_range = |load: Vec<Insn>| -> Pred {
-            if lo == hi {
+            if !range {
                 test(load, op::JEQ, lo as u32)
             } else {
                 test(load.clone(), op::JGE, lo as u32).and(test(load, op::JGT, hi as u32).not())

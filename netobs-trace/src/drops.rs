@@ -463,7 +463,7 @@ fn net_dm_drops(alert: &Alert<'_>, kfree: &KfreeSkb, f: &mut impl FnMut(&SkbDrop
             protocol: p.protocol.unwrap_or(0),
             ..blank
         }),
-        Alert::Other(_) => {}
+        Alert::Stats(_) | Alert::Other(_) => {}
     }
 }
 
@@ -873,8 +873,7 @@ impl DropMonitor {
         }
     }
 
-    /// Events lost since the start (NET_DM: 0; the kernel counts its
-    /// own losses in NET_DM_CMD_STATS_GET, not read here).
+    /// Events lost since the start (NET_DM: see [`DropMonitor::stats_lost`]).
     pub fn lost(&self) -> u64 {
         match &self.source {
             Source::Raw(r) => r.lost(),
@@ -883,11 +882,13 @@ impl DropMonitor {
         }
     }
 
-    /// Lost events according to the per-CPU stats.
-    pub fn stats_lost(&self) -> Result<u64> {
-        match &self.source {
+    /// Lost events according to the kernel: the per-CPU ring-buffer stats,
+    /// or for NET_DM its own counter (NET_DM_CMD_STATS_GET; packet alerts
+    /// it could not queue).
+    pub fn stats_lost(&mut self) -> Result<u64> {
+        match &mut self.source {
             Source::Raw(r) => r.stats_lost(),
-            Source::NetDm(_) => Ok(0),
+            Source::NetDm(n) => Ok(n.stats()?.sw_dropped.unwrap_or(0)),
             Source::Text(_) => {
                 let mut n = 0;
                 for cpu in self.instance.cpus()? {

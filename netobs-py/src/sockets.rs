@@ -1,5 +1,5 @@
-//! Bindings of netobs-sockdiag (NETLINK_SOCK_DIAG, inet_diag and
-//! unix_diag): `sockets()`, what `ss -tuxan` shows, with tcp_info, socket
+//! Bindings of netobs-sockdiag (NETLINK_SOCK_DIAG: inet_diag, unix_diag,
+//! packet_diag, netlink_diag): `sockets()`, what `ss -tuxan0` and `ss --netlink` show, with tcp_info, socket
 //! memory and owning processes as optional column groups; and `counters()`,
 //! the protocol counters `nstat` shows.
 
@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use netobs_core::{NetlinkSocket, Netns, Protocol};
 use netobs_sockdiag::inet_diag::SkMemInfo;
+use netobs_sockdiag::netlink_diag::{protocol_name, NetlinkShow, NetlinkSock, NDIAG_PROTO_ALL};
 use netobs_sockdiag::owners::Owners;
+use netobs_sockdiag::packet_diag::{PacketShow, PacketSock};
 use netobs_sockdiag::tcp_info::TCP_INFO_FIELDS;
 use netobs_sockdiag::unix_diag::{UnixShow, UnixSock};
 use netobs_sockdiag::{
@@ -85,6 +87,10 @@ enum Kind {
     Inet(&'static str, Proto),
     /// unix_diag.
     Unix,
+    /// packet_diag.
+    Packet,
+    /// netlink_diag.
+    Netlink,
 }
 
 /// The socket kinds `sockets()` takes, by name.
@@ -97,6 +103,8 @@ const KINDS: &[(&str, Kind)] = &[
     ("dccp", Kind::Inet("dccp", Proto::Dccp)),
     ("udplite", Kind::Inet("udplite", Proto::UdpLite)),
     ("unix", Kind::Unix),
+    ("packet", Kind::Packet),
+    ("netlink", Kind::Netlink),
 ];
 
 /// What a `sockets()` call asks for.
@@ -198,15 +206,70 @@ fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option
         .u64(None)
         .u64(s.uid().map(u64::from))
         .u64(u64::from(s.inode()))
-        .u64(s.cookie())
-        .u64(None)
-        .u64(None)
-        .u64(None)
-        .label(None);
+        .u64(s.cookie());
+    write_non_inet_tail(r, if q.memory { s.meminfo() } else { None }, s.inode(), owners);
+}
+
+/// The columns after `cookie` for sockets that are not inet: no timer,
+/// retransmits, expiry, congestion control or tcp_info; memory and owner.
+fn write_non_inet_tail(r: &mut RowWriter<'_>, m: Option<SkMemInfo>, inode: u32, owners: Option<&Owners>) {
+    r.u64(None).u64(None).u64(None).label(None);
     for _ in TCP_INFO_FIELDS {
         r.u64(None);
     }
-    write_memory_and_owner(r, if q.memory { s.meminfo() } else { None }, s.inode(), owners);
+    write_memory_and_owner(r, m, inode, owners);
+}
+
+/// A packet socket (`ss -0`): netid p_raw/p_dgr, the EtherType it
+/// receives (host order, 3 for ETH_P_ALL) as `sport`, the bound interface
+/// index (0: all) as `interface`, the receive queue from its memory info
+/// as `rqueue`, as ss shows it.
+fn write_packet(r: &mut RowWriter<'_>, s: &PacketSock<'_>, q: &Query, owners: Option<&Owners>) {
+    let netid = match i32::from(s.kind()) {
+        libc::SOCK_RAW => "p_raw",
+        libc::SOCK_DGRAM => "p_dgr",
+        _ => "packet",
+    };
+    let m = s.meminfo();
+    r.label(Some(netid))
+        .label(Some("packet"))
+        .label(Some("UNCONN"))
+        .str(None)
+        .u64(u64::from(s.protocol()))
+        .str(None)
+        .u64(None)
+        .u64(m.map(|m| u64::from(m.rmem_alloc)))
+        .u64(0)
+        .u64(s.info().map(|i| u64::from(i.index)))
+        .u64(s.uid().map(u64::from))
+        .u64(u64::from(s.inode()))
+        .u64(s.cookie());
+    write_non_inet_tail(r, if q.memory { m } else { None }, s.inode(), owners);
+}
+
+/// A netlink socket (`ss --netlink`): netid nl, the protocol's ss name
+/// (`rtnl`, `genl`, or its number) as `src` with the port id as `sport`
+/// (0 is the kernel's socket), the destination port id as `dport`.
+fn write_netlink(r: &mut RowWriter<'_>, s: &NetlinkSock<'_>, q: &Query, owners: Option<&Owners>) {
+    let proto = match protocol_name(s.protocol()) {
+        Some(n) => n.to_owned(),
+        None => s.protocol().to_string(),
+    };
+    let m = s.meminfo();
+    r.label(Some("nl"))
+        .label(Some("netlink"))
+        .label(Some("UNCONN"))
+        .str(Some(proto))
+        .u64(u64::from(s.portid()))
+        .label(Some("*"))
+        .u64(u64::from(s.dst_portid()))
+        .u64(m.map(|m| u64::from(m.rmem_alloc)))
+        .u64(m.map(|m| u64::from(m.wmem_alloc)))
+        .u64(None)
+        .u64(None)
+        .u64(u64::from(s.inode()))
+        .u64(s.cookie());
+    write_non_inet_tail(r, if q.memory { m } else { None }, s.inode(), owners);
 }
 
 fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
@@ -222,10 +285,11 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
         }
         None => None,
     };
-    if expr.is_some() && q.kinds.iter().any(|k| matches!(k, Kind::Unix)) {
+    if expr.is_some() && q.kinds.iter().any(|k| !matches!(k, Kind::Inet(..))) {
         return Err(Error::Filter {
             column: 1,
-            message: "filters apply to inet sockets (tcp, udp, raw, ...), not to unix sockets".to_owned(),
+            message: "filters apply to inet sockets (tcp, udp, raw, ...), not to unix, packet or netlink sockets"
+                .to_owned(),
         });
     }
     let bc = expr.as_ref().map(bytecode::compile);
@@ -262,6 +326,22 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
                     write_unix(&mut r, s, q, owners.as_ref());
                 })?;
             }
+            // Packet and netlink sockets have no state; ss lists them as
+            // UNCONN, so only a state set with UNCONN (CLOSE) shows them.
+            Kind::Packet if q.states.contains(TcpState::Close) => {
+                let show = PacketShow::INFO | PacketShow::MEMINFO;
+                diag.for_each_packet(show, |s| {
+                    let mut r = t.row();
+                    write_packet(&mut r, s, q, owners.as_ref());
+                })?;
+            }
+            Kind::Netlink if q.states.contains(TcpState::Close) => {
+                diag.for_each_netlink(NDIAG_PROTO_ALL, NetlinkShow::MEMINFO, |s| {
+                    let mut r = t.row();
+                    write_netlink(&mut r, s, q, owners.as_ref());
+                })?;
+            }
+            Kind::Packet | Kind::Netlink => {}
         }
     }
     Ok(t)
@@ -299,7 +379,7 @@ fn kinds_arg(arg: &Bound<'_, PyAny>) -> PyResult<Vec<Kind>> {
             match KINDS.iter().find(|(name, _)| *name == lower) {
                 Some(&(_, found)) => Ok(found),
                 None => Err(PyValueError::new_err(format!(
-                    "kinds: unknown socket kind {k:?} (expected tcp, udp, raw, mptcp, sctp, dccp, udplite or unix)"
+                    "kinds: unknown socket kind {k:?} (expected tcp, udp, raw, mptcp, sctp, dccp, udplite, unix, packet or netlink)"
                 ))),
             }
         })

@@ -38,6 +38,36 @@ bitflags::bitflags! {
     }
 }
 
+/// The short name `ss` gives a netlink protocol (include/uapi/linux/netlink.h
+/// numbers, iproute2's nl_proto_n2a names); None for numbers without one.
+pub fn protocol_name(protocol: u8) -> Option<&'static str> {
+    Some(match protocol {
+        0 => "rtnl",
+        1 => "unused",
+        2 => "usersock",
+        3 => "fw",
+        4 => "tcpdiag",
+        5 => "nflog",
+        6 => "xfrm",
+        7 => "selinux",
+        8 => "iscsi",
+        9 => "audit",
+        10 => "fiblookup",
+        11 => "connector",
+        12 => "nft",
+        13 => "ip6fw",
+        14 => "dec-rt",
+        15 => "uevent",
+        16 => "genl",
+        18 => "scsitrans",
+        19 => "ecryptfs",
+        20 => "rdma",
+        21 => "crypto",
+        22 => "smc",
+        _ => return None,
+    })
+}
+
 /// NDIAG_PROTO_ALL: every netlink protocol.
 pub const NDIAG_PROTO_ALL: u8 = 255;
 const REQ_LEN: usize = 20;

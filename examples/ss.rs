@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 use netobs::core::{NetlinkSocket, Netns, Protocol};
 use netobs::sockdiag::inet_diag::{Extensions, Family, InetRequest, InetSock, Proto, States};
+use netobs::sockdiag::netlink_diag::{self, NetlinkShow, NetlinkSock};
 use netobs::sockdiag::owners::Owners;
 use netobs::sockdiag::packet_diag::{PacketShow, PacketSock};
 use netobs::sockdiag::unix_diag::{UnixShow, UnixSock};
@@ -324,7 +325,10 @@ struct Opts {
     raw: bool,
     unix: bool,
     packet: bool,
+    netlink: bool,
     mptcp: bool,
+    /// `-A QUERY` was given: ss then starts from the connected states.
+    query: bool,
     numeric: bool,
     resolve: bool,
     options: bool,
@@ -347,7 +351,8 @@ struct Opts {
 fn usage() -> ! {
     eprintln!(
         "Usage: ss [ OPTIONS ] [ FILTER ]\n\
-         options: -t -u -w -x -M -a -l -n -r -e -m -i -p -o -s -H -O -4 -6 -K -N NS --json\n\
+         options: -t -u -w -x -0 -M -a -l -n -r -e -m -i -p -o -s -H -O -4 -6 -K -N NS\n\
+         \x20        -A all,inet,tcp,udp,raw,mptcp,unix,packet,netlink -f inet|inet6|unix|link|netlink --json\n\
          FILTER := [ state STATE-FILTER ] [ EXPRESSION ]"
     );
     std::process::exit(-1i32 as u8 as i32 & 0xff);
@@ -814,6 +819,77 @@ impl Ss {
         }
     }
 
+    /// misc/ss.c `netlink_show_one`: `PROTOCOL:PROCESS` as the local
+    /// address (the kernel's own socket is `kernel`; a port id that is a
+    /// live PID shows its command; `-n` shows numbers), `*` as the peer
+    /// unless connected. ss shows no users for netlink sockets.
+    fn netlink(&mut self, s: &NetlinkSock<'_>) {
+        // ndiag_portid is an int in ss: autobound ports are negative.
+        let pid = s.portid() as i32;
+        let proto = s.protocol();
+        let m = s.meminfo();
+        let (rq, wq) = m.map_or((0, 0), |m| (m.rmem_alloc, m.wmem_alloc));
+        if self.o.json {
+            let mut j = String::new();
+            let _ = write!(
+                j,
+                "{{\"netid\":\"nl\",\"state\":\"UNCONN\",\"recv_q\":{rq},\"send_q\":{wq},\"protocol\":{proto},\"portid\":{pid},\"inode\":{}}}",
+                s.inode()
+            );
+            self.json.push(j);
+            return;
+        }
+        self.t.set(COL_NETID);
+        self.t.out("nl");
+        self.t.set(COL_STATE);
+        self.t.out("UNCONN");
+        self.t.set(COL_RECVQ);
+        self.t.out_with(|b| push_padded(b, rq as u64, 6));
+        self.t.set(COL_SENDQ);
+        self.t.out_with(|b| push_padded(b, wq as u64, 6));
+        self.t.set(COL_ADDR);
+        let numeric = self.o.numeric;
+        self.t.out_with(|b| {
+            match netlink_diag::protocol_name(proto).filter(|_| !numeric) {
+                Some(n) => b.push_str(n),
+                None => push_u64(b, proto as u64),
+            }
+            b.push(':');
+        });
+        self.t.next();
+        let process = match pid {
+            0 if !numeric => "kernel".to_owned(),
+            p if p > 0 && !numeric => command_of(p).map_or_else(|| p.to_string(), |c| format!("{c}/{p}")),
+            p => p.to_string(),
+        };
+        self.t.out(&process);
+        self.t.next();
+        if s.state() == 1 {
+            // NETLINK_CONNECTED: `GROUP:PORTID`.
+            self.t.out_with(|b| {
+                push_u64(b, s.dst_group() as u64);
+                b.push(':');
+            });
+            self.t.next();
+            self.t.out(&(s.dst_portid() as i32).to_string());
+        } else {
+            self.t.out("*");
+            self.t.next();
+        }
+        self.t.next();
+        if self.o.details {
+            // The first 32 groups as one word, as ss reads the bitmap.
+            let groups = s.groups().filter(|g| *g <= 32).fold(0u32, |w, g| w | 1 << (g - 1));
+            self.t.out(&format!(" sk=0 cb=0 groups=0x{groups:08x}"));
+        }
+        if self.o.mem {
+            if let Some(m) = m {
+                self.t.out("\t");
+                self.t.out(&skmem(&m));
+            }
+        }
+    }
+
     /// misc/ss.c `packet_show_sock`: protocol and interface as the local
     /// address, `*` as the peer.
     fn packet(&mut self, s: &PacketSock<'_>) {
@@ -1042,6 +1118,14 @@ fn skmem(m: &netobs::sockdiag::inet_diag::SkMemInfo) -> String {
     }
     s.push(')');
     s
+}
+
+/// The command of process `pid` as /proc/PID/stat shows it (the text
+/// between the first `(` and the next `)`, as ss's `fscanf("%*d (%[^)])")`).
+fn command_of(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.split_once('(')?;
+    Some(rest.split(')').next()?.to_owned())
 }
 
 /// iproute2's lib/ll_proto.c names of link-layer protocols.
@@ -1440,6 +1524,7 @@ fn inet_json(s: &InetSock<'_>, netid: &str) -> String {
 
 /// The socket table a kept dump came from.
 enum Kind {
+    Netlink,
     Packet,
     Unix,
     Inet(Proto),
@@ -1461,6 +1546,57 @@ fn kept(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
         at = (at + 4 + len).next_multiple_of(4);
         Some(p)
     })
+}
+
+/// Options with a value: `-N NS`, `-A QUERY` (socket tables, comma
+/// separated, as misc/ss.c `filter_db_parse`), `-f FAMILY`.
+fn with_value(o: &mut Opts, name: &str, v: &str) {
+    match name {
+        "net" => o.netns = Some(v.to_string()),
+        "family" => match v {
+            "inet" => {
+                (o.tcp, o.udp, o.raw, o.mptcp, o.v4) = (true, true, true, true, true);
+            }
+            "inet6" => {
+                (o.tcp, o.udp, o.raw, o.mptcp, o.v6) = (true, true, true, true, true);
+            }
+            "unix" => o.unix = true,
+            "link" => o.packet = true,
+            "netlink" => o.netlink = true,
+            _ => {
+                eprintln!("ss: \"{v}\" is invalid family");
+                usage();
+            }
+        },
+        _ => {
+            o.query = true;
+            for table in v.split(',') {
+                match table {
+                    "all" => {
+                        (o.tcp, o.udp, o.raw, o.mptcp, o.unix, o.packet, o.netlink) =
+                            (true, true, true, true, true, true, true)
+                    }
+                    "inet" => (o.tcp, o.udp, o.raw, o.mptcp) = (true, true, true, true),
+                    "tcp" => o.tcp = true,
+                    "udp" => o.udp = true,
+                    "raw" => o.raw = true,
+                    "mptcp" => o.mptcp = true,
+                    "unix" => o.unix = true,
+                    "packet" => o.packet = true,
+                    "netlink" => o.netlink = true,
+                    "dccp" | "sctp" | "unix_stream" | "u_str" | "unix_dgram" | "u_dgr" | "unix_seqpacket" | "u_seq"
+                    | "packet_raw" | "p_raw" | "packet_dgram" | "p_dgr" | "tipc" | "vsock" | "vsock_stream"
+                    | "v_str" | "vsock_dgram" | "v_dgr" | "xdp" => {
+                        die(format!("socket table {table:?} is not supported by this example"))
+                    }
+                    _ => {
+                        eprintln!("ss: \"{table}\" is illegal socket table id");
+                        usage();
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn parse_args() -> (Opts, Vec<String>, Option<States>) {
@@ -1528,23 +1664,35 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
             break;
         }
         if let Some(long) = a.strip_prefix("--") {
-            match long.split_once('=') {
-                Some(("net", v)) => o.netns = Some(v.to_string()),
-                None if long == "net" => o.netns = Some(args.next().unwrap_or_else(|| usage())),
-                _ => set(&mut o, long),
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            if matches!(name, "net" | "query" | "socket" | "family") {
+                let v = value.unwrap_or_else(|| args.next().unwrap_or_else(|| usage()));
+                with_value(&mut o, name, &v);
+            } else {
+                set(&mut o, name);
             }
             continue;
         }
         if a.len() > 1 && a.starts_with('-') {
             let chars: Vec<char> = a[1..].chars().collect();
             for (k, c) in chars.iter().enumerate() {
-                if *c == 'N' {
+                let long = match c {
+                    'N' => Some("net"),
+                    'A' => Some("query"),
+                    'f' => Some("family"),
+                    _ => None,
+                };
+                if let Some(long) = long {
                     let v: String = chars[k + 1..].iter().collect();
-                    o.netns = Some(if v.is_empty() {
+                    let v = if v.is_empty() {
                         args.next().unwrap_or_else(|| usage())
                     } else {
                         v
-                    });
+                    };
+                    with_value(&mut o, long, &v);
                     break;
                 }
                 let name = SHORT.iter().find(|(s, _)| s == c).map_or("?", |(_, n)| n);
@@ -1601,14 +1749,14 @@ fn main() {
     };
 
     // Tables and states, as ss's filter_db_set / filter_af_set / defaults.
-    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp || o.packet;
-    let (tcp, udp, raw, unix, mptcp, packet) = if explicit {
-        (o.tcp, o.udp, o.raw, o.unix, o.mptcp, o.packet)
+    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp || o.packet || o.netlink;
+    let (tcp, udp, raw, unix, mptcp, packet, netlink) = if explicit {
+        (o.tcp, o.udp, o.raw, o.unix, o.mptcp, o.packet, o.netlink)
     } else {
-        (true, true, true, true, false, true)
+        (true, true, true, true, false, true, true)
     };
     let mut states = 0u32;
-    if packet {
+    if packet || netlink {
         states |= States::only(netobs::sockdiag::TcpState::Close).0;
     }
     if tcp || mptcp {
@@ -1619,6 +1767,10 @@ fn main() {
     }
     if unix {
         states |= States::DEFAULT.0;
+    }
+    // -A starts from the connected states, like ss without table options.
+    if o.query {
+        states = States::DEFAULT.0;
     }
     if o.all {
         states = States::ALL.0;
@@ -1700,8 +1852,9 @@ fn main() {
     } else {
         None
     };
-    let ndbs =
-        [tcp, udp, raw, mptcp].iter().filter(|&&b| b).count() + if unix { 3 } else { 0 } + if packet { 2 } else { 0 };
+    let ndbs = [tcp, udp, raw, mptcp, netlink].iter().filter(|&&b| b).count()
+        + if unix { 3 } else { 0 }
+        + if packet { 2 } else { 0 };
     let mut ss = Ss {
         o,
         t: Table::new(),
@@ -1728,7 +1881,21 @@ fn main() {
     // other threads; otherwise each socket is formatted as it arrives.
     let deferred = owners_scan.is_some();
     let mut dumps: Vec<(Kind, Vec<u8>)> = Vec::new();
-    // ss lists packet sockets (always UNCONN) only when CLOSE is asked for.
+    // ss lists netlink and packet sockets (always UNCONN) only when CLOSE
+    // is asked for; netlink first.
+    if netlink && states.contains(netobs::sockdiag::TcpState::Close) {
+        let show = NetlinkShow::GROUPS | NetlinkShow::MEMINFO;
+        let mut buf = Vec::new();
+        diag.for_each_netlink(netlink_diag::NDIAG_PROTO_ALL, show, |s| {
+            if deferred {
+                keep(&mut buf, s.payload());
+            } else {
+                ss.netlink(s);
+            }
+        })
+        .unwrap_or_else(|e| die(e));
+        dumps.push((Kind::Netlink, buf));
+    }
     if packet && states.contains(netobs::sockdiag::TcpState::Close) {
         let show =
             PacketShow::INFO | PacketShow::MEMINFO | PacketShow::FILTER | PacketShow::RING_CFG | PacketShow::FANOUT;
@@ -1818,6 +1985,7 @@ fn main() {
         for (proto, buf) in &dumps {
             for payload in kept(buf) {
                 match proto {
+                    Kind::Netlink => ss.netlink(&NetlinkSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
                     Kind::Packet => ss.packet(&PacketSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
                     Kind::Unix => ss.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
                     Kind::Inet(proto) => {

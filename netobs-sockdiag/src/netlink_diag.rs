@@ -59,11 +59,10 @@ pub fn protocol_name(protocol: u8) -> Option<&'static str> {
         14 => "dec-rt",
         15 => "uevent",
         16 => "genl",
-        18 => "scsitrans",
+        18 => "scsi-trans",
         19 => "ecryptfs",
         20 => "rdma",
         21 => "crypto",
-        22 => "smc",
         _ => return None,
     })
 }
@@ -86,6 +85,7 @@ pub fn write_request(buf: &mut MsgBuf, protocol: u8, show: NetlinkShow) {
 /// One AF_NETLINK socket.
 #[derive(Clone, Debug)]
 pub struct NetlinkSock<'a> {
+    payload: &'a [u8],
     hdr: &'a [u8],
     attrs: AttrIndex<'a, { attr::MAX }>,
 }
@@ -93,9 +93,18 @@ pub struct NetlinkSock<'a> {
 impl<'a> NetlinkSock<'a> {
     /// Parses one answer message.
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self, DecodeError> {
-        let p = msg.payload();
+        Self::parse_payload(msg.payload())
+    }
+
+    /// Parses the payload of an answer (a `netlink_diag_msg` and attributes).
+    pub fn parse_payload(p: &'a [u8]) -> Result<Self, DecodeError> {
         let (hdr, attrs) = split_msg(p, "netlink_diag_msg", MSG_LEN, &[(attr::FLAGS, 4)])?;
-        Ok(NetlinkSock { hdr, attrs })
+        Ok(NetlinkSock { payload: p, hdr, attrs })
+    }
+
+    /// The message payload this view reads; see [`NetlinkSock::parse_payload`].
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
     }
     /// SOCK_RAW or SOCK_DGRAM.
     pub fn kind(&self) -> u8 {

@@ -355,7 +355,6 @@ impl Capture {
         }
         let index = self.next;
         self.next = (self.next + 1) % self.block_count;
-        reinsert_vlan_tags(self.ring.block_mut(index));
         let userland = if self.userland_blocks > 0 {
             self.userland_blocks -= 1;
             self.filter.as_ref()
@@ -363,8 +362,7 @@ impl Capture {
             None
         };
         Ok(Some(Block {
-            data: self.ring.block(index),
-            ring: &self.ring,
+            data: self.ring.block_mut(index),
             index,
             snaplen: self.snaplen,
             direction: self.direction,
@@ -428,75 +426,95 @@ const L_IFINDEX: usize = TPACKET3_HDRLEN + 4;
 const L_HATYPE: usize = TPACKET3_HDRLEN + 8;
 const L_PKTTYPE: usize = TPACKET3_HDRLEN + 10;
 
-/// Offsets of the packet headers of a block, bounds-checked: a corrupt
-/// offset ends the walk instead of reading outside the block.
-fn packet_offsets(block: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    let n = le32(block, BD_NUM_PKTS);
-    let mut at = le32(block, BD_FIRST_PKT) as usize;
-    let mut left = n;
-    std::iter::from_fn(move || {
-        if left == 0 || at + TPACKET3_HDRLEN + 20 > block.len() {
-            return None;
-        }
-        left -= 1;
-        let here = at;
-        let next = le32(block, here + H_NEXT) as usize;
-        at = if next == 0 { usize::MAX / 2 } else { here + next };
-        Some(here)
-    })
+/// Puts back the VLAN tag the kernel (or the NIC) stripped from the packet
+/// whose `tpacket3_hdr` starts `pkt`, as libpcap does: when
+/// TP_STATUS_VLAN_VALID is set (or the TCI is non-zero on old kernels), the
+/// MAC addresses move 4 bytes earlier (into the room that PACKET_RESERVE
+/// left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID, else 0x8100)
+/// goes between them and the EtherType. Only Ethernet frames; a packet
+/// already done (a block walked twice) is left alone.
+fn reinsert_vlan_tag(pkt: &mut [u8]) {
+    let status = le32(pkt, H_STATUS);
+    let tci = le32(pkt, H_VLAN_TCI) as u16;
+    let valid = status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0;
+    if !valid || pkt[H_REINSERTED] == 1 || le16(pkt, L_HATYPE) != ARPHRD_ETHER {
+        return;
+    }
+    let tpid = if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+        le16(pkt, H_VLAN_TPID)
+    } else {
+        ethertype::VLAN
+    };
+    let mac = le16(pkt, H_MAC) as usize;
+    let snap = le32(pkt, H_SNAPLEN) as usize;
+    // The reserve guarantees mac - 4 is past the sockaddr_ll.
+    if snap < 12 || mac < TPACKET3_HDRLEN + 20 + VLAN_TAG_LEN || mac + snap > pkt.len() {
+        return;
+    }
+    pkt.copy_within(mac..mac + 12, mac - VLAN_TAG_LEN);
+    pkt[mac + 8..mac + 10].copy_from_slice(&tpid.to_be_bytes());
+    pkt[mac + 10..mac + 12].copy_from_slice(&tci.to_be_bytes());
+    put16(pkt, H_MAC, (mac - VLAN_TAG_LEN) as u16);
+    put32(pkt, H_SNAPLEN, (snap + VLAN_TAG_LEN) as u32);
+    let len = le32(pkt, H_LEN);
+    put32(pkt, H_LEN, len + VLAN_TAG_LEN as u32);
+    pkt[H_REINSERTED] = 1;
 }
 
-/// Puts back the VLAN tag the kernel (or the NIC) stripped, as libpcap
-/// does: when TP_STATUS_VLAN_VALID is set (or the TCI is non-zero on old
-/// kernels), the MAC addresses move 4 bytes earlier (into the room that
-/// PACKET_RESERVE left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID,
-/// else 0x8100) goes between them and the EtherType. Only Ethernet frames.
-fn reinsert_vlan_tags(block: &mut [u8]) {
-    // Walk the packet headers by hand (no allocation): the iterator would
-    // borrow the block that the loop modifies.
-    let mut left = le32(block, BD_NUM_PKTS);
-    let mut next = le32(block, BD_FIRST_PKT) as usize;
-    while left > 0 && next + TPACKET3_HDRLEN + 20 <= block.len() {
-        left -= 1;
-        let h = next;
-        next = match le32(block, h + H_NEXT) as usize {
-            0 => usize::MAX / 2,
-            n => h + n,
-        };
-        let status = le32(block, h + H_STATUS);
-        let tci = le32(block, h + H_VLAN_TCI) as u16;
-        let valid = status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0;
-        if !valid || block[h + H_REINSERTED] == 1 || le16(block, h + L_HATYPE) != ARPHRD_ETHER {
-            continue;
+/// Walks a block's packets in one pass, handing out each packet's bytes
+/// (from its header to the next packet's) exclusively: the kernel lays
+/// packets out at increasing offsets (`tp_next_offset`), so each is split
+/// off the rest of the block, its VLAN tag put back, and then shared.
+/// Offsets are bounds-checked: a corrupt one ends the walk.
+struct PacketWalk<'a> {
+    rest: &'a mut [u8],
+    /// Offset of the next header within `rest`.
+    next: usize,
+    left: u32,
+}
+
+impl<'a> PacketWalk<'a> {
+    fn new(block: &'a mut [u8]) -> Self {
+        let left = le32(block, BD_NUM_PKTS);
+        let next = le32(block, BD_FIRST_PKT) as usize;
+        PacketWalk {
+            rest: block,
+            next,
+            left,
         }
-        let tpid = if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
-            le16(block, h + H_VLAN_TPID)
+    }
+}
+
+impl<'a> Iterator for PacketWalk<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 || self.next.checked_add(TPACKET3_HDRLEN + 20)? > self.rest.len() {
+            return None;
+        }
+        self.left -= 1;
+        let rest = std::mem::take(&mut self.rest);
+        let (_, from_here) = rest.split_at_mut(self.next);
+        // The last packet (tp_next_offset 0), or one whose successor would
+        // overlap it, owns the rest of the block.
+        let step = le32(from_here, H_NEXT) as usize;
+        let (pkt, tail) = if step >= TPACKET3_HDRLEN && step <= from_here.len() {
+            from_here.split_at_mut(step)
         } else {
-            ethertype::VLAN
+            self.left = 0;
+            from_here.split_at_mut(from_here.len())
         };
-        let mac = le16(block, h + H_MAC) as usize;
-        let snap = le32(block, h + H_SNAPLEN) as usize;
-        // The reserve guarantees mac - 4 is past the sockaddr_ll.
-        if snap < 12 || mac < TPACKET3_HDRLEN + 20 + VLAN_TAG_LEN || h + mac + snap > block.len() {
-            continue;
-        }
-        let start = h + mac;
-        block.copy_within(start..start + 12, start - VLAN_TAG_LEN);
-        block[start + 8..start + 10].copy_from_slice(&tpid.to_be_bytes());
-        block[start + 10..start + 12].copy_from_slice(&tci.to_be_bytes());
-        put16(block, h + H_MAC, (mac - VLAN_TAG_LEN) as u16);
-        put32(block, h + H_SNAPLEN, (snap + VLAN_TAG_LEN) as u32);
-        let len = le32(block, h + H_LEN);
-        put32(block, h + H_LEN, len + VLAN_TAG_LEN as u32);
-        block[h + H_REINSERTED] = 1;
+        self.rest = tail;
+        self.next = 0;
+        reinsert_vlan_tag(pkt);
+        Some(pkt)
     }
 }
 
 /// One block of the ring, owned by us until dropped.
 #[derive(Debug)]
 pub struct Block<'c> {
-    data: &'c [u8],
-    ring: &'c RingMap,
+    data: &'c mut [u8],
     index: usize,
     snaplen: u32,
     direction: Direction,
@@ -509,12 +527,15 @@ pub struct Block<'c> {
 impl<'c> Block<'c> {
     /// The packets of the block, as views into it (skipping those the
     /// direction setting or a pending user-space filter excludes, and the
-    /// duplicate outgoing copy of loopback packets, as libpcap does).
-    pub fn packets(&self) -> impl Iterator<Item = Packet<'_>> + '_ {
-        packet_offsets(self.data).filter_map(move |h| {
-            let p = Packet::at(self.data, h, self.snaplen)?;
+    /// duplicate outgoing copy of loopback packets, as libpcap does). VLAN
+    /// tags the kernel stripped are put back on the way.
+    pub fn packets(&mut self) -> impl Iterator<Item = Packet<'_>> + '_ {
+        let (snaplen, direction) = (self.snaplen, self.direction);
+        let (userland, userspace) = (self.userland_filter, self.userspace_filter);
+        PacketWalk::new(self.data).filter_map(move |pkt| {
+            let p = Packet::at(pkt, 0, snaplen)?;
             let outgoing = p.pkttype() == libc::PACKET_OUTGOING;
-            let keep = match self.direction {
+            let keep = match direction {
                 Direction::Both => !(outgoing && p.hatype() == ARPHRD_LOOPBACK),
                 Direction::In => !outgoing,
                 Direction::Out => outgoing,
@@ -522,12 +543,12 @@ impl<'c> Block<'c> {
             if !keep {
                 return None;
             }
-            if let Some(f) = self.userland_filter {
+            if let Some(f) = userland {
                 if bpf::run(&f.insns, p.data, p.wire_len(), &p.metadata()) == 0 {
                     return None;
                 }
             }
-            if let Some(f) = self.userspace_filter {
+            if let Some(f) = userspace {
                 // Offline semantics: the frame with its tag, no metadata.
                 if bpf::run(&f.insns, p.data, p.wire_len(), &Metadata::default()) == 0 {
                     return None;
@@ -545,7 +566,7 @@ impl<'c> Block<'c> {
 
 impl Drop for Block<'_> {
     fn drop(&mut self) {
-        self.ring.release(self.index);
+        sys::release_block(self.data);
     }
 }
 

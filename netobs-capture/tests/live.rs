@@ -31,7 +31,7 @@ fn world() -> (TestNetns, TestNetns) {
 /// Every packet the capture sees until `idle` passes without one.
 fn collect(cap: &mut Capture, idle: Duration) -> Vec<(Vec<u8>, Metadata, u8)> {
     let mut out = Vec::new();
-    while let Some(block) = cap.next_block(Some(idle)).unwrap() {
+    while let Some(mut block) = cap.next_block(Some(idle)).unwrap() {
         for p in block.packets() {
             out.push((p.data().to_vec(), p.metadata(), p.pkttype()));
         }

@@ -196,11 +196,14 @@ fn snap(llc: u32, oui: u32, ptype: u32) -> Pred {
 
 impl Parser {
     /// The frame carries `proto` (an EtherType above 1500, an LLC SAP at
-    /// or below) given the type field at `off`, for the link type.
+    /// or below) given the type field at `off`, for the link type. An
+    /// LLC header would be where the network header is (libpcap's
+    /// OR_LLC, the link-layer payload).
     pub(super) fn link_protocol(&self, off: u32, proto: u32) -> Pred {
+        let llc = self.layout.off_nl;
         match self.layout.link {
-            linktype::ETHERNET => ether_protocol(off, proto),
-            linktype::LINUX_SLL => sll_protocol(off, proto),
+            linktype::ETHERNET => ether_protocol(off, llc, proto),
+            linktype::LINUX_SLL => sll_protocol(off, llc, proto),
             // libpcap 1.10 has no LLC case for LINUX_SLL2: it compares the
             // protocol field with the value as it is.
             _ => cmp(op::H, off, proto),
@@ -281,7 +284,7 @@ impl Parser {
     /// I, S or U frame type or a named S/U command (libpcap's gen_llc*).
     pub(super) fn llc(&mut self) -> Result<Pred, FilterError> {
         let off = self.encap_link("llc")?;
-        let llc = off + 2;
+        let llc = self.layout.off_nl;
         let frame = is_8023(off).and(cmp(op::H, llc, 0xffff).not());
         let name = match self.peek() {
             Tok::Word(w) if !is_keyword(w) => w.to_ascii_lowercase(),
@@ -332,8 +335,7 @@ impl Parser {
 }
 
 /// gen_ether_linktype: Ethernet II, 802.3 + 802.2 and SNAP forms.
-fn ether_protocol(off: u32, proto: u32) -> Pred {
-    let llc = off + 2;
+fn ether_protocol(off: u32, llc: u32, proto: u32) -> Pred {
     match proto {
         // OSI, IP-over-LLC and NetBEUI: 802.2 only, DSAP and SSAP equal.
         LLCSAP_ISONS | LLCSAP_IP | LLCSAP_NETBEUI => is_8023(off).and(cmp(op::H, llc, (proto << 8) | proto)),
@@ -349,15 +351,15 @@ fn ether_protocol(off: u32, proto: u32) -> Pred {
             let oui = if proto == ETHERTYPE_ATALK { 0x080007 } else { 0 };
             cmp(op::H, off, proto).or(is_8023(off).and(snap(llc, oui, proto)))
         }
-        // Another SAP: an 802.3 length, then the DSAP.
-        p if p <= ETHERMTU => is_8023(off).and(cmp(op::B, llc, p)),
+        // Another SAP: an 802.3 length, then the DSAP (read 2 bytes after
+        // the type field, even where OR_LLC differs: inside Geneve).
+        p if p <= ETHERMTU => is_8023(off).and(cmp(op::B, off + 2, p)),
         p => cmp(op::H, off, p),
     }
 }
 
 /// gen_linux_sll_linktype: the SLL protocol field says 802.2 or raw 802.3.
-fn sll_protocol(off: u32, proto: u32) -> Pred {
-    let llc = off + 2;
+fn sll_protocol(off: u32, llc: u32, proto: u32) -> Pred {
     let is_8022 = || cmp(op::H, off, LINUX_SLL_P_802_2);
     match proto {
         LLCSAP_ISONS | LLCSAP_IP | LLCSAP_NETBEUI => is_8022().and(cmp(op::H, llc, (proto << 8) | proto)),

@@ -55,7 +55,7 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
         last: None,
         mem: 0,
         refused: std::cell::Cell::new(None),
-        geneve_seen: None,
+        geneve: None,
     };
     let pred = if p.peek() == &Tok::End {
         Pred::Const(true)
@@ -75,7 +75,10 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
     let prog = codegen::generate(&pred, snaplen)?;
     crate::bpf::check(&prog).map_err(|e| FilterError {
         column: 1,
-        message: format!("internal error, generated program fails the checker: {e}"),
+        message: match p.geneve {
+            Some(_) if e.to_string().contains("read before it is written") => geneve::UNSET_OFFSETS.to_string(),
+            _ => format!("internal error, generated program fails the checker: {e}"),
+        },
     })?;
     Ok(prog)
 }
@@ -257,8 +260,9 @@ struct Parser {
     mem: u32,
     /// A refusal found where no error can be returned (column, reason).
     refused: std::cell::Cell<Option<(usize, &'static str)>>,
-    /// Column of a `geneve` keyword already read (filter/geneve.rs).
-    geneve_seen: Option<usize>,
+    /// The memory slots holding the inner packet's offsets once a
+    /// `geneve` keyword has been read (filter/geneve.rs).
+    geneve: Option<geneve::InnerOffsets>,
 }
 
 fn cmp(size: u16, off: u32, k: u32) -> Pred {
@@ -518,7 +522,10 @@ impl Parser {
 
     /// term := not term | ( expr ) | relation | primitive
     fn term(&mut self) -> Result<Pred, FilterError> {
-        self.refuse_after_geneve()?;
+        self.check_after_geneve()?;
+        // After `geneve`, what this term loads is relative to the inner
+        // packet, at the offsets held in these slots.
+        let inner = self.geneve;
         if self.eat_word("not") || self.eat_op("!") {
             return Ok(self.term()?.not());
         }
@@ -534,7 +541,7 @@ impl Parser {
             _ => false,
         };
         let rel_err = match self.relation() {
-            Ok(p) => return Ok(p),
+            Ok(p) => return self.relation_after_geneve(p, inner),
             // (A bare number after a primitive is a carried-over value.)
             Err(e) if arithmetic && !(self.last.is_some() && matches!(self.toks[start.0].kind, Tok::Num(_))) => {
                 return Err(e)
@@ -556,7 +563,7 @@ impl Parser {
             };
         }
         match self.primitive() {
-            Ok(p) => Ok(p),
+            Ok(p) => self.inside_geneve(p, inner),
             Err(e) if rel_pos > self.pos && rel_err.column > e.column => Err(rel_err),
             Err(e) => Err(e),
         }

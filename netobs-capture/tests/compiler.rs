@@ -24,6 +24,8 @@ const OURS: &[&str] = &[
     "not tcp or udp and host 192.168.1.1",
     "!(ip or arp) && !ip6",
     "src net 10.0.0.0/8 and dst port 53",
+    "net 10.0.0.0/32 or net 10.0.0.2/32",
+    "net 0.0.0.0/0",
     "net 192.168 or net 172.16.0.0 mask 255.240.0.0",
     "src or dst host 192.168.1.1",
     "src and dst net 10",
@@ -111,6 +113,8 @@ const OURS: &[&str] = &[
     "geneve and ether proto 0x86dd",
     "geneve and net 10.0.0.0/8 and len > 60",
     "udp port 6081 and geneve and ip",
+    "vlan and geneve and tcp",
+    "vlan 100 and geneve 12345 and udp",
 ];
 
 fn libpcap(expr: &str, link: &str) -> Option<Program> {
@@ -631,7 +635,7 @@ proptest::proptest! {
         "len", "vlan", "ether", "proto", "portrange", "1-1024", "::1", "mask", "255.255", "icmp", "tcpflags",
         "tcp-syn", "less", "greater", "broadcast", "multicast", "0", "0xffffffff", "gateway", "x", "\\ip",
         "llc", "i", "ui", "rnr", "iso", "isis", "l1", "clnp", "decnet", "50.764", "atalk", "ipx", "geneve",
-        "12345", "pppoes", "mpls",
+        "12345", "pppoes", "mpls", "32",
     ]), 0..14)) {
         let expr = words.join(" ");
         for link in [linktype::ETHERNET, linktype::LINUX_SLL, linktype::LINUX_SLL2, linktype::RAW] {

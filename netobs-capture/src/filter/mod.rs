@@ -12,8 +12,9 @@
 //! Refused with a clear error: host and network names (no name
 //! resolution), `gateway`, `protochain`, `ip broadcast` (needs the
 //! netmask), `inbound`/`outbound`/`ifindex` (Linux metadata), and link
-//! layers outside the scope (802.11, FDDI, Token Ring, ...), and any
-//! primitive after `geneve` (libpcap reads it in the inner packet).
+//! layers outside the scope (802.11, FDDI, Token Ring, ...), and, after
+//! `geneve`, what needs link-layer offsets in the inner packet (MAC
+//! addresses, `vlan`, `mpls`, `pppoes`) or packet arithmetic.
 //!
 //! 802.2 LLC and what rides on it (`llc`, the OSI and IS-IS keywords,
 //! `stp`, `ipx`, `netbeui`, AppleTalk, the DEC protocols with `decnet
@@ -1328,7 +1329,8 @@ impl Parser {
         if kind == Kind::Net {
             if self.eat_op("/") {
                 match self.bump() {
-                    Tok::Num(n) if n <= 32 => mask = if n == 0 { 0 } else { !(0xffff_ffffu32 >> n) },
+                    // (A shift by 32 would overflow: /32 is the full mask.)
+                    Tok::Num(n) if n <= 32 => mask = !0xffff_ffffu32.checked_shr(n).unwrap_or(0),
                     _ => {
                         self.pos -= 1;
                         return Err(self.error("expected a prefix length 0..32"));
@@ -1393,6 +1395,10 @@ impl Parser {
         let m = |off: u32| {
             if mask == 0xffff_ffff {
                 cmp(op::W, off, addr)
+            } else if mask == 0 {
+                // A /0 network matches any address; libpcap's optimizer
+                // drops the load, so a short packet is not rejected by it.
+                Pred::Const(true)
             } else {
                 cmp_masked(op::W, off, mask, addr & mask)
             }

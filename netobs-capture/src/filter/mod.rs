@@ -12,7 +12,13 @@
 //! Refused with a clear error: host and network names (no name
 //! resolution), `gateway`, `protochain`, `ip broadcast` (needs the
 //! netmask), `inbound`/`outbound`/`ifindex` (Linux metadata), and link
-//! layers or protocols outside the scope (llc, iso, decnet, atalk, ...).
+//! layers outside the scope (802.11, FDDI, Token Ring, ...), and, after
+//! `geneve`, what needs link-layer offsets in the inner packet (MAC
+//! addresses, `vlan`, `mpls`, `pppoes`) or packet arithmetic.
+//!
+//! 802.2 LLC and what rides on it (`llc`, the OSI and IS-IS keywords,
+//! `stp`, `ipx`, `netbeui`, AppleTalk, the DEC protocols with `decnet
+//! host AREA.NODE`) are in `llc.rs`; `geneve [VNI]` in `geneve.rs`.
 //!
 //! VLAN tags are read from the packet bytes (offline mode). On a live
 //! socket the kernel strips them before the filter runs; use
@@ -20,7 +26,9 @@
 //! for programs that test `vlan`.
 
 mod codegen;
+mod geneve;
 mod lexer;
+mod llc;
 
 use std::net::Ipv6Addr;
 
@@ -48,6 +56,7 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
         last: None,
         mem: 0,
         refused: std::cell::Cell::new(None),
+        geneve: None,
     };
     let pred = if p.peek() == &Tok::End {
         Pred::Const(true)
@@ -67,7 +76,10 @@ pub fn compile(expr: &str, link: u16, snaplen: u32) -> Result<Program, FilterErr
     let prog = codegen::generate(&pred, snaplen)?;
     crate::bpf::check(&prog).map_err(|e| FilterError {
         column: 1,
-        message: format!("internal error, generated program fails the checker: {e}"),
+        message: match p.geneve {
+            Some(_) if e.to_string().contains("read before it is written") => geneve::UNSET_OFFSETS.to_string(),
+            _ => format!("internal error, generated program fails the checker: {e}"),
+        },
     })?;
     Ok(prog)
 }
@@ -131,6 +143,28 @@ enum Proto {
     Ah,
     Esp,
     Igrp,
+    /// Protocols on 802.2 LLC / SNAP and their Ethernet II forms
+    /// (filter/llc.rs).
+    Atalk,
+    Aarp,
+    Decnet,
+    Lat,
+    Sca,
+    Moprc,
+    Mopdl,
+    Iso,
+    Esis,
+    Isis,
+    Clnp,
+    IsisL1,
+    IsisL2,
+    IsisIih,
+    IsisLsp,
+    IsisSnp,
+    IsisCsnp,
+    IsisPsnp,
+    Ipx,
+    Netbeui,
 }
 
 fn proto_keyword(w: &str) -> Option<Proto> {
@@ -153,33 +187,18 @@ fn proto_keyword(w: &str) -> Option<Proto> {
         "ah" => Proto::Ah,
         "esp" => Proto::Esp,
         "igrp" => Proto::Igrp,
-        _ => return None,
+        w => return llc::proto_keyword(w),
     })
 }
 
 /// Keywords of link layers and protocols we do not compile.
-const UNSUPPORTED: [&str; 47] = [
-    "llc",
-    "iso",
-    "isis",
-    "clnp",
-    "esis",
-    "decnet",
+const UNSUPPORTED: [&str; 22] = [
     "wlan",
     "tr",
     "fddi",
     "ppp",
     "slip",
-    "atalk",
-    "aarp",
-    "ipx",
-    "netbeui",
-    "lat",
-    "moprc",
-    "mopdl",
-    "sca",
     "loopback",
-    "geneve",
     "radio",
     "type",
     "subtype",
@@ -193,16 +212,6 @@ const UNSUPPORTED: [&str; 47] = [
     "srnr",
     "subrulenum",
     "action",
-    "l1",
-    "l2",
-    "iih",
-    "lsp",
-    "snp",
-    "csnp",
-    "psnp",
-    "es-is",
-    "is-is",
-    "isis",
     "vxlan",
     "ui",
     "arcnet",
@@ -252,6 +261,9 @@ struct Parser {
     mem: u32,
     /// A refusal found where no error can be returned (column, reason).
     refused: std::cell::Cell<Option<(usize, &'static str)>>,
+    /// The memory slots holding the inner packet's offsets once a
+    /// `geneve` keyword has been read (filter/geneve.rs).
+    geneve: Option<geneve::InnerOffsets>,
 }
 
 fn cmp(size: u16, off: u32, k: u32) -> Pred {
@@ -291,7 +303,8 @@ fn by_dir(dir: Dir, src: Pred, dst: Pred) -> Pred {
     }
 }
 
-/// Well-known EtherType names for `ether proto \NAME`.
+/// Well-known EtherType names for `ether proto \NAME` (libpcap's
+/// eproto_db), then the LLC SAP names (its llc_db).
 fn ethertype_name(w: &str) -> Option<u32> {
     Some(match w {
         "ip" => 0x0800,
@@ -299,9 +312,17 @@ fn ethertype_name(w: &str) -> Option<u32> {
         "arp" => 0x0806,
         "rarp" => 0x8035,
         "loopback" => 0x9000,
-        "stp" => 0x42,
-        "iso" => 0xfe,
-        "netbeui" => 0xf0,
+        "aarp" => llc::ETHERTYPE_AARP,
+        "atalk" => llc::ETHERTYPE_ATALK,
+        "decnet" => llc::ETHERTYPE_DN,
+        "lat" => llc::ETHERTYPE_LAT,
+        "mopdl" => llc::ETHERTYPE_MOPDL,
+        "moprc" => llc::ETHERTYPE_MOPRC,
+        "sca" => llc::ETHERTYPE_SCA,
+        "stp" => llc::LLCSAP_8021D,
+        "iso" => llc::LLCSAP_ISONS,
+        "ipx" => llc::LLCSAP_IPX,
+        "netbeui" => llc::LLCSAP_NETBEUI,
         _ => return None,
     })
 }
@@ -502,6 +523,10 @@ impl Parser {
 
     /// term := not term | ( expr ) | relation | primitive
     fn term(&mut self) -> Result<Pred, FilterError> {
+        self.check_after_geneve()?;
+        // After `geneve`, what this term loads is relative to the inner
+        // packet, at the offsets held in these slots.
+        let inner = self.geneve;
         if self.eat_word("not") || self.eat_op("!") {
             return Ok(self.term()?.not());
         }
@@ -517,7 +542,7 @@ impl Parser {
             _ => false,
         };
         let rel_err = match self.relation() {
-            Ok(p) => return Ok(p),
+            Ok(p) => return self.relation_after_geneve(p, inner),
             // (A bare number after a primitive is a carried-over value.)
             Err(e) if arithmetic && !(self.last.is_some() && matches!(self.toks[start.0].kind, Tok::Num(_))) => {
                 return Err(e)
@@ -539,7 +564,7 @@ impl Parser {
             };
         }
         match self.primitive() {
-            Ok(p) => Ok(p),
+            Ok(p) => self.inside_geneve(p, inner),
             Err(e) if rel_pos > self.pos && rel_err.column > e.column => Err(rel_err),
             Err(e) => Err(e),
         }
@@ -765,6 +790,7 @@ impl Parser {
             Proto::Arp => (nl, false, self.linktype(0x0806)),
             Proto::Rarp => (nl, false, self.linktype(0x8035)),
             Proto::Icmp6 => (nl + 40, false, self.ip6_proto(58)),
+            p if llc::is_llc_family(p) => (nl, false, self.llc_load_guard(p)?),
             p => {
                 let n = transport_number(p);
                 (nl, true, self.ip_proto(n).and(self.not_fragment()))
@@ -821,32 +847,13 @@ impl Parser {
                 };
             }
             (Encap::Ppp, Some(off)) => {
-                // libpcap's ethertype_to_ppptype for the two IP versions.
-                let ppp = match ethertype {
-                    0x0800 => 0x21,
-                    0x86dd => 0x57,
-                    other => other,
-                };
-                return cmp(op::H, off, ppp);
+                return cmp(op::H, off, llc::ethertype_to_ppp(ethertype));
             }
             _ => {}
         }
         match self.layout.off_type {
-            // ISO, IP-over-LLC and NetBEUI SAPs: DSAP and SSAP both equal
-            // (libpcap's gen_ether_linktype).
-            Some(off) if matches!(ethertype, 0xfe | 0x06 | 0xf0) => {
-                test(vec![Insn::stmt(op::LD | op::H | op::ABS, off)], op::JGT, 1500)
-                    .not()
-                    .and(cmp(op::H, off + 2, (ethertype << 8) | ethertype))
-            }
-            Some(off) if ethertype <= 1500 => {
-                // An 802.3 length field, then the LLC DSAP (libpcap's
-                // gen_linktype for small values on Ethernet).
-                test(vec![Insn::stmt(op::LD | op::H | op::ABS, off)], op::JGT, 1500)
-                    .not()
-                    .and(cmp(op::B, off + 2, ethertype))
-            }
-            Some(off) => cmp(op::H, off, ethertype),
+            // Ethernet II, 802.3 + 802.2 and SNAP forms (filter/llc.rs).
+            Some(off) => self.link_protocol(off, ethertype),
             None => match ethertype {
                 0x0800 => cmp_masked(op::B, 0, 0xf0, 0x40),
                 0x86dd => cmp_masked(op::B, 0, 0xf0, 0x60),
@@ -886,6 +893,7 @@ impl Parser {
             Proto::Rarp => self.linktype(0x8035),
             Proto::Icmp | Proto::Igmp | Proto::Igrp | Proto::Vrrp => self.ip_proto(transport_number(p)),
             Proto::Icmp6 => self.ip6_proto(58),
+            p if llc::is_llc_family(p) => self.llc_proto_alone(p),
             _ => {
                 let n = transport_number(p);
                 self.ip_proto(n).or(self.ip6_proto(n))
@@ -929,6 +937,14 @@ impl Parser {
                 self.pos += 1;
                 return self.encap_link("pppoed").map(|_| self.linktype(0x8863));
             }
+            "llc" => {
+                self.pos += 1;
+                return self.llc();
+            }
+            "geneve" => {
+                self.pos += 1;
+                return self.geneve();
+            }
             "less" | "greater" => {
                 self.pos += 1;
                 let Tok::Num(n) = self.bump() else {
@@ -962,7 +978,9 @@ impl Parser {
                     self.pos += 1;
                     return self.cast(p, &w);
                 }
-                Tok::Word(w) if w == "proto" && matches!(p, Proto::Link | Proto::Ip | Proto::Ip6) => {}
+                Tok::Word(w)
+                    if w == "proto" && matches!(p, Proto::Link | Proto::Ip | Proto::Ip6 | Proto::Iso | Proto::Isis) => {
+                }
                 Tok::Word(w) if is_dir(&w) || is_kind(&w) => {}
                 _ => return self.proto_alone(p),
             }
@@ -1144,6 +1162,7 @@ impl Parser {
                     Tok::Num(n) => *n,
                     Tok::Word(w) => match q.proto {
                         Some(Proto::Link) => ethertype_name(w),
+                        Some(Proto::Iso) => llc::iso_proto_name(w),
                         _ => ipproto_name(w),
                     }
                     .ok_or_else(|| refuse(format!("unknown or unsupported protocol name \"{w}\"")))?,
@@ -1154,12 +1173,19 @@ impl Parser {
                     Some(Proto::Ip) => Ok(self.ip_proto(n)),
                     Some(Proto::Ip6) => Ok(self.ip6_proto(n)),
                     None => Ok(self.ip_proto(n).or(self.ip6_proto(n))),
-                    _ => Err(refuse("'proto' applies to ether, ip or ip6".into())),
+                    Some(Proto::Iso) => Ok(self.iso_proto(n)),
+                    Some(Proto::Isis) => Ok(self.isis_proto(n)),
+                    _ => Err(refuse("'proto' applies to ether, ip, ip6, iso or isis".into())),
                 }
             }
             Kind::Port | Kind::PortRange => {
                 let (lo, hi, only) = self.port_value(&raw, kind == Kind::PortRange, q.proto)?;
                 self.ports(q.proto.or(only), dir, lo, hi, column)
+            }
+            Kind::Host | Kind::Net if q.proto == Some(Proto::Decnet) => {
+                let addr = llc::decnet_address(&raw.kind)
+                    .ok_or_else(|| refuse("expected a DECnet address AREA.NODE".into()))?;
+                Ok(self.decnet_host(dir, addr))
             }
             Kind::Host | Kind::Net => {
                 let Tok::Word(w) = &raw.kind else {
@@ -1303,7 +1329,8 @@ impl Parser {
         if kind == Kind::Net {
             if self.eat_op("/") {
                 match self.bump() {
-                    Tok::Num(n) if n <= 32 => mask = if n == 0 { 0 } else { !(0xffff_ffffu32 >> n) },
+                    // (A shift by 32 would overflow: /32 is the full mask.)
+                    Tok::Num(n) if n <= 32 => mask = !0xffff_ffffu32.checked_shr(n).unwrap_or(0),
                     _ => {
                         self.pos -= 1;
                         return Err(self.error("expected a prefix length 0..32"));
@@ -1368,6 +1395,10 @@ impl Parser {
         let m = |off: u32| {
             if mask == 0xffff_ffff {
                 cmp(op::W, off, addr)
+            } else if mask == 0 {
+                // A /0 network matches any address; libpcap's optimizer
+                // drops the load, so a short packet is not rejected by it.
+                Pred::Const(true)
             } else {
                 cmp_masked(op::W, off, mask, addr & mask)
             }
@@ -1446,6 +1477,8 @@ fn is_keyword(w: &str) -> bool {
                 | "mpls"
                 | "pppoes"
                 | "pppoed"
+                | "llc"
+                | "geneve"
                 | "stp"
                 | "less"
                 | "greater"

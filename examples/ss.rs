@@ -329,6 +329,9 @@ struct Opts {
     mptcp: bool,
     /// `-A QUERY` was given: ss then starts from the connected states.
     query: bool,
+    /// The last family option was `-x` (ss's preferred_family AF_UNIX):
+    /// filter addresses are unix name patterns.
+    unix_addresses: bool,
     numeric: bool,
     resolve: bool,
     options: bool,
@@ -628,6 +631,8 @@ struct Ss {
     cgroups: Option<HashMap<u64, String>>,
     netns: Netns,
     json: Vec<String>,
+    /// The filter, which ss also runs in user space on unix sockets.
+    expr: Option<filter::Expr>,
 }
 
 impl Ss {
@@ -1033,6 +1038,16 @@ impl Ss {
             }
             String::from_utf8_lossy(&v).into_owned()
         });
+        if let Some(e) = &self.expr {
+            let key = filter::UnixKey {
+                name: name.as_deref(),
+                inode: s.inode(),
+                peer: s.peer().unwrap_or(0),
+            };
+            if !e.matches_unix(&key) {
+                return;
+            }
+        }
         if self.o.json {
             let mut j = String::new();
             let _ = write!(
@@ -1554,14 +1569,23 @@ fn with_value(o: &mut Opts, name: &str, v: &str) {
     match name {
         "net" => o.netns = Some(v.to_string()),
         "family" => match v {
-            "inet" => {
-                (o.tcp, o.udp, o.raw, o.mptcp, o.v4) = (true, true, true, true, true);
+            "inet" | "inet6" => {
+                (o.tcp, o.udp, o.raw, o.mptcp) = (true, true, true, true);
+                if v == "inet" {
+                    o.v4 = true;
+                } else {
+                    o.v6 = true;
+                }
+                o.unix_addresses = false;
             }
-            "inet6" => {
-                (o.tcp, o.udp, o.raw, o.mptcp, o.v6) = (true, true, true, true, true);
+            "unix" => {
+                o.unix = true;
+                o.unix_addresses = true;
             }
-            "unix" => o.unix = true,
-            "link" => o.packet = true,
+            "link" => {
+                o.packet = true;
+                o.unix_addresses = false;
+            }
             "netlink" => o.netlink = true,
             _ => {
                 eprintln!("ss: \"{v}\" is invalid family");
@@ -1634,8 +1658,14 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
         "tcp" => o.tcp = true,
         "udp" => o.udp = true,
         "raw" => o.raw = true,
-        "unix" => o.unix = true,
-        "packet" => o.packet = true,
+        "unix" => {
+            o.unix = true;
+            o.unix_addresses = true;
+        }
+        "packet" => {
+            o.packet = true;
+            o.unix_addresses = false;
+        }
         "mptcp" => o.mptcp = true,
         "all" => o.all = true,
         "listening" => o.listening = true,
@@ -1652,8 +1682,14 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
         "summary" => o.summary = true,
         "no-header" => o.header = false,
         "oneline" => o.oneline = true,
-        "ipv4" => o.v4 = true,
-        "ipv6" => o.v6 = true,
+        "ipv4" => {
+            o.v4 = true;
+            o.unix_addresses = false;
+        }
+        "ipv6" => {
+            o.v6 = true;
+            o.unix_addresses = false;
+        }
         "kill" => o.kill = true,
         "json" => o.json = true,
         _ => usage(),
@@ -1748,9 +1784,33 @@ fn main() {
         None => Netns::Current,
     };
 
+    let expr_text = expr_words.join(" ");
+    let resolve_dev = |name: &str| -> Option<u32> {
+        let mut r = NetlinkSocket::open_in(Protocol::Route, &netns).ok()?;
+        let link = r.link_by_name(name).ok()?;
+        Some(link.index())
+    };
+    let options = filter::ParseOptions { unix: o.unix_addresses };
+    let expr = match filter::parse_with_options(&expr_text, &resolve_dev, options) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("ss: {e}");
+            eprintln!("    {expr_text}");
+            if let netobs::sockdiag::Error::Filter { column, .. } = e {
+                eprintln!("    {}^", " ".repeat(column.saturating_sub(1)));
+            }
+            std::process::exit(255);
+        }
+    };
+    // A unix name pattern makes ss list unix sockets only (parse_hostcond
+    // resets the families to AF_UNIX), in the connected states by default.
+    let unix_only = expr.as_ref().is_some_and(|e| e.names_unix());
+
     // Tables and states, as ss's filter_db_set / filter_af_set / defaults.
-    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp || o.packet || o.netlink;
-    let (tcp, udp, raw, unix, mptcp, packet, netlink) = if explicit {
+    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp || o.packet || o.netlink || unix_only;
+    let (tcp, udp, raw, unix, mptcp, packet, netlink) = if unix_only {
+        (false, false, false, true, false, false, false)
+    } else if explicit {
         (o.tcp, o.udp, o.raw, o.unix, o.mptcp, o.packet, o.netlink)
     } else {
         (true, true, true, true, false, true, true)
@@ -1824,23 +1884,6 @@ fn main() {
         }
     }
 
-    let expr_text = expr_words.join(" ");
-    let resolve_dev = |name: &str| -> Option<u32> {
-        let mut r = NetlinkSocket::open_in(Protocol::Route, &netns).ok()?;
-        let link = r.link_by_name(name).ok()?;
-        Some(link.index())
-    };
-    let expr = match filter::parse_with(&expr_text, &resolve_dev) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("ss: {e}");
-            eprintln!("    {expr_text}");
-            if let netobs::sockdiag::Error::Filter { column, .. } = e {
-                eprintln!("    {}^", " ".repeat(column.saturating_sub(1)));
-            }
-            std::process::exit(255);
-        }
-    };
     let bc = expr.as_ref().map(bytecode::compile);
 
     // -p: walk /proc on other threads while the kernel builds the dumps.
@@ -1865,6 +1908,7 @@ fn main() {
         cgroups: None,
         netns,
         json: Vec::new(),
+        expr: expr.clone(),
     };
     if ndbs <= 1 {
         ss.t.cols[COL_NETID].disabled = true;

@@ -207,6 +207,15 @@ fn ss_matches_iproute2() {
         &["-0ae"],
         &["-0apn"],
         &["-0m"],
+        // unix name patterns (fnmatch, case-insensitive), run in user space
+        &["-xa", "src", "unix:@netobs*"],
+        &["-x", "src", "@NETOBS*"],
+        &["-xa", "dst", "unix:*"],
+        &["-xa", "not", "src", "unix:@*"],
+        &["-a", "src", "unix:*"],
+        &["src", "unix:*"],
+        &["-xa", "sport", "=", ":1"],
+        &["-xa", "autobound"],
     ] {
         same(ns, args);
     }

@@ -188,11 +188,26 @@ fn unix_netid(socket_type: u8) -> &'static str {
 /// name (`@` for the abstract namespace, `*` when unbound) as `src` with
 /// the socket's inode as `sport`, and `*` with the peer's inode as the
 /// remote end.
-fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option<&Owners>) {
-    let name = s.name().map(|n| match n.split_first() {
+/// A unix socket's name as ss shows it: `@` for the abstract namespace.
+fn unix_name(s: &UnixSock<'_>) -> Option<String> {
+    s.name().map(|n| match n.split_first() {
         Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
         _ => String::from_utf8_lossy(n).into_owned(),
-    });
+    })
+}
+
+/// What ss's filter sees of a unix socket; `name` holds the name text.
+fn unix_key<'n>(s: &UnixSock<'_>, name: &'n mut Option<String>) -> filter::UnixKey<'n> {
+    *name = unix_name(s);
+    filter::UnixKey {
+        name: name.as_deref(),
+        inode: s.inode(),
+        peer: s.peer().unwrap_or(0),
+    }
+}
+
+fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option<&Owners>) {
+    let name = unix_name(s);
     let (rq, wq) = s.rqlen().unzip();
     r.label(Some(unix_netid(s.kind())))
         .label(Some("unix"))
@@ -285,10 +300,10 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
         }
         None => None,
     };
-    if expr.is_some() && q.kinds.iter().any(|k| !matches!(k, Kind::Inet(..))) {
+    if expr.is_some() && q.kinds.iter().any(|k| matches!(k, Kind::Packet | Kind::Netlink)) {
         return Err(Error::Filter {
             column: 1,
-            message: "filters apply to inet sockets (tcp, udp, raw, ...), not to unix, packet or netlink sockets"
+            message: "filters apply to inet sockets (in the kernel) and unix sockets (by name, inode), not to packet or netlink sockets"
                 .to_owned(),
         });
     }
@@ -317,11 +332,15 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
                 }
             }
             Kind::Unix => {
+                let mut name = None;
                 let mut show = UnixShow::NAME | UnixShow::PEER | UnixShow::RQLEN | UnixShow::UID;
                 if q.memory {
                     show |= UnixShow::MEMINFO;
                 }
                 diag.for_each_unix(q.states, show, |s| {
+                    if expr.as_ref().is_some_and(|e| !e.matches_unix(&unix_key(s, &mut name))) {
+                        return;
+                    }
                     let mut r = t.row();
                     write_unix(&mut r, s, q, owners.as_ref());
                 })?;

@@ -191,8 +191,14 @@ def test_unix_sockets_match_ss(socket_world):
     server = next(s for s in table if s.rqueue == 500)
     client = next(s for s in table if s.sport == server.dport)
     assert client.dport == server.sport
-    with pytest.raises(netobs.FilterError, match="not to unix"):
-        netobs.sockets(kinds=("tcp", "unix"), filter="sport = :22", netns=ns.name)
+    # Unix sockets are filtered in user space by name pattern, as ss does.
+    named = netobs.sockets(kinds="unix", filter=f"src unix:@{ns.name.upper()}*", netns=ns.name)
+    theirs = run("ss", "-N", ns.name, "-H", "-n", "-xa", "src", f"unix:@{ns.name.upper()}*").splitlines()
+    # The listener and the connection it accepted, which shares its name.
+    assert {(s.src, s.sport) for s in named} == {(f[4], int(f[5])) for f in map(str.split, theirs)}
+    assert {s.src for s in named} == {f"@{ns.name}"} and len(named) == 2
+    with pytest.raises(netobs.FilterError, match="not to packet"):
+        netobs.sockets(kinds=("tcp", "packet"), filter="sport = :22", netns=ns.name)
 
 
 # Holds, in the namespace it runs in, a raw packet socket for EtherType

@@ -10,7 +10,12 @@
 //!        | dev [=|!=] NAME|INDEX | fwmark [=|!=] MARK[/MASK]
 //!        | cgroup [=|!=] PATH | autobound
 //! HOST  := ADDR[/LEN][:PORT] | [ADDR6][/LEN][:PORT] | *:PORT | :PORT
+//!        | unix:PATTERN                            (a shell pattern, as fnmatch(3))
 //! ```
+//!
+//! `unix:` conditions match unix sockets by name in user space
+//! ([`Expr::matches_unix`]), as ss does; with [`ParseOptions::unix`] (ss
+//! `-x`) every address is such a pattern.
 //!
 //! As in ss, `and` and `or` have the same precedence and group from the
 //! left (`a or b and c` is `(a or b) and c`); juxtaposition means `and`.
@@ -67,6 +72,23 @@ pub enum Expr {
     Cgroup(u64),
     /// Local port was chosen by the kernel (not bound explicitly).
     AutoBound,
+    /// A unix socket's name (`Src`: its own, `@` for the abstract
+    /// namespace; `Dst`: its peer's, which unix_diag does not give, so ss
+    /// matches it against "") fits this shell pattern, case-insensitively
+    /// (misc/ss.c `unix_match`: fnmatch with FNM_CASEFOLD).
+    UnixName(End, String),
+}
+
+/// A unix socket as ss's filter sees it (misc/ss.c `unix_show_sock`): its
+/// name, and its inode and its peer's as the "ports".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnixKey<'a> {
+    /// Bound name, abstract ones with a leading `@`; None when unbound.
+    pub name: Option<&'a str>,
+    /// Socket inode (`sport` compares with it).
+    pub inode: u32,
+    /// Peer's inode, 0 when none (`dport` compares with it).
+    pub peer: u32,
 }
 
 /// The fields of a socket a filter looks at, for user-space evaluation.
@@ -147,6 +169,45 @@ impl Expr {
             Expr::Mark { value, mask } => s.mark & mask == *value,
             Expr::Cgroup(id) => s.cgroup == *id,
             Expr::AutoBound => s.autobound,
+            // An inet condition never matches an inet socket by name.
+            Expr::UnixName(..) => false,
+        }
+    }
+
+    /// Evaluates the expression on a unix socket with ss's semantics
+    /// (misc/ss.c `run_ssfilter` on what `unix_show_sock` fills in): names
+    /// by pattern, ports as inodes, no interface, mark or cgroup (all 0),
+    /// autobound for unbound sockets and kernel-chosen `@xxxxx` names.
+    pub fn matches_unix(&self, s: &UnixKey<'_>) -> bool {
+        let port = |end: &End| if *end == End::Src { s.inode } else { s.peer };
+        match self {
+            Expr::And(a, b) => a.matches_unix(s) && b.matches_unix(s),
+            Expr::Or(a, b) => a.matches_unix(s) || b.matches_unix(s),
+            Expr::Not(a) => !a.matches_unix(s),
+            Expr::UnixName(End::Src, pat) => crate::sys::fnmatch_casefold(pat, s.name.unwrap_or("")),
+            Expr::UnixName(End::Dst, pat) => crate::sys::fnmatch_casefold(pat, ""),
+            // ss compares the port and then, for an address, the inet
+            // prefix, which a unix socket never has.
+            Expr::Host(end, c) => c.port.is_none_or(|p| u32::from(p) == port(end)) && c.prefix.is_none(),
+            Expr::PortGe(end, p) => port(end) >= u32::from(*p),
+            Expr::PortLe(end, p) => port(end) <= u32::from(*p),
+            Expr::Dev(i) => *i == 0,
+            Expr::Mark { value, .. } => *value == 0,
+            Expr::Cgroup(id) => *id == 0,
+            Expr::AutoBound => s.name.is_none_or(|n| {
+                n.len() == 6 && n.starts_with('@') && n[1..].bytes().all(|b| b"0123456789abcdef".contains(&b))
+            }),
+        }
+    }
+
+    /// Whether the expression names unix sockets (`unix:` patterns): ss
+    /// then lists only unix sockets.
+    pub fn names_unix(&self) -> bool {
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => a.names_unix() || b.names_unix(),
+            Expr::Not(a) => a.names_unix(),
+            Expr::UnixName(..) => true,
+            _ => false,
         }
     }
 
@@ -276,6 +337,15 @@ struct Parser<'a, R> {
     resolver: &'a R,
     depth: usize,
     conditions: usize,
+    options: ParseOptions,
+}
+
+/// How addresses without a family prefix are read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Read them as unix name patterns, as ss does when `-x` was its last
+    /// family option (its `preferred_family` is AF_UNIX).
+    pub unix: bool,
 }
 
 /// Most nested parentheses and `not`s accepted.
@@ -366,7 +436,11 @@ impl<'a, R: Resolver> Parser<'a, R> {
                 let end = if t.text == "src" { End::Src } else { End::Dst };
                 self.optional_eq();
                 let h = self.next("an address")?;
-                Ok(Expr::Host(end, parse_host(h.text, h.column, false)?))
+                let pattern = h.text.strip_prefix("unix:").or(self.options.unix.then_some(h.text));
+                match pattern {
+                    Some(p) => Ok(Expr::UnixName(end, p.to_owned())),
+                    None => Ok(Expr::Host(end, parse_host(h.text, h.column, false)?)),
+                }
             }
             "sport" | "dport" => {
                 let end = if t.text == "sport" { End::Src } else { End::Dst };
@@ -559,7 +633,10 @@ fn parse_host(text: &str, column: usize, is_port: bool) -> Result<HostCond> {
         s = r;
         family_v6 = Some(false);
     }
-    for p in ["unix:", "link:", "netlink:", "vsock:"] {
+    for p in ["unix:", "link:", "netlink:", "vsock:"]
+        .into_iter()
+        .filter(|p| !is_port || *p != "unix:")
+    {
         if s.starts_with(p) {
             return Err(err(column, format!("{p} addresses are not supported in filters yet")));
         }
@@ -638,6 +715,11 @@ fn cgroup_id(path: &str, column: usize) -> Result<u64> {
 /// Parses an ss filter expression (the words after the state selection,
 /// joined with spaces). Interface names are resolved by `resolver`.
 pub fn parse_with(expr: &str, resolver: &impl Resolver) -> Result<Option<Expr>> {
+    parse_with_options(expr, resolver, ParseOptions::default())
+}
+
+/// Parses an ss filter expression with `options` (see [`ParseOptions`]).
+pub fn parse_with_options(expr: &str, resolver: &impl Resolver, options: ParseOptions) -> Result<Option<Expr>> {
     let toks = tokenize(expr);
     if toks.is_empty() {
         return Ok(None);
@@ -649,6 +731,7 @@ pub fn parse_with(expr: &str, resolver: &impl Resolver) -> Result<Option<Expr>> 
         resolver,
         depth: 0,
         conditions: 0,
+        options,
     };
     let e = p.list(false)?;
     Ok(Some(e))
@@ -760,6 +843,46 @@ mod tests {
         assert!(parse(&deep).unwrap_err().to_string().contains("nested"));
         let many = vec!["sport = :1"; 1001].join(" or ");
         assert!(parse(&many).unwrap_err().to_string().contains("conditions"));
+    }
+
+    #[test]
+    fn unix_names() {
+        let key = |name, inode, peer| UnixKey { name, inode, peer };
+        let e = p("src unix:/run/*.sock");
+        assert_eq!(e, Expr::UnixName(End::Src, "/run/*.sock".into()));
+        assert!(e.names_unix());
+        assert!(e.matches_unix(&key(Some("/run/a.sock"), 1, 0)));
+        assert!(
+            e.matches_unix(&key(Some("/RUN/A.SOCK"), 1, 0)),
+            "case-insensitive like ss"
+        );
+        assert!(!e.matches_unix(&key(Some("/run/a.sck"), 1, 0)));
+        assert!(!e.matches_unix(&key(None, 1, 0)));
+        // The peer's name is unknown to ss (""): only `*` matches it.
+        assert!(p("dst unix:*").matches_unix(&key(None, 1, 2)));
+        assert!(!p("dst unix:@x").matches_unix(&key(Some("@x"), 1, 2)));
+        // Ports are inodes.
+        assert!(p("sport = :7").matches_unix(&key(None, 7, 0)));
+        assert!(p("dport > :2").matches_unix(&key(None, 7, 3)));
+        assert!(p("autobound").matches_unix(&key(Some("@0001f"), 1, 0)));
+        assert!(!p("autobound").matches_unix(&key(Some("@netobs"), 1, 0)));
+        // With ss -x, plain addresses are patterns too.
+        let o = ParseOptions { unix: true };
+        let e = parse_with_options("src @netobs*", &NoNames, o).unwrap().unwrap();
+        assert!(e.matches_unix(&key(Some("@netobs-test"), 1, 0)));
+        assert!(!p("sport = :22").names_unix());
+        // In an inet dump a name pattern is false.
+        let s = SockKey {
+            src: "127.0.0.1".parse().unwrap(),
+            dst: "127.0.0.1".parse().unwrap(),
+            sport: 1,
+            dport: 2,
+            ifindex: 0,
+            mark: 0,
+            cgroup: 0,
+            autobound: false,
+        };
+        assert!(!p("src unix:*").matches(&s));
     }
 
     #[test]

@@ -631,7 +631,8 @@ struct Ss {
     cgroups: Option<HashMap<u64, String>>,
     netns: Netns,
     json: Vec<String>,
-    /// The filter, which ss also runs in user space on unix sockets.
+    /// The filter, which ss also runs in user space on unix, packet and
+    /// netlink sockets.
     expr: Option<filter::Expr>,
 }
 
@@ -832,6 +833,16 @@ impl Ss {
         // ndiag_portid is an int in ss: autobound ports are negative.
         let pid = s.portid() as i32;
         let proto = s.protocol();
+        let key = filter::OtherKey {
+            lport: pid,
+            rport: -1,
+            iface: 0,
+            protocol: proto as u32,
+            netlink: true,
+        };
+        if self.expr.as_ref().is_some_and(|e| !e.matches_other(&key)) {
+            return;
+        }
         let m = s.meminfo();
         let (rq, wq) = m.map_or((0, 0), |m| (m.rmem_alloc, m.wmem_alloc));
         if self.o.json {
@@ -905,6 +916,16 @@ impl Ss {
         };
         let info = s.info();
         let iface = info.map_or(0, |i| i.index);
+        let key = filter::OtherKey {
+            lport: iface as i32,
+            rport: 0,
+            iface,
+            protocol: s.protocol() as u32,
+            netlink: false,
+        };
+        if self.expr.as_ref().is_some_and(|e| !e.matches_other(&key)) {
+            return;
+        }
         if self.o.json {
             let mut j = String::new();
             let _ = write!(

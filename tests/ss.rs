@@ -216,6 +216,13 @@ fn ss_matches_iproute2() {
         &["src", "unix:*"],
         &["-xa", "sport", "=", ":1"],
         &["-xa", "autobound"],
+        // the same filter on every table, packet included (raw left out:
+        // without raw_diag here ss and netobs word the refusal differently;
+        // netlink in ss_netlink_sockets_match_iproute2)
+        &["-A", "tcp,udp,unix,packet", "-an", "sport", "=", ":5000"],
+        &["-A", "tcp,udp,unix,packet", "-an", "not", "sport", "=", ":5000"],
+        &["-0an", "sport", "=", ":0"],
+        &["-0an", "dev", "lo"],
     ] {
         same(ns, args);
     }
@@ -266,11 +273,13 @@ fn ss_netlink_sockets_match_iproute2() {
         &["-A", "netlink", "-ane"],
         &["-f", "netlink", "-anm"],
         &["-A", "netlink,unix", "-a"],
+        &["-A", "netlink", "-an", "not", "sport", "=", ":0"],
+        &["-A", "netlink", "-an", "autobound"],
     ] {
         let theirs = netlink_rows("ss", ns, args);
         let ours = netlink_rows(bin.to_str().unwrap(), ns, args);
         assert_eq!(ours, theirs, "ss {args:?}");
-        assert!(theirs.len() >= 6, "{theirs:?}");
+        assert!(!theirs.is_empty(), "{args:?}");
     }
     // Without -a only connected states are asked for: no netlink socket.
     same(ns, &["-A", "netlink"]);

@@ -79,6 +79,25 @@ pub enum Expr {
     UnixName(End, String),
 }
 
+/// A packet or netlink socket as ss's filter sees it (misc/ss.c
+/// `packet_stats_print`, `netlink_show_one`): no addresses, a protocol
+/// number where the local address would be, ports and interface as below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OtherKey {
+    /// Packet: the bound interface index; netlink: the port id.
+    pub lport: i32,
+    /// Packet: 0; netlink: -1.
+    pub rport: i32,
+    /// Packet: the bound interface index; netlink: 0.
+    pub iface: u32,
+    /// The protocol (EtherType in host order, or the netlink protocol),
+    /// the first word of ss's local address.
+    pub protocol: u32,
+    /// Packet: `autobound` holds when unbound with protocol 0; netlink: for
+    /// a negative (kernel-chosen) port id.
+    pub netlink: bool,
+}
+
 /// A unix socket as ss's filter sees it (misc/ss.c `unix_show_sock`): its
 /// name, and its inode and its peer's as the "ports".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +216,43 @@ impl Expr {
             Expr::AutoBound => s.name.is_none_or(|n| {
                 n.len() == 6 && n.starts_with('@') && n[1..].bytes().all(|b| b"0123456789abcdef".contains(&b))
             }),
+        }
+    }
+
+    /// Evaluates the expression on a packet or netlink socket with ss's
+    /// semantics: ports and interface as [`OtherKey`] says, and an address
+    /// prefix compared with the bytes of ss's local address (the protocol
+    /// number, then zeros) or remote address (zeros), as its
+    /// `inet2_addr_match` does for these families.
+    pub fn matches_other(&self, s: &OtherKey) -> bool {
+        let port = |end: &End| if *end == End::Src { s.lport } else { s.rport };
+        let mut local = [0u8; 16];
+        local[..4].copy_from_slice(&s.protocol.to_ne_bytes());
+        match self {
+            Expr::And(a, b) => a.matches_other(s) && b.matches_other(s),
+            Expr::Or(a, b) => a.matches_other(s) || b.matches_other(s),
+            Expr::Not(a) => !a.matches_other(s),
+            Expr::Host(end, c) => {
+                if c.port.is_some_and(|p| i32::from(p) != port(end)) {
+                    return false;
+                }
+                let Some((addr, bits)) = c.prefix else {
+                    return true;
+                };
+                let data = if *end == End::Src { &local[..] } else { &[0u8; 16][..] };
+                match addr {
+                    IpAddr::V4(a) => prefix_match(data, &a.octets(), bits),
+                    IpAddr::V6(a) => prefix_match(data, &a.octets(), bits),
+                }
+            }
+            Expr::PortGe(end, p) => port(end) >= i32::from(*p),
+            Expr::PortLe(end, p) => port(end) <= i32::from(*p),
+            Expr::Dev(i) => *i == s.iface,
+            Expr::Mark { value, .. } => *value == 0,
+            Expr::Cgroup(id) => *id == 0,
+            Expr::AutoBound if s.netlink => s.lport < 0,
+            Expr::AutoBound => s.lport == 0 && s.protocol == 0,
+            Expr::UnixName(..) => false,
         }
     }
 
@@ -883,6 +939,33 @@ mod tests {
             autobound: false,
         };
         assert!(!p("src unix:*").matches(&s));
+    }
+
+    #[test]
+    fn packet_and_netlink_keys() {
+        let packet = OtherKey {
+            lport: 2,
+            rport: 0,
+            iface: 2,
+            protocol: 0x0003,
+            netlink: false,
+        };
+        assert!(p("sport = :2").matches_other(&packet));
+        assert!(!p("sport = :22").matches_other(&packet));
+        assert!(p("dev 2 and dport = :0").matches_other(&packet));
+        assert!(!p("autobound").matches_other(&packet));
+        let netlink = OtherKey {
+            lport: -4100,
+            rport: -1,
+            iface: 0,
+            protocol: 0,
+            netlink: true,
+        };
+        assert!(p("autobound").matches_other(&netlink));
+        assert!(p("sport < :0").matches_other(&netlink));
+        // The local "address" is the protocol number, then zeros.
+        assert!(p("src 0.0.0.0/8").matches_other(&netlink));
+        assert!(!p("src unix:*").matches_other(&netlink));
     }
 
     #[test]

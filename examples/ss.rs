@@ -820,7 +820,11 @@ impl Ss {
                 if !o.oneline {
                     b.push_str("\n\t");
                 }
-                tcp_show_info(b, s, o);
+                if proto == Proto::Mptcp {
+                    mptcp_show_info(b, s);
+                } else {
+                    tcp_show_info(b, s, o);
+                }
             });
         }
     }
@@ -1262,6 +1266,131 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     } else if let Some(m) = s.meminfo() {
         let _ = write!(x, " mem:(r{},w{},f{},t{})", m.rmem, m.wmem, m.fmem, m.tmem);
     }
+    tcp_stats(x, s, o);
+    if let Some(keys) = s.md5_keys() {
+        // ss prints each key with printf, outside its column buffer; here
+        // it stays in its place on the line.
+        x.push_str(" md5keys:");
+        for (n, k) in keys.enumerate() {
+            if n > 0 {
+                x.push(',');
+            }
+            let _ = write!(x, "{}/{}=", k.addr(), k.prefix_len());
+            for &b in k.key() {
+                if b.is_ascii_graphic() && b != b'\\' && b != b',' {
+                    x.push(b as char);
+                } else {
+                    let _ = write!(x, "\\{b:03o}");
+                }
+            }
+        }
+    }
+    if let Some(ulp) = s.ulp() {
+        tcp_ulp(x, &ulp);
+    }
+}
+
+/// misc/ss.c `mptcp_show_info`: memory, then `struct mptcp_info`.
+fn mptcp_show_info(x: &mut String, s: &InetSock<'_>) {
+    if let Some(m) = s.skmeminfo() {
+        x.push_str(&skmem(&m));
+    }
+    let Some(m) = s.mptcp_info() else { return };
+    for (v, name) in [
+        (m.subflows, "subflows"),
+        (m.add_addr_signal, "add_addr_signal"),
+        (m.add_addr_accepted, "add_addr_accepted"),
+        (m.subflows_max, "subflows_max"),
+        (m.add_addr_signal_max, "add_addr_signal_max"),
+        (m.add_addr_accepted_max, "add_addr_accepted_max"),
+    ] {
+        if v != 0 {
+            kv(x, name, v as u64);
+        }
+    }
+    if m.flags & 1 != 0 {
+        x.push_str(" fallback");
+    }
+    if m.flags & 2 != 0 {
+        x.push_str(" remote_key");
+    }
+    if m.token != 0 {
+        let _ = write!(x, " token:{:x}", m.token);
+    }
+    for (v, name) in [
+        (m.write_seq, "write_seq"),
+        (m.snd_una, "snd_una"),
+        (m.rcv_nxt, "rcv_nxt"),
+    ] {
+        if v != 0 {
+            let _ = write!(x, " {name}:{v:x}");
+        }
+    }
+}
+
+/// misc/ss.c: ` tcp-ulp-NAME` and the kTLS or MPTCP subflow details.
+fn tcp_ulp(x: &mut String, ulp: &netobs::sockdiag::inet_diag::UlpInfo<'_>) {
+    if let Some(name) = ulp.name() {
+        let _ = write!(x, " tcp-ulp-{name}");
+    }
+    if let Some(t) = ulp.tls() {
+        match t.version {
+            Some(0x0303) => x.push_str(" version: 1.2"),
+            Some(0x0304) => x.push_str(" version: 1.3"),
+            Some(v) => {
+                let _ = write!(x, " version: unknown({v})");
+            }
+            None => {}
+        }
+        match t.cipher {
+            Some(51) => x.push_str(" cipher: aes-gcm-128"),
+            Some(52) => x.push_str(" cipher: aes-gcm-256"),
+            _ => {}
+        }
+        for (name, conf) in [("rxconf", t.rxconf), ("txconf", t.txconf)] {
+            let Some(c) = conf else { continue };
+            let _ = match c {
+                1 => write!(x, " {name}: none"),
+                2 => write!(x, " {name}: sw"),
+                3 => write!(x, " {name}: hw"),
+                4 => write!(x, " {name}: hw-record"),
+                c => write!(x, " {name}: unknown({c})"),
+            };
+        }
+        if t.zc_ro_tx {
+            x.push_str(" zc_ro_tx");
+        }
+    }
+    if let Some(m) = ulp.mptcp() {
+        let flags = m.flags.unwrap_or(0);
+        if flags != 0 {
+            x.push_str(" flags:");
+            for (bit, c) in "MmJjBbecv".chars().enumerate() {
+                if flags & (1 << bit) != 0 {
+                    x.push(c);
+                }
+            }
+        }
+        if let (Some(tr), Some(tl), Some(ir), Some(il)) = (m.token_rem, m.token_loc, m.id_rem, m.id_loc) {
+            let _ = write!(x, " token:{tr:04x}(id:{ir})/{tl:04x}(id:{il})");
+        }
+        if let Some(v) = m.map_seq {
+            let _ = write!(x, " seq:{v:x}");
+        }
+        if let Some(v) = m.map_sfseq {
+            let _ = write!(x, " sfseq:{v:x}");
+        }
+        if let Some(v) = m.ssn_offset {
+            let _ = write!(x, " ssnoff:{v:x}");
+        }
+        if let Some(v) = m.map_datalen {
+            let _ = write!(x, " maplen:{v:x}");
+        }
+    }
+}
+
+/// The tcp_info part of misc/ss.c `tcp_show_info` (`tcp_stats_print`).
+fn tcp_stats(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     let Some(raw) = s.tcp_info() else { return };
     // ss zero-fills a short struct; read missing fields as 0.
     let i = raw;

@@ -1,8 +1,8 @@
 //! The `ss` example against iproute2's `ss` on the same world: a namespace
 //! holding sockets in known states (LISTEN, ESTAB, SYN-SENT to a port
 //! nobody answers, CLOSE-WAIT, FIN-WAIT-2, TIME-WAIT, UDP bound and
-//! connected, unix stream/dgram/seqpacket named and unnamed, a packet
-//! socket, netlink sockets), built by a Python process that holds them
+//! connected, unix stream/dgram/seqpacket named and unnamed, an MPTCP
+//! connection, a packet socket, netlink sockets), built by a Python process that holds them
 //! while both tools look.
 
 use std::io::{BufRead, BufReader, Write};
@@ -47,6 +47,10 @@ ud = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ud.bind("\0netobs-test-dg
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+# MPTCP: the connection's TCP subflows carry the mptcp ULP (ss -i: tcp-ulp-mptcp)
+ml = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); ml.bind(("127.0.0.1", 5100)); ml.listen(4); keep.append(ml)
+mc = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); mc.connect(("127.0.0.1", 5100)); keep.append(mc)
+ma, _ = ml.accept(); keep.append(ma)
 # packet socket
 keep.append(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)))
 # netlink: rtnetlink joined to a group, generic netlink, a connected one
@@ -203,6 +207,9 @@ fn ss_matches_iproute2() {
         &["-tan", "sport", ">", ":5000"],
         &["-tan", "not", "dport", "=", ":7777"],
         &["-tan", "dev", "sa"],
+        &["-Man"],
+        &["-Mani"],
+        &["-Manm"],
         &["-0an"],
         &["-0ae"],
         &["-0apn"],

@@ -151,7 +151,8 @@ fn write_socket(r: &mut RowWriter<'_>, kind: &'static str, s: &InetSock<'_>, q: 
         .u64(u64::from(s.retrans()))
         .u64(u64::from(s.expires()))
         .str(s.congestion().map(str::to_owned));
-    let info = if q.info { s.tcp_info() } else { None };
+    // An MPTCP socket's INET_DIAG_INFO is a struct mptcp_info, not tcp_info.
+    let info = if q.info && kind != "mptcp" { s.tcp_info() } else { None };
     for &(_, off, size) in TCP_INFO_FIELDS {
         r.u64(info.as_ref().and_then(|i| read_u64(i.bytes(), off, size)));
     }

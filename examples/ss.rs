@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 use netobs::core::{NetlinkSocket, Netns, Protocol};
 use netobs::sockdiag::inet_diag::{Extensions, Family, InetRequest, InetSock, Proto, States};
+use netobs::sockdiag::netlink_diag::{self, NetlinkShow, NetlinkSock};
 use netobs::sockdiag::owners::Owners;
 use netobs::sockdiag::packet_diag::{PacketShow, PacketSock};
 use netobs::sockdiag::unix_diag::{UnixShow, UnixSock};
@@ -324,7 +325,13 @@ struct Opts {
     raw: bool,
     unix: bool,
     packet: bool,
+    netlink: bool,
     mptcp: bool,
+    /// `-A QUERY` was given: ss then starts from the connected states.
+    query: bool,
+    /// The last family option was `-x` (ss's preferred_family AF_UNIX):
+    /// filter addresses are unix name patterns.
+    unix_addresses: bool,
     numeric: bool,
     resolve: bool,
     options: bool,
@@ -347,7 +354,8 @@ struct Opts {
 fn usage() -> ! {
     eprintln!(
         "Usage: ss [ OPTIONS ] [ FILTER ]\n\
-         options: -t -u -w -x -M -a -l -n -r -e -m -i -p -o -s -H -O -4 -6 -K -N NS --json\n\
+         options: -t -u -w -x -0 -M -a -l -n -r -e -m -i -p -o -s -H -O -4 -6 -K -N NS\n\
+         \x20        -A all,inet,tcp,udp,raw,mptcp,unix,packet,netlink -f inet|inet6|unix|link|netlink --json\n\
          FILTER := [ state STATE-FILTER ] [ EXPRESSION ]"
     );
     std::process::exit(-1i32 as u8 as i32 & 0xff);
@@ -623,6 +631,9 @@ struct Ss {
     cgroups: Option<HashMap<u64, String>>,
     netns: Netns,
     json: Vec<String>,
+    /// The filter, which ss also runs in user space on unix, packet and
+    /// netlink sockets.
+    expr: Option<filter::Expr>,
 }
 
 impl Ss {
@@ -809,8 +820,93 @@ impl Ss {
                 if !o.oneline {
                     b.push_str("\n\t");
                 }
-                tcp_show_info(b, s, o);
+                if proto == Proto::Mptcp {
+                    mptcp_show_info(b, s);
+                } else {
+                    tcp_show_info(b, s, o);
+                }
             });
+        }
+    }
+
+    /// misc/ss.c `netlink_show_one`: `PROTOCOL:PROCESS` as the local
+    /// address (the kernel's own socket is `kernel`; a port id that is a
+    /// live PID shows its command; `-n` shows numbers), `*` as the peer
+    /// unless connected. ss shows no users for netlink sockets.
+    fn netlink(&mut self, s: &NetlinkSock<'_>) {
+        // ndiag_portid is an int in ss: autobound ports are negative.
+        let pid = s.portid() as i32;
+        let proto = s.protocol();
+        let key = filter::OtherKey {
+            lport: pid,
+            rport: -1,
+            iface: 0,
+            protocol: proto as u32,
+            netlink: true,
+        };
+        if self.expr.as_ref().is_some_and(|e| !e.matches_other(&key)) {
+            return;
+        }
+        let m = s.meminfo();
+        let (rq, wq) = m.map_or((0, 0), |m| (m.rmem_alloc, m.wmem_alloc));
+        if self.o.json {
+            let mut j = String::new();
+            let _ = write!(
+                j,
+                "{{\"netid\":\"nl\",\"state\":\"UNCONN\",\"recv_q\":{rq},\"send_q\":{wq},\"protocol\":{proto},\"portid\":{pid},\"inode\":{}}}",
+                s.inode()
+            );
+            self.json.push(j);
+            return;
+        }
+        self.t.set(COL_NETID);
+        self.t.out("nl");
+        self.t.set(COL_STATE);
+        self.t.out("UNCONN");
+        self.t.set(COL_RECVQ);
+        self.t.out_with(|b| push_padded(b, rq as u64, 6));
+        self.t.set(COL_SENDQ);
+        self.t.out_with(|b| push_padded(b, wq as u64, 6));
+        self.t.set(COL_ADDR);
+        let numeric = self.o.numeric;
+        self.t.out_with(|b| {
+            match netlink_diag::protocol_name(proto).filter(|_| !numeric) {
+                Some(n) => b.push_str(n),
+                None => push_u64(b, proto as u64),
+            }
+            b.push(':');
+        });
+        self.t.next();
+        let process = match pid {
+            0 if !numeric => "kernel".to_owned(),
+            p if p > 0 && !numeric => command_of(p).map_or_else(|| p.to_string(), |c| format!("{c}/{p}")),
+            p => p.to_string(),
+        };
+        self.t.out(&process);
+        self.t.next();
+        if s.state() == 1 {
+            // NETLINK_CONNECTED: `GROUP:PORTID`.
+            self.t.out_with(|b| {
+                push_u64(b, s.dst_group() as u64);
+                b.push(':');
+            });
+            self.t.next();
+            self.t.out(&(s.dst_portid() as i32).to_string());
+        } else {
+            self.t.out("*");
+            self.t.next();
+        }
+        self.t.next();
+        if self.o.details {
+            // The first 32 groups as one word, as ss reads the bitmap.
+            let groups = s.groups().filter(|g| *g <= 32).fold(0u32, |w, g| w | 1 << (g - 1));
+            self.t.out(&format!(" sk=0 cb=0 groups=0x{groups:08x}"));
+        }
+        if self.o.mem {
+            if let Some(m) = m {
+                self.t.out("\t");
+                self.t.out(&skmem(&m));
+            }
         }
     }
 
@@ -824,6 +920,16 @@ impl Ss {
         };
         let info = s.info();
         let iface = info.map_or(0, |i| i.index);
+        let key = filter::OtherKey {
+            lport: iface as i32,
+            rport: 0,
+            iface,
+            protocol: s.protocol() as u32,
+            netlink: false,
+        };
+        if self.expr.as_ref().is_some_and(|e| !e.matches_other(&key)) {
+            return;
+        }
         if self.o.json {
             let mut j = String::new();
             let _ = write!(
@@ -957,6 +1063,16 @@ impl Ss {
             }
             String::from_utf8_lossy(&v).into_owned()
         });
+        if let Some(e) = &self.expr {
+            let key = filter::UnixKey {
+                name: name.as_deref(),
+                inode: s.inode(),
+                peer: s.peer().unwrap_or(0),
+            };
+            if !e.matches_unix(&key) {
+                return;
+            }
+        }
         if self.o.json {
             let mut j = String::new();
             let _ = write!(
@@ -1042,6 +1158,14 @@ fn skmem(m: &netobs::sockdiag::inet_diag::SkMemInfo) -> String {
     }
     s.push(')');
     s
+}
+
+/// The command of process `pid` as /proc/PID/stat shows it (the text
+/// between the first `(` and the next `)`, as ss's `fscanf("%*d (%[^)])")`).
+fn command_of(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.split_once('(')?;
+    Some(rest.split(')').next()?.to_owned())
 }
 
 /// iproute2's lib/ll_proto.c names of link-layer protocols.
@@ -1142,6 +1266,131 @@ fn tcp_show_info(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     } else if let Some(m) = s.meminfo() {
         let _ = write!(x, " mem:(r{},w{},f{},t{})", m.rmem, m.wmem, m.fmem, m.tmem);
     }
+    tcp_stats(x, s, o);
+    if let Some(keys) = s.md5_keys() {
+        // ss prints each key with printf, outside its column buffer; here
+        // it stays in its place on the line.
+        x.push_str(" md5keys:");
+        for (n, k) in keys.enumerate() {
+            if n > 0 {
+                x.push(',');
+            }
+            let _ = write!(x, "{}/{}=", k.addr(), k.prefix_len());
+            for &b in k.key() {
+                if b.is_ascii_graphic() && b != b'\\' && b != b',' {
+                    x.push(b as char);
+                } else {
+                    let _ = write!(x, "\\{b:03o}");
+                }
+            }
+        }
+    }
+    if let Some(ulp) = s.ulp() {
+        tcp_ulp(x, &ulp);
+    }
+}
+
+/// misc/ss.c `mptcp_show_info`: memory, then `struct mptcp_info`.
+fn mptcp_show_info(x: &mut String, s: &InetSock<'_>) {
+    if let Some(m) = s.skmeminfo() {
+        x.push_str(&skmem(&m));
+    }
+    let Some(m) = s.mptcp_info() else { return };
+    for (v, name) in [
+        (m.subflows, "subflows"),
+        (m.add_addr_signal, "add_addr_signal"),
+        (m.add_addr_accepted, "add_addr_accepted"),
+        (m.subflows_max, "subflows_max"),
+        (m.add_addr_signal_max, "add_addr_signal_max"),
+        (m.add_addr_accepted_max, "add_addr_accepted_max"),
+    ] {
+        if v != 0 {
+            kv(x, name, v as u64);
+        }
+    }
+    if m.flags & 1 != 0 {
+        x.push_str(" fallback");
+    }
+    if m.flags & 2 != 0 {
+        x.push_str(" remote_key");
+    }
+    if m.token != 0 {
+        let _ = write!(x, " token:{:x}", m.token);
+    }
+    for (v, name) in [
+        (m.write_seq, "write_seq"),
+        (m.snd_una, "snd_una"),
+        (m.rcv_nxt, "rcv_nxt"),
+    ] {
+        if v != 0 {
+            let _ = write!(x, " {name}:{v:x}");
+        }
+    }
+}
+
+/// misc/ss.c: ` tcp-ulp-NAME` and the kTLS or MPTCP subflow details.
+fn tcp_ulp(x: &mut String, ulp: &netobs::sockdiag::inet_diag::UlpInfo<'_>) {
+    if let Some(name) = ulp.name() {
+        let _ = write!(x, " tcp-ulp-{name}");
+    }
+    if let Some(t) = ulp.tls() {
+        match t.version {
+            Some(0x0303) => x.push_str(" version: 1.2"),
+            Some(0x0304) => x.push_str(" version: 1.3"),
+            Some(v) => {
+                let _ = write!(x, " version: unknown({v})");
+            }
+            None => {}
+        }
+        match t.cipher {
+            Some(51) => x.push_str(" cipher: aes-gcm-128"),
+            Some(52) => x.push_str(" cipher: aes-gcm-256"),
+            _ => {}
+        }
+        for (name, conf) in [("rxconf", t.rxconf), ("txconf", t.txconf)] {
+            let Some(c) = conf else { continue };
+            let _ = match c {
+                1 => write!(x, " {name}: none"),
+                2 => write!(x, " {name}: sw"),
+                3 => write!(x, " {name}: hw"),
+                4 => write!(x, " {name}: hw-record"),
+                c => write!(x, " {name}: unknown({c})"),
+            };
+        }
+        if t.zc_ro_tx {
+            x.push_str(" zc_ro_tx");
+        }
+    }
+    if let Some(m) = ulp.mptcp() {
+        let flags = m.flags.unwrap_or(0);
+        if flags != 0 {
+            x.push_str(" flags:");
+            for (bit, c) in "MmJjBbecv".chars().enumerate() {
+                if flags & (1 << bit) != 0 {
+                    x.push(c);
+                }
+            }
+        }
+        if let (Some(tr), Some(tl), Some(ir), Some(il)) = (m.token_rem, m.token_loc, m.id_rem, m.id_loc) {
+            let _ = write!(x, " token:{tr:04x}(id:{ir})/{tl:04x}(id:{il})");
+        }
+        if let Some(v) = m.map_seq {
+            let _ = write!(x, " seq:{v:x}");
+        }
+        if let Some(v) = m.map_sfseq {
+            let _ = write!(x, " sfseq:{v:x}");
+        }
+        if let Some(v) = m.ssn_offset {
+            let _ = write!(x, " ssnoff:{v:x}");
+        }
+        if let Some(v) = m.map_datalen {
+            let _ = write!(x, " maplen:{v:x}");
+        }
+    }
+}
+
+/// The tcp_info part of misc/ss.c `tcp_show_info` (`tcp_stats_print`).
+fn tcp_stats(x: &mut String, s: &InetSock<'_>, o: &Opts) {
     let Some(raw) = s.tcp_info() else { return };
     // ss zero-fills a short struct; read missing fields as 0.
     let i = raw;
@@ -1440,6 +1689,7 @@ fn inet_json(s: &InetSock<'_>, netid: &str) -> String {
 
 /// The socket table a kept dump came from.
 enum Kind {
+    Netlink,
     Packet,
     Unix,
     Inet(Proto),
@@ -1461,6 +1711,66 @@ fn kept(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
         at = (at + 4 + len).next_multiple_of(4);
         Some(p)
     })
+}
+
+/// Options with a value: `-N NS`, `-A QUERY` (socket tables, comma
+/// separated, as misc/ss.c `filter_db_parse`), `-f FAMILY`.
+fn with_value(o: &mut Opts, name: &str, v: &str) {
+    match name {
+        "net" => o.netns = Some(v.to_string()),
+        "family" => match v {
+            "inet" | "inet6" => {
+                (o.tcp, o.udp, o.raw, o.mptcp) = (true, true, true, true);
+                if v == "inet" {
+                    o.v4 = true;
+                } else {
+                    o.v6 = true;
+                }
+                o.unix_addresses = false;
+            }
+            "unix" => {
+                o.unix = true;
+                o.unix_addresses = true;
+            }
+            "link" => {
+                o.packet = true;
+                o.unix_addresses = false;
+            }
+            "netlink" => o.netlink = true,
+            _ => {
+                eprintln!("ss: \"{v}\" is invalid family");
+                usage();
+            }
+        },
+        _ => {
+            o.query = true;
+            for table in v.split(',') {
+                match table {
+                    "all" => {
+                        (o.tcp, o.udp, o.raw, o.mptcp, o.unix, o.packet, o.netlink) =
+                            (true, true, true, true, true, true, true)
+                    }
+                    "inet" => (o.tcp, o.udp, o.raw, o.mptcp) = (true, true, true, true),
+                    "tcp" => o.tcp = true,
+                    "udp" => o.udp = true,
+                    "raw" => o.raw = true,
+                    "mptcp" => o.mptcp = true,
+                    "unix" => o.unix = true,
+                    "packet" => o.packet = true,
+                    "netlink" => o.netlink = true,
+                    "dccp" | "sctp" | "unix_stream" | "u_str" | "unix_dgram" | "u_dgr" | "unix_seqpacket" | "u_seq"
+                    | "packet_raw" | "p_raw" | "packet_dgram" | "p_dgr" | "tipc" | "vsock" | "vsock_stream"
+                    | "v_str" | "vsock_dgram" | "v_dgr" | "xdp" => {
+                        die(format!("socket table {table:?} is not supported by this example"))
+                    }
+                    _ => {
+                        eprintln!("ss: \"{table}\" is illegal socket table id");
+                        usage();
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn parse_args() -> (Opts, Vec<String>, Option<States>) {
@@ -1498,8 +1808,14 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
         "tcp" => o.tcp = true,
         "udp" => o.udp = true,
         "raw" => o.raw = true,
-        "unix" => o.unix = true,
-        "packet" => o.packet = true,
+        "unix" => {
+            o.unix = true;
+            o.unix_addresses = true;
+        }
+        "packet" => {
+            o.packet = true;
+            o.unix_addresses = false;
+        }
         "mptcp" => o.mptcp = true,
         "all" => o.all = true,
         "listening" => o.listening = true,
@@ -1516,8 +1832,14 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
         "summary" => o.summary = true,
         "no-header" => o.header = false,
         "oneline" => o.oneline = true,
-        "ipv4" => o.v4 = true,
-        "ipv6" => o.v6 = true,
+        "ipv4" => {
+            o.v4 = true;
+            o.unix_addresses = false;
+        }
+        "ipv6" => {
+            o.v6 = true;
+            o.unix_addresses = false;
+        }
         "kill" => o.kill = true,
         "json" => o.json = true,
         _ => usage(),
@@ -1528,23 +1850,35 @@ fn parse_args() -> (Opts, Vec<String>, Option<States>) {
             break;
         }
         if let Some(long) = a.strip_prefix("--") {
-            match long.split_once('=') {
-                Some(("net", v)) => o.netns = Some(v.to_string()),
-                None if long == "net" => o.netns = Some(args.next().unwrap_or_else(|| usage())),
-                _ => set(&mut o, long),
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            if matches!(name, "net" | "query" | "socket" | "family") {
+                let v = value.unwrap_or_else(|| args.next().unwrap_or_else(|| usage()));
+                with_value(&mut o, name, &v);
+            } else {
+                set(&mut o, name);
             }
             continue;
         }
         if a.len() > 1 && a.starts_with('-') {
             let chars: Vec<char> = a[1..].chars().collect();
             for (k, c) in chars.iter().enumerate() {
-                if *c == 'N' {
+                let long = match c {
+                    'N' => Some("net"),
+                    'A' => Some("query"),
+                    'f' => Some("family"),
+                    _ => None,
+                };
+                if let Some(long) = long {
                     let v: String = chars[k + 1..].iter().collect();
-                    o.netns = Some(if v.is_empty() {
+                    let v = if v.is_empty() {
                         args.next().unwrap_or_else(|| usage())
                     } else {
                         v
-                    });
+                    };
+                    with_value(&mut o, long, &v);
                     break;
                 }
                 let name = SHORT.iter().find(|(s, _)| s == c).map_or("?", |(_, n)| n);
@@ -1600,15 +1934,39 @@ fn main() {
         None => Netns::Current,
     };
 
+    let expr_text = expr_words.join(" ");
+    let resolve_dev = |name: &str| -> Option<u32> {
+        let mut r = NetlinkSocket::open_in(Protocol::Route, &netns).ok()?;
+        let link = r.link_by_name(name).ok()?;
+        Some(link.index())
+    };
+    let options = filter::ParseOptions { unix: o.unix_addresses };
+    let expr = match filter::parse_with_options(&expr_text, &resolve_dev, options) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("ss: {e}");
+            eprintln!("    {expr_text}");
+            if let netobs::sockdiag::Error::Filter { column, .. } = e {
+                eprintln!("    {}^", " ".repeat(column.saturating_sub(1)));
+            }
+            std::process::exit(255);
+        }
+    };
+    // A unix name pattern makes ss list unix sockets only (parse_hostcond
+    // resets the families to AF_UNIX), in the connected states by default.
+    let unix_only = expr.as_ref().is_some_and(|e| e.names_unix());
+
     // Tables and states, as ss's filter_db_set / filter_af_set / defaults.
-    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp || o.packet;
-    let (tcp, udp, raw, unix, mptcp, packet) = if explicit {
-        (o.tcp, o.udp, o.raw, o.unix, o.mptcp, o.packet)
+    let explicit = o.tcp || o.udp || o.raw || o.unix || o.mptcp || o.packet || o.netlink || unix_only;
+    let (tcp, udp, raw, unix, mptcp, packet, netlink) = if unix_only {
+        (false, false, false, true, false, false, false)
+    } else if explicit {
+        (o.tcp, o.udp, o.raw, o.unix, o.mptcp, o.packet, o.netlink)
     } else {
-        (true, true, true, true, false, true)
+        (true, true, true, true, false, true, true)
     };
     let mut states = 0u32;
-    if packet {
+    if packet || netlink {
         states |= States::only(netobs::sockdiag::TcpState::Close).0;
     }
     if tcp || mptcp {
@@ -1619,6 +1977,10 @@ fn main() {
     }
     if unix {
         states |= States::DEFAULT.0;
+    }
+    // -A starts from the connected states, like ss without table options.
+    if o.query {
+        states = States::DEFAULT.0;
     }
     if o.all {
         states = States::ALL.0;
@@ -1672,23 +2034,6 @@ fn main() {
         }
     }
 
-    let expr_text = expr_words.join(" ");
-    let resolve_dev = |name: &str| -> Option<u32> {
-        let mut r = NetlinkSocket::open_in(Protocol::Route, &netns).ok()?;
-        let link = r.link_by_name(name).ok()?;
-        Some(link.index())
-    };
-    let expr = match filter::parse_with(&expr_text, &resolve_dev) {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("ss: {e}");
-            eprintln!("    {expr_text}");
-            if let netobs::sockdiag::Error::Filter { column, .. } = e {
-                eprintln!("    {}^", " ".repeat(column.saturating_sub(1)));
-            }
-            std::process::exit(255);
-        }
-    };
     let bc = expr.as_ref().map(bytecode::compile);
 
     // -p: walk /proc on other threads while the kernel builds the dumps.
@@ -1700,8 +2045,9 @@ fn main() {
     } else {
         None
     };
-    let ndbs =
-        [tcp, udp, raw, mptcp].iter().filter(|&&b| b).count() + if unix { 3 } else { 0 } + if packet { 2 } else { 0 };
+    let ndbs = [tcp, udp, raw, mptcp, netlink].iter().filter(|&&b| b).count()
+        + if unix { 3 } else { 0 }
+        + if packet { 2 } else { 0 };
     let mut ss = Ss {
         o,
         t: Table::new(),
@@ -1712,6 +2058,7 @@ fn main() {
         cgroups: None,
         netns,
         json: Vec::new(),
+        expr: expr.clone(),
     };
     if ndbs <= 1 {
         ss.t.cols[COL_NETID].disabled = true;
@@ -1728,7 +2075,21 @@ fn main() {
     // other threads; otherwise each socket is formatted as it arrives.
     let deferred = owners_scan.is_some();
     let mut dumps: Vec<(Kind, Vec<u8>)> = Vec::new();
-    // ss lists packet sockets (always UNCONN) only when CLOSE is asked for.
+    // ss lists netlink and packet sockets (always UNCONN) only when CLOSE
+    // is asked for; netlink first.
+    if netlink && states.contains(netobs::sockdiag::TcpState::Close) {
+        let show = NetlinkShow::GROUPS | NetlinkShow::MEMINFO;
+        let mut buf = Vec::new();
+        diag.for_each_netlink(netlink_diag::NDIAG_PROTO_ALL, show, |s| {
+            if deferred {
+                keep(&mut buf, s.payload());
+            } else {
+                ss.netlink(s);
+            }
+        })
+        .unwrap_or_else(|e| die(e));
+        dumps.push((Kind::Netlink, buf));
+    }
     if packet && states.contains(netobs::sockdiag::TcpState::Close) {
         let show =
             PacketShow::INFO | PacketShow::MEMINFO | PacketShow::FILTER | PacketShow::RING_CFG | PacketShow::FANOUT;
@@ -1818,6 +2179,7 @@ fn main() {
         for (proto, buf) in &dumps {
             for payload in kept(buf) {
                 match proto {
+                    Kind::Netlink => ss.netlink(&NetlinkSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
                     Kind::Packet => ss.packet(&PacketSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
                     Kind::Unix => ss.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
                     Kind::Inet(proto) => {

@@ -5,8 +5,10 @@
 //! `cargo run --example tcpdrop -- [--port N] [--count N]`
 //!
 //! `skb:kfree_skb` (kernel-filtered on `rx_sk != 0`) names the socket; the
-//! socket's addresses come from its `sock:inet_sock_set_state` changes seen
-//! since start, so connections older than the tool are not named.
+//! socket's addresses come from its state changes seen since start and, for
+//! connections older than the tool, from the TCP events that carry its
+//! cookie (tcp_probe on every received segment), its state then from a
+//! sock_diag dump (`DropMonitor::enable_tcp_flows`).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -62,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if f.saddr.is_ipv4() { 4 } else { 6 },
                 std::net::SocketAddr::new(f.saddr, f.sport).to_string(),
                 std::net::SocketAddr::new(f.daddr, f.dport).to_string(),
-                tcpdec.state_name(tcp.state),
+                tcp.state.map_or("UNKNOWN", |s| tcpdec.state_name(s)),
                 mon.kfree_skb().reason_name(d.reason).unwrap_or("?"),
                 syms.format(d.location)
             );

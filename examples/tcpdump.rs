@@ -285,7 +285,7 @@ fn live(a: &Args) -> ExitCode {
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
-        let block = match cap.next_block(Some(Duration::from_millis(200))) {
+        let mut block = match cap.next_block(Some(Duration::from_millis(200))) {
             Ok(Some(b)) => b,
             Ok(None) => {
                 let _ = out.flush();

@@ -1,8 +1,9 @@
 //! The `ss` example against iproute2's `ss` on the same world: a namespace
 //! holding sockets in known states (LISTEN, ESTAB, SYN-SENT to a port
 //! nobody answers, CLOSE-WAIT, FIN-WAIT-2, TIME-WAIT, UDP bound and
-//! connected, unix stream/dgram/seqpacket named and unnamed, a packet
-//! socket), built by a Python process that holds them while both tools look.
+//! connected, unix stream/dgram/seqpacket named and unnamed, an MPTCP
+//! connection, a packet socket, netlink sockets), built by a Python process that holds them
+//! while both tools look.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -46,8 +47,16 @@ ud = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ud.bind("\0netobs-test-dg
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
+# MPTCP: the connection's TCP subflows carry the mptcp ULP (ss -i: tcp-ulp-mptcp)
+ml = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); ml.bind(("127.0.0.1", 5100)); ml.listen(4); keep.append(ml)
+mc = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); mc.connect(("127.0.0.1", 5100)); keep.append(mc)
+ma, _ = ml.accept(); keep.append(ma)
 # packet socket
 keep.append(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)))
+# netlink: rtnetlink joined to a group, generic netlink, a connected one
+nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); nl.bind((0, 1)); keep.append(nl)
+ng = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16); ng.bind((0, 0)); keep.append(ng)
+nc = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0); nc.connect((0, 0)); keep.append(nc)
 time.sleep(0.2)
 print("ready", flush=True)
 sys.stdin.read()
@@ -198,15 +207,89 @@ fn ss_matches_iproute2() {
         &["-tan", "sport", ">", ":5000"],
         &["-tan", "not", "dport", "=", ":7777"],
         &["-tan", "dev", "sa"],
+        &["-Man"],
+        &["-Mani"],
+        &["-Manm"],
         &["-0an"],
         &["-0ae"],
         &["-0apn"],
         &["-0m"],
+        // unix name patterns (fnmatch, case-insensitive), run in user space
+        &["-xa", "src", "unix:@netobs*"],
+        &["-x", "src", "@NETOBS*"],
+        &["-xa", "dst", "unix:*"],
+        &["-xa", "not", "src", "unix:@*"],
+        &["-a", "src", "unix:*"],
+        &["src", "unix:*"],
+        &["-xa", "sport", "=", ":1"],
+        &["-xa", "autobound"],
+        // the same filter on every table, packet included (raw left out:
+        // without raw_diag here ss and netobs word the refusal differently;
+        // netlink in ss_netlink_sockets_match_iproute2)
+        &["-A", "tcp,udp,unix,packet", "-an", "sport", "=", ":5000"],
+        &["-A", "tcp,udp,unix,packet", "-an", "not", "sport", "=", ":5000"],
+        &["-0an", "sport", "=", ":0"],
+        &["-0an", "dev", "lo"],
     ] {
         same(ns, args);
     }
     same_nsenter(ns, &["-tane"]);
     same_nsenter(ns, &["-tan"]);
+}
+
+/// The rows of `ss ARGS` (run by `tool` in `ns`, no header), fields
+/// joined by one space, sorted, without the dumping tool's own
+/// sock_diag socket (protocol 4 with its own port id, which differs
+/// between the two tools).
+fn netlink_rows(tool: &str, ns: &str, args: &[&str]) -> Vec<String> {
+    let mut full = vec!["-N", ns, "-H"];
+    full.extend_from_slice(args);
+    let out = output(tool, &full);
+    assert!(
+        out.status.success(),
+        "{tool} {full:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rows: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| {
+            !l.split(' ')
+                .any(|f| f.starts_with("tcpdiag:ss/") || (f.starts_with("4:") && f != "4:0"))
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Netlink sockets (`-A netlink`, `-f netlink`) with numbers, names,
+/// groups and memory. Their order is the kernel's rhashtable order, which
+/// a table resize between the two runs may change, so rows are compared
+/// sorted; the column layout is the one the other comparisons prove.
+#[test]
+fn ss_netlink_sockets_match_iproute2() {
+    if !privileged("ss_netlink_sockets_match_iproute2") {
+        return;
+    }
+    let w = world();
+    let ns = w.ns.name();
+    let bin = example_bin("ss");
+    for args in [
+        &["-A", "netlink", "-an"][..],
+        &["-f", "netlink", "-a"],
+        &["-A", "netlink", "-ane"],
+        &["-f", "netlink", "-anm"],
+        &["-A", "netlink,unix", "-a"],
+        &["-A", "netlink", "-an", "not", "sport", "=", ":0"],
+        &["-A", "netlink", "-an", "autobound"],
+    ] {
+        let theirs = netlink_rows("ss", ns, args);
+        let ours = netlink_rows(bin.to_str().unwrap(), ns, args);
+        assert_eq!(ours, theirs, "ss {args:?}");
+        assert!(!theirs.is_empty(), "{args:?}");
+    }
+    // Without -a only connected states are asked for: no netlink socket.
+    same(ns, &["-A", "netlink"]);
 }
 
 /// Splits an `ss -i` info line into `name[:value]` words and reduces each

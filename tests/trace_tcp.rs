@@ -6,17 +6,18 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use netobs::core::netns::Netns;
 use netobs::trace::tcp::{Flow, LifeTracker, TcpEvent, TcpMonitor, TcpWatch};
-use netobs::trace::{DropFilter, DropMonitor, Tracefs};
+use netobs::trace::{DropFilter, DropMonitor, SkbDrop, TcpSocket, Tracefs};
 use netobs_testsupport::{connected_pair, example_bin, privileged, TestNetns};
 
 /// A port unlikely to be used by anyone else at the same time.
 fn port(offset: u16) -> u16 {
-    40000 + (std::process::id() % 5000) as u16 * 4 + offset
+    40000 + (std::process::id() % 3000) as u16 * 8 + offset
 }
 
 /// Collects events until `done` says so or `wait` passes.
@@ -178,6 +179,21 @@ fn tcpstates_example_prints_the_connection() {
     assert!(lines.iter().all(|l| l.contains("127.0.0.1")), "{rest}");
 }
 
+/// The first drop joined to a TCP socket whose local port is `port`, within 5 s.
+fn first_joined_drop(mon: &mut DropMonitor, port: u16) -> (SkbDrop, TcpSocket) {
+    let mut joined = None;
+    let start = Instant::now();
+    while joined.is_none() && start.elapsed() < Duration::from_secs(5) {
+        mon.poll_detailed(Some(Duration::from_millis(100)), |d| {
+            if let Some(tcp) = d.tcp.filter(|t| t.flow.sport == port) {
+                joined.get_or_insert((d.drop, tcp));
+            }
+        })
+        .unwrap();
+    }
+    joined.expect("a drop joined to the socket within 5 s")
+}
+
 #[test]
 fn zero_window_probe_drop_is_joined_to_its_tcp_socket() {
     if !privileged("zero_window_probe_drop_is_joined_to_its_tcp_socket") {
@@ -211,21 +227,85 @@ fn zero_window_probe_drop_is_joined_to_its_tcp_socket() {
             }
         })
         .unwrap();
-    let mut joined = Vec::new();
-    let start = Instant::now();
-    while joined.is_empty() && start.elapsed() < Duration::from_secs(3) {
-        mon.poll_detailed(Some(Duration::from_millis(100)), |d| {
-            if let Some(tcp) = d.tcp.filter(|t| t.flow.sport == p) {
-                joined.push((d.drop, tcp));
-            }
-        })
-        .unwrap();
-    }
-    let (drop, tcp) = joined.first().copied().expect("a drop joined to the receiving socket");
+    let (drop, tcp) = first_joined_drop(&mut mon, p);
     assert_eq!(drop.rx_sk, tcp.flow.skaddr);
     assert_eq!(tcp.flow.saddr.to_string(), "127.0.0.1");
-    assert_eq!(mon.tcp_decoder().unwrap().state_name(tcp.state), "ESTABLISHED");
+    assert_eq!(mon.tcp_decoder().unwrap().state_name(tcp.state.unwrap()), "ESTABLISHED");
     let reason = mon.kfree_skb().reason_name(drop.reason).unwrap();
     eprintln!("receiver dropped a segment: {reason}");
     assert!(reason.starts_with("TCP_"), "{reason}");
+}
+
+/// Attaches a classic BPF program that accepts nothing (`ret #0`) to `fd`.
+fn reject_everything(fd: i32) {
+    let mut insn = libc::sock_filter {
+        code: 0x06, // BPF_RET | BPF_K
+        jt: 0,
+        jf: 0,
+        k: 0,
+    };
+    let prog = libc::sock_fprog {
+        len: 1,
+        filter: &mut insn,
+    };
+    // SAFETY: prog points at one valid instruction for the duration of the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            &prog as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::sock_fprog>() as u32,
+        )
+    };
+    assert_eq!(rc, 0, "SO_ATTACH_FILTER: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn drop_on_a_connection_older_than_the_monitor_is_joined_by_cookie() {
+    if !privileged("drop_on_a_connection_older_than_the_monitor_is_joined_by_cookie") {
+        return;
+    }
+    let ns = TestNetns::new();
+    let p = port(4);
+    // The connection exists before the monitor: no state change will name it.
+    let (mut c, mut s) = Netns::named(ns.name())
+        .run(|| {
+            let l = TcpListener::bind(("127.0.0.1", p)).unwrap();
+            let c = TcpStream::connect(("127.0.0.1", p)).unwrap();
+            let (s, _) = l.accept().unwrap();
+            (c, s)
+        })
+        .unwrap();
+    let t = Tracefs::find_or_mount().unwrap();
+    let filter = DropFilter {
+        protocol: Some(0x0800),
+        socket_only: true,
+        ..Default::default()
+    };
+    let mut mon = DropMonitor::open(&t, &filter, None).unwrap();
+    mon.enable_tcp_flows_in(&[Netns::named(ns.name())]).unwrap();
+    // Data the server takes in (tcp_probe shows its address and cookie),
+    // then a socket filter that rejects everything: the next segments die
+    // in tcp_v4_rcv with reason SOCKET_FILTER and rx_sk = the server.
+    c.write_all(b"hello").unwrap();
+    let mut b = [0u8; 5];
+    s.read_exact(&mut b).unwrap();
+    reject_everything(s.as_raw_fd());
+    c.write_all(b"dropped").unwrap();
+    let (drop, tcp) = first_joined_drop(&mut mon, p);
+    assert_eq!(mon.kfree_skb().reason_name(drop.reason), Some("SOCKET_FILTER"));
+    assert_eq!(drop.rx_sk, tcp.flow.skaddr);
+    assert_eq!(tcp.flow.daddr.to_string(), "127.0.0.1");
+    assert_eq!(tcp.flow.dport, c.local_addr().unwrap().port());
+    // The state came from the sock_diag snapshot, by cookie; ss -e prints
+    // the same cookie as `sk:HEX` for the server socket.
+    assert_eq!(mon.tcp_decoder().unwrap().state_name(tcp.state.unwrap()), "ESTABLISHED");
+    let cookie = tcp.cookie.expect("learnt from a cookie-carrying event");
+    let ss = ns.exec("ss", &["-tne", "state", "established", "sport", "=", &format!(":{p}")]);
+    let ss = String::from_utf8_lossy(&ss.stdout);
+    assert!(
+        ss.contains(&format!(" sk:{cookie:x} ")),
+        "cookie {cookie:x} not in\n{ss}"
+    );
 }

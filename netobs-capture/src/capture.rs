@@ -389,19 +389,18 @@ impl Capture {
         }
         let index = self.next;
         self.next = (self.next + 1) % self.block_count;
-        if self.userland_blocks > 0 {
+        let userland = if self.userland_blocks > 0 {
             self.userland_blocks -= 1;
-            if let Some(f) = &self.filter {
-                mark_rejected(self.ring.block_mut(index), f, self.snaplen);
-            }
-        }
-        reinsert_vlan_tags(self.ring.block_mut(index));
+            self.filter.as_ref()
+        } else {
+            None
+        };
         Ok(Some(Block {
-            data: self.ring.block(index),
-            ring: &self.ring,
+            data: self.ring.block_mut(index),
             index,
             snaplen: self.snaplen,
             direction: self.direction,
+            userland_filter: userland,
             userspace_filter: self.userspace_filter.as_ref(),
         }))
     }
@@ -463,10 +462,10 @@ const H_NET: usize = 26;
 const H_RXHASH: usize = 28;
 const H_VLAN_TCI: usize = 32;
 const H_VLAN_TPID: usize = 36;
-/// Private flags in tp_padding (the kernel zeroes it for each packet,
-/// net/packet/af_packet.c tpacket_rcv): the tag was already put back; the
-/// user-space run of a new filter rejected the packet.
+/// A private flag in tp_padding: the tag was already put back.
 const H_REINSERTED: usize = 40;
+/// A private flag in tp_padding: the user-space run of a new filter
+/// rejected the packet.
 const H_REJECTED: usize = 41;
 // struct sockaddr_ll after the header.
 const L_PROTOCOL: usize = TPACKET3_HDRLEN + 2;
@@ -474,99 +473,115 @@ const L_IFINDEX: usize = TPACKET3_HDRLEN + 4;
 const L_HATYPE: usize = TPACKET3_HDRLEN + 8;
 const L_PKTTYPE: usize = TPACKET3_HDRLEN + 10;
 
-/// Offsets of the packet headers of a block, bounds-checked: a corrupt
-/// offset ends the walk instead of reading outside the block.
-fn packet_offsets(block: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    let n = le32(block, BD_NUM_PKTS);
-    let mut at = le32(block, BD_FIRST_PKT) as usize;
-    let mut left = n;
-    std::iter::from_fn(move || {
-        if left == 0 || at + TPACKET3_HDRLEN + 20 > block.len() {
-            return None;
-        }
-        left -= 1;
-        let here = at;
-        let next = le32(block, here + H_NEXT) as usize;
-        at = if next == 0 { usize::MAX / 2 } else { here + next };
-        Some(here)
-    })
+/// Puts back the VLAN tag the kernel (or the NIC) stripped from the packet
+/// whose `tpacket3_hdr` starts `pkt`, as libpcap does: when
+/// TP_STATUS_VLAN_VALID is set (or the TCI is non-zero on old kernels), the
+/// MAC addresses move 4 bytes earlier (into the room that PACKET_RESERVE
+/// left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID, else 0x8100)
+/// goes between them and the EtherType. Only Ethernet frames; a packet
+/// already done (a block walked twice) is left alone.
+fn reinsert_vlan_tag(pkt: &mut [u8]) {
+    let status = le32(pkt, H_STATUS);
+    let tci = le32(pkt, H_VLAN_TCI) as u16;
+    let valid = status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0;
+    if !valid || pkt[H_REINSERTED] == 1 || le16(pkt, L_HATYPE) != ARPHRD_ETHER {
+        return;
+    }
+    let tpid = if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
+        le16(pkt, H_VLAN_TPID)
+    } else {
+        ethertype::VLAN
+    };
+    let mac = le16(pkt, H_MAC) as usize;
+    let snap = le32(pkt, H_SNAPLEN) as usize;
+    // The reserve guarantees mac - 4 is past the sockaddr_ll.
+    if snap < 12 || mac < TPACKET3_HDRLEN + 20 + VLAN_TAG_LEN || mac + snap > pkt.len() {
+        return;
+    }
+    pkt.copy_within(mac..mac + 12, mac - VLAN_TAG_LEN);
+    pkt[mac + 8..mac + 10].copy_from_slice(&tpid.to_be_bytes());
+    pkt[mac + 10..mac + 12].copy_from_slice(&tci.to_be_bytes());
+    put16(pkt, H_MAC, (mac - VLAN_TAG_LEN) as u16);
+    put32(pkt, H_SNAPLEN, (snap + VLAN_TAG_LEN) as u32);
+    let len = le32(pkt, H_LEN);
+    put32(pkt, H_LEN, len + VLAN_TAG_LEN as u32);
+    pkt[H_REINSERTED] = 1;
 }
 
-/// Puts back the VLAN tag the kernel (or the NIC) stripped, as libpcap
-/// does: when TP_STATUS_VLAN_VALID is set (or the TCI is non-zero on old
-/// kernels), the MAC addresses move 4 bytes earlier (into the room that
-/// PACKET_RESERVE left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID,
-/// else 0x8100) goes between them and the EtherType. Only Ethernet frames.
-fn reinsert_vlan_tags(block: &mut [u8]) {
-    for_each_packet_mut(block, |block, h| {
-        let status = le32(block, h + H_STATUS);
-        let tci = le32(block, h + H_VLAN_TCI) as u16;
-        let valid = status & libc::TP_STATUS_VLAN_VALID != 0 || tci != 0;
-        if !valid || block[h + H_REINSERTED] == 1 || le16(block, h + L_HATYPE) != ARPHRD_ETHER {
-            return;
-        }
-        let tpid = if status & libc::TP_STATUS_VLAN_TPID_VALID != 0 {
-            le16(block, h + H_VLAN_TPID)
-        } else {
-            ethertype::VLAN
-        };
-        let mac = le16(block, h + H_MAC) as usize;
-        let snap = le32(block, h + H_SNAPLEN) as usize;
-        // The reserve guarantees mac - 4 is past the sockaddr_ll.
-        if snap < 12 || mac < TPACKET3_HDRLEN + 20 + VLAN_TAG_LEN || h + mac + snap > block.len() {
-            return;
-        }
-        let start = h + mac;
-        block.copy_within(start..start + 12, start - VLAN_TAG_LEN);
-        block[start + 8..start + 10].copy_from_slice(&tpid.to_be_bytes());
-        block[start + 10..start + 12].copy_from_slice(&tci.to_be_bytes());
-        put16(block, h + H_MAC, (mac - VLAN_TAG_LEN) as u16);
-        put32(block, h + H_SNAPLEN, (snap + VLAN_TAG_LEN) as u32);
-        let len = le32(block, h + H_LEN);
-        put32(block, h + H_LEN, len + VLAN_TAG_LEN as u32);
-        block[h + H_REINSERTED] = 1;
-    });
+/// Walks a block's packets in one pass, handing out each packet's bytes
+/// (from its header to the next packet's) exclusively: the kernel lays
+/// packets out at increasing offsets (`tp_next_offset`), so each is split
+/// off the rest of the block, its VLAN tag put back, and then shared.
+/// Offsets are bounds-checked: a corrupt one ends the walk.
+struct PacketWalk<'a> {
+    rest: &'a mut [u8],
+    /// Offset of the next header within `rest`.
+    next: usize,
+    left: u32,
+    /// A new kernel filter to run on packets filled before it, and the
+    /// snap length.
+    refilter: Option<(&'a Program, u32)>,
 }
 
-/// Calls `f(block, header offset)` for each packet of the block, walking
-/// the headers by hand (no allocation): [`packet_offsets`] would borrow
-/// the block that `f` modifies.
-fn for_each_packet_mut(block: &mut [u8], mut f: impl FnMut(&mut [u8], usize)) {
-    let mut left = le32(block, BD_NUM_PKTS);
-    let mut next = le32(block, BD_FIRST_PKT) as usize;
-    while left > 0 && next + TPACKET3_HDRLEN + 20 <= block.len() {
-        left -= 1;
-        let h = next;
-        next = match le32(block, h + H_NEXT) as usize {
-            0 => usize::MAX / 2,
-            n => h + n,
-        };
-        f(block, h);
+impl<'a> PacketWalk<'a> {
+    fn new(block: &'a mut [u8], refilter: Option<(&'a Program, u32)>) -> Self {
+        let left = le32(block, BD_NUM_PKTS);
+        let next = le32(block, BD_FIRST_PKT) as usize;
+        PacketWalk {
+            rest: block,
+            next,
+            left,
+            refilter,
+        }
     }
 }
 
-/// Runs `prog` on each packet of a block filled before it was attached,
-/// as the kernel would have (tags still in the metadata: this runs before
-/// [`reinsert_vlan_tags`]), and flags the packets it rejects.
-fn mark_rejected(block: &mut [u8], prog: &Program, snaplen: u32) {
-    for_each_packet_mut(block, |block, h| {
-        let Some(p) = Packet::at(block, h, snaplen) else {
-            return;
-        };
-        if block[h + H_REINSERTED] == 0 && bpf::run(&prog.insns, p.data, p.wire_len(), &p.metadata()) == 0 {
-            block[h + H_REJECTED] = 1;
+impl<'a> Iterator for PacketWalk<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 || self.next.checked_add(TPACKET3_HDRLEN + 20)? > self.rest.len() {
+            return None;
         }
-    });
+        self.left -= 1;
+        let rest = std::mem::take(&mut self.rest);
+        let (_, from_here) = rest.split_at_mut(self.next);
+        // The last packet (tp_next_offset 0), or one whose successor would
+        // overlap it, owns the rest of the block.
+        let step = le32(from_here, H_NEXT) as usize;
+        let (pkt, tail) = if step >= TPACKET3_HDRLEN && step <= from_here.len() {
+            from_here.split_at_mut(step)
+        } else {
+            self.left = 0;
+            from_here.split_at_mut(from_here.len())
+        };
+        self.rest = tail;
+        self.next = 0;
+        // The new filter judges the packet as the kernel's filter would:
+        // before its tag is put back (the tag is in the metadata), as
+        // libpcap does.
+        if let Some((prog, snaplen)) = self.refilter {
+            let rejected = pkt[H_REINSERTED] == 0
+                && Packet::at(pkt, 0, snaplen)
+                    .is_some_and(|p| bpf::run(&prog.insns, p.data, p.wire_len(), &p.metadata()) == 0);
+            if rejected {
+                pkt[H_REJECTED] = 1;
+            }
+        }
+        reinsert_vlan_tag(pkt);
+        Some(pkt)
+    }
 }
 
 /// One block of the ring, owned by us until dropped.
 #[derive(Debug)]
 pub struct Block<'c> {
-    data: &'c [u8],
-    ring: &'c RingMap,
+    data: &'c mut [u8],
     index: usize,
     snaplen: u32,
     direction: Direction,
+    /// The new kernel filter, re-applied to blocks filled before it.
+    userland_filter: Option<&'c Program>,
     /// [`CaptureConfig::userspace_filter`].
     userspace_filter: Option<&'c Program>,
 }
@@ -574,12 +589,15 @@ pub struct Block<'c> {
 impl<'c> Block<'c> {
     /// The packets of the block, as views into it (skipping those the
     /// direction setting or a pending user-space filter excludes, and the
-    /// duplicate outgoing copy of loopback packets, as libpcap does).
-    pub fn packets(&self) -> impl Iterator<Item = Packet<'_>> + '_ {
-        packet_offsets(self.data).filter_map(move |h| {
-            let p = Packet::at(self.data, h, self.snaplen)?;
+    /// duplicate outgoing copy of loopback packets, as libpcap does). VLAN
+    /// tags the kernel stripped are put back on the way.
+    pub fn packets(&mut self) -> impl Iterator<Item = Packet<'_>> + '_ {
+        let (snaplen, direction) = (self.snaplen, self.direction);
+        let (userland, userspace) = (self.userland_filter, self.userspace_filter);
+        PacketWalk::new(self.data, userland.map(|f| (f, snaplen))).filter_map(move |pkt| {
+            let p = Packet::at(pkt, 0, snaplen)?;
             let outgoing = p.pkttype() == libc::PACKET_OUTGOING;
-            let keep = match self.direction {
+            let keep = match direction {
                 Direction::Both => !(outgoing && p.hatype() == ARPHRD_LOOPBACK),
                 Direction::In => !outgoing,
                 Direction::Out => outgoing,
@@ -587,10 +605,10 @@ impl<'c> Block<'c> {
             if !keep {
                 return None;
             }
-            if self.data[h + H_REJECTED] == 1 {
+            if p.block[H_REJECTED] == 1 {
                 return None;
             }
-            if let Some(f) = self.userspace_filter {
+            if let Some(f) = userspace {
                 // Offline semantics: the frame with its tag, no metadata.
                 if bpf::run(&f.insns, p.data, p.wire_len(), &Metadata::default()) == 0 {
                     return None;
@@ -608,7 +626,7 @@ impl<'c> Block<'c> {
 
 impl Drop for Block<'_> {
     fn drop(&mut self) {
-        self.ring.release(self.index);
+        sys::release_block(self.data);
     }
 }
 

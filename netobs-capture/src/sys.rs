@@ -250,22 +250,19 @@ impl RingMap {
         // ensures no other slice of the ring is alive.
         unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(block * self.size), self.size) }
     }
+}
 
-    /// The bytes of a block we own, shared. The caller must own the block
-    /// (`is_user` returned true) and give it back only after the slice is
-    /// gone; `Capture` ties both to one `&mut` borrow.
-    pub(crate) fn block(&self, block: usize) -> &[u8] {
-        assert!(block < self.count);
-        // SAFETY: in range as above; the kernel leaves a TP_STATUS_USER
-        // block alone until release(), which the owner calls after the
-        // slice's borrow ends.
-        unsafe { std::slice::from_raw_parts(self.base.as_ptr().add(block * self.size), self.size) }
-    }
-
-    /// Gives `block` back to the kernel.
-    pub(crate) fn release(&self, block: usize) {
-        self.status(block).store(libc::TP_STATUS_KERNEL, Ordering::Release);
-    }
+/// Gives an RX block back to the kernel through its own bytes (the
+/// `block_status` word of its `tpacket_block_desc`), so the `&mut` slice
+/// that [`RingMap::block_mut`] handed out stays the only path to them.
+pub(crate) fn release_block(block: &mut [u8]) {
+    assert!(block.len() >= BLOCK_STATUS + 4);
+    // SAFETY: the word is inside `block` (checked above) and 4-aligned
+    // (blocks start on page boundaries, BLOCK_STATUS % 4 == 0); the pointer
+    // comes from the exclusive slice, and the kernel reads the word
+    // atomically, as an AtomicU32 writes it.
+    let status = unsafe { AtomicU32::from_ptr(block.as_mut_ptr().add(BLOCK_STATUS) as *mut u32) };
+    status.store(libc::TP_STATUS_KERNEL, Ordering::Release);
 }
 
 impl Drop for RingMap {

@@ -62,6 +62,10 @@ const IDENTICAL: &[&str] = &[
     "vlan and host 10.0.0.1",
     "vlan 100 and net 192.168.0.0/16",
     "vlan and tcp[tcpflags] & tcp-syn != 0",
+    "vlan and ipx",
+    "vlan and stp",
+    "vlan and iso",
+    "vlan and llc",
 ];
 
 /// Expressions compared by verdict only: libpcap's optimizer merges

@@ -55,7 +55,7 @@ fn world() -> (TestNetns, TestNetns) {
 /// Every packet the capture sees until `idle` passes without one.
 fn collect(cap: &mut Capture, idle: Duration) -> Vec<(Vec<u8>, Metadata, u8)> {
     let mut out = Vec::new();
-    while let Some(block) = cap.next_block(Some(idle)).unwrap() {
+    while let Some(mut block) = cap.next_block(Some(idle)).unwrap() {
         for p in block.packets() {
             out.push((p.data().to_vec(), p.metadata(), p.pkttype()));
         }
@@ -658,7 +658,7 @@ fn receiving_veth_moves_the_tag_into_metadata() {
     send(&a, "va", &sent);
     let mut tags = Vec::new();
     let mut data = Vec::new();
-    while let Some(block) = cap.next_block(Some(Duration::from_millis(300))).unwrap() {
+    while let Some(mut block) = cap.next_block(Some(Duration::from_millis(300))).unwrap() {
         for p in block.packets() {
             tags.push(p.vlan().map(|t| (t.tpid, t.tci)));
             data.push(p.data().to_vec());

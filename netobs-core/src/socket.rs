@@ -47,6 +47,11 @@ const RX_INITIAL: usize = 64 * 1024;
 /// datagrams does not overrun; the kernel clamps it to rmem_max.
 const SO_RCVBUF_SIZE: usize = 1 << 20;
 
+/// Socket send buffer asked for (SO_SNDBUF): iproute2's rtnl_open value,
+/// so the socket looks the same as iproute2's in `ss -m` (the kernel
+/// doubles it to 65536).
+const SO_SNDBUF_SIZE: i32 = 32768;
+
 /// A bound netlink socket with its receive buffer and sequence counter.
 #[derive(Debug)]
 pub struct NetlinkSocket {
@@ -68,6 +73,7 @@ impl NetlinkSocket {
         let mut sock = Socket::new(protocol.number()).map_err(|e| Error::io("open netlink socket", e))?;
         let addr = sock.bind_auto().map_err(|e| Error::io("bind netlink socket", e))?;
         let _ = sock.set_rx_buf_sz(SO_RCVBUF_SIZE);
+        let _ = sys::setsockopt_int(sock.as_fd(), libc::SOL_SOCKET, libc::SO_SNDBUF, SO_SNDBUF_SIZE);
         sock.set_ext_ack(true)
             .map_err(|e| Error::io("set NETLINK_EXT_ACK", e))?;
         match sys::setsockopt_int(sock.as_fd(), libc::SOL_NETLINK, libc::NETLINK_GET_STRICT_CHK, 1) {

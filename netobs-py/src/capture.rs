@@ -241,7 +241,7 @@ impl Capture {
         let cap = self.capture()?;
         let mut got = Vec::new();
         py.detach(|| -> netobs_capture::Result<()> {
-            if let Some(block) = cap.next_block(Some(timeout))? {
+            if let Some(mut block) = cap.next_block(Some(timeout))? {
                 got.extend(block.packets().map(|p| Packet {
                     timestamp: p.ts_ns(),
                     length: p.wire_len(),

@@ -1,5 +1,5 @@
-//! Bindings of netobs-sockdiag (NETLINK_SOCK_DIAG, inet_diag and
-//! unix_diag): `sockets()`, what `ss -tuxan` shows, with tcp_info, socket
+//! Bindings of netobs-sockdiag (NETLINK_SOCK_DIAG: inet_diag, unix_diag,
+//! packet_diag, netlink_diag): `sockets()`, what `ss -tuxan0` and `ss --netlink` show, with tcp_info, socket
 //! memory and owning processes as optional column groups; and `counters()`,
 //! the protocol counters `nstat` shows.
 
@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use netobs_core::{NetlinkSocket, Netns, Protocol};
 use netobs_sockdiag::inet_diag::SkMemInfo;
+use netobs_sockdiag::netlink_diag::{protocol_name, NetlinkShow, NetlinkSock, NDIAG_PROTO_ALL};
 use netobs_sockdiag::owners::Owners;
+use netobs_sockdiag::packet_diag::{PacketShow, PacketSock};
 use netobs_sockdiag::tcp_info::TCP_INFO_FIELDS;
 use netobs_sockdiag::unix_diag::{UnixShow, UnixSock};
 use netobs_sockdiag::{
@@ -85,6 +87,10 @@ enum Kind {
     Inet(&'static str, Proto),
     /// unix_diag.
     Unix,
+    /// packet_diag.
+    Packet,
+    /// netlink_diag.
+    Netlink,
 }
 
 /// The socket kinds `sockets()` takes, by name.
@@ -97,6 +103,8 @@ const KINDS: &[(&str, Kind)] = &[
     ("dccp", Kind::Inet("dccp", Proto::Dccp)),
     ("udplite", Kind::Inet("udplite", Proto::UdpLite)),
     ("unix", Kind::Unix),
+    ("packet", Kind::Packet),
+    ("netlink", Kind::Netlink),
 ];
 
 /// What a `sockets()` call asks for.
@@ -143,7 +151,8 @@ fn write_socket(r: &mut RowWriter<'_>, kind: &'static str, s: &InetSock<'_>, q: 
         .u64(u64::from(s.retrans()))
         .u64(u64::from(s.expires()))
         .str(s.congestion().map(str::to_owned));
-    let info = if q.info { s.tcp_info() } else { None };
+    // An MPTCP socket's INET_DIAG_INFO is a struct mptcp_info, not tcp_info.
+    let info = if q.info && kind != "mptcp" { s.tcp_info() } else { None };
     for &(_, off, size) in TCP_INFO_FIELDS {
         r.u64(info.as_ref().and_then(|i| read_u64(i.bytes(), off, size)));
     }
@@ -180,11 +189,26 @@ fn unix_netid(socket_type: u8) -> &'static str {
 /// name (`@` for the abstract namespace, `*` when unbound) as `src` with
 /// the socket's inode as `sport`, and `*` with the peer's inode as the
 /// remote end.
-fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option<&Owners>) {
-    let name = s.name().map(|n| match n.split_first() {
+/// A unix socket's name as ss shows it: `@` for the abstract namespace.
+fn unix_name(s: &UnixSock<'_>) -> Option<String> {
+    s.name().map(|n| match n.split_first() {
         Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
         _ => String::from_utf8_lossy(n).into_owned(),
-    });
+    })
+}
+
+/// What ss's filter sees of a unix socket; `name` holds the name text.
+fn unix_key<'n>(s: &UnixSock<'_>, name: &'n mut Option<String>) -> filter::UnixKey<'n> {
+    *name = unix_name(s);
+    filter::UnixKey {
+        name: name.as_deref(),
+        inode: s.inode(),
+        peer: s.peer().unwrap_or(0),
+    }
+}
+
+fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option<&Owners>) {
+    let name = unix_name(s);
     let (rq, wq) = s.rqlen().unzip();
     r.label(Some(unix_netid(s.kind())))
         .label(Some("unix"))
@@ -198,15 +222,70 @@ fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option
         .u64(None)
         .u64(s.uid().map(u64::from))
         .u64(u64::from(s.inode()))
-        .u64(s.cookie())
-        .u64(None)
-        .u64(None)
-        .u64(None)
-        .label(None);
+        .u64(s.cookie());
+    write_non_inet_tail(r, if q.memory { s.meminfo() } else { None }, s.inode(), owners);
+}
+
+/// The columns after `cookie` for sockets that are not inet: no timer,
+/// retransmits, expiry, congestion control or tcp_info; memory and owner.
+fn write_non_inet_tail(r: &mut RowWriter<'_>, m: Option<SkMemInfo>, inode: u32, owners: Option<&Owners>) {
+    r.u64(None).u64(None).u64(None).label(None);
     for _ in TCP_INFO_FIELDS {
         r.u64(None);
     }
-    write_memory_and_owner(r, if q.memory { s.meminfo() } else { None }, s.inode(), owners);
+    write_memory_and_owner(r, m, inode, owners);
+}
+
+/// A packet socket (`ss -0`): netid p_raw/p_dgr, the EtherType it
+/// receives (host order, 3 for ETH_P_ALL) as `sport`, the bound interface
+/// index (0: all) as `interface`, the receive queue from its memory info
+/// as `rqueue`, as ss shows it.
+fn write_packet(r: &mut RowWriter<'_>, s: &PacketSock<'_>, q: &Query, owners: Option<&Owners>) {
+    let netid = match i32::from(s.kind()) {
+        libc::SOCK_RAW => "p_raw",
+        libc::SOCK_DGRAM => "p_dgr",
+        _ => "packet",
+    };
+    let m = s.meminfo();
+    r.label(Some(netid))
+        .label(Some("packet"))
+        .label(Some("UNCONN"))
+        .str(None)
+        .u64(u64::from(s.protocol()))
+        .str(None)
+        .u64(None)
+        .u64(m.map(|m| u64::from(m.rmem_alloc)))
+        .u64(0)
+        .u64(s.info().map(|i| u64::from(i.index)))
+        .u64(s.uid().map(u64::from))
+        .u64(u64::from(s.inode()))
+        .u64(s.cookie());
+    write_non_inet_tail(r, if q.memory { m } else { None }, s.inode(), owners);
+}
+
+/// A netlink socket (`ss --netlink`): netid nl, the protocol's ss name
+/// (`rtnl`, `genl`, or its number) as `src` with the port id as `sport`
+/// (0 is the kernel's socket), the destination port id as `dport`.
+fn write_netlink(r: &mut RowWriter<'_>, s: &NetlinkSock<'_>, q: &Query, owners: Option<&Owners>) {
+    let proto = match protocol_name(s.protocol()) {
+        Some(n) => n.to_owned(),
+        None => s.protocol().to_string(),
+    };
+    let m = s.meminfo();
+    r.label(Some("nl"))
+        .label(Some("netlink"))
+        .label(Some("UNCONN"))
+        .str(Some(proto))
+        .u64(u64::from(s.portid()))
+        .label(Some("*"))
+        .u64(u64::from(s.dst_portid()))
+        .u64(m.map(|m| u64::from(m.rmem_alloc)))
+        .u64(m.map(|m| u64::from(m.wmem_alloc)))
+        .u64(None)
+        .u64(None)
+        .u64(u64::from(s.inode()))
+        .u64(s.cookie());
+    write_non_inet_tail(r, if q.memory { m } else { None }, s.inode(), owners);
 }
 
 fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
@@ -222,10 +301,11 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
         }
         None => None,
     };
-    if expr.is_some() && q.kinds.iter().any(|k| matches!(k, Kind::Unix)) {
+    if expr.is_some() && q.kinds.iter().any(|k| matches!(k, Kind::Packet | Kind::Netlink)) {
         return Err(Error::Filter {
             column: 1,
-            message: "filters apply to inet sockets (tcp, udp, raw, ...), not to unix sockets".to_owned(),
+            message: "filters apply to inet sockets (in the kernel) and unix sockets (by name, inode), not to packet or netlink sockets"
+                .to_owned(),
         });
     }
     let bc = expr.as_ref().map(bytecode::compile);
@@ -253,15 +333,35 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
                 }
             }
             Kind::Unix => {
+                let mut name = None;
                 let mut show = UnixShow::NAME | UnixShow::PEER | UnixShow::RQLEN | UnixShow::UID;
                 if q.memory {
                     show |= UnixShow::MEMINFO;
                 }
                 diag.for_each_unix(q.states, show, |s| {
+                    if expr.as_ref().is_some_and(|e| !e.matches_unix(&unix_key(s, &mut name))) {
+                        return;
+                    }
                     let mut r = t.row();
                     write_unix(&mut r, s, q, owners.as_ref());
                 })?;
             }
+            // Packet and netlink sockets have no state; ss lists them as
+            // UNCONN, so only a state set with UNCONN (CLOSE) shows them.
+            Kind::Packet if q.states.contains(TcpState::Close) => {
+                let show = PacketShow::INFO | PacketShow::MEMINFO;
+                diag.for_each_packet(show, |s| {
+                    let mut r = t.row();
+                    write_packet(&mut r, s, q, owners.as_ref());
+                })?;
+            }
+            Kind::Netlink if q.states.contains(TcpState::Close) => {
+                diag.for_each_netlink(NDIAG_PROTO_ALL, NetlinkShow::MEMINFO, |s| {
+                    let mut r = t.row();
+                    write_netlink(&mut r, s, q, owners.as_ref());
+                })?;
+            }
+            Kind::Packet | Kind::Netlink => {}
         }
     }
     Ok(t)
@@ -299,7 +399,7 @@ fn kinds_arg(arg: &Bound<'_, PyAny>) -> PyResult<Vec<Kind>> {
             match KINDS.iter().find(|(name, _)| *name == lower) {
                 Some(&(_, found)) => Ok(found),
                 None => Err(PyValueError::new_err(format!(
-                    "kinds: unknown socket kind {k:?} (expected tcp, udp, raw, mptcp, sctp, dccp, udplite or unix)"
+                    "kinds: unknown socket kind {k:?} (expected tcp, udp, raw, mptcp, sctp, dccp, udplite, unix, packet or netlink)"
                 ))),
             }
         })

@@ -5,20 +5,26 @@
 //! Both own a private trace instance (`/sys/kernel/tracing/instances/
 //! netobs-PID-PURPOSE-N`); `close()` (or leaving the `with` block) drops it,
 //! which removes the instance directory. Tracepoints are global: they see
-//! every network namespace, so there is no `netns=` argument; filter by
-//! protocol, reason or fields instead. Blocking reads run without the GIL in
-//! slices of at most [`SLICE`], checking for Ctrl-C between them.
+//! every network namespace, so `netns=` of `DropMonitor` only says where
+//! the sockets of TCP drops are looked up (sock_diag), and `TraceSession`
+//! has none; filter by protocol, reason or fields instead. Blocking reads
+//! run without the GIL in slices of at most [`SLICE`], checking for Ctrl-C
+//! between them.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use netobs_core::Netns;
 use netobs_trace::format::FieldLocation;
-use netobs_trace::{DropCounts, DropFilter, EventFormat, Field, Kallsyms, RawReader, SkbDrop, Tracefs};
+use netobs_trace::{
+    DropCounts, DropDetail, DropFilter, EventFormat, Field, Kallsyms, RawReader, SkbDrop, TcpSocket, Tracefs,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::PyResultExt;
+use crate::netns::netns_arg;
 use crate::table::{ColumnKind::*, Columns, TableBuilder};
 
 /// The longest wait without the GIL before signals are checked.
@@ -83,7 +89,23 @@ static DROP_EVENT_COLUMNS: Columns = &[
     ("reason", Str),
     ("reason_code", U64),
     ("protocol", U64),
+    ("skbaddr", U64),
+    ("rx_sk", U64),
+    ("stack", StrTuple),
+    ("saddr", Str),
+    ("sport", U64),
+    ("daddr", Str),
+    ("dport", U64),
+    ("tcp_state", Str),
+    ("sock_cookie", U64),
 ];
+
+/// A drop with its stack and TCP socket, owned so it outlives the read.
+struct DropRecord {
+    drop: SkbDrop,
+    stack: Vec<u64>,
+    tcp: Option<TcpSocket>,
+}
 
 /// The drop monitor with its symbol table and the reasons kept.
 struct Monitor {
@@ -97,11 +119,11 @@ struct Monitor {
 impl Monitor {
     /// Polls until a drop is read or `deadline` (at most [`SLICE`]); only
     /// drops of the kept reasons reach `f`.
-    fn poll_until(&mut self, deadline: Instant, f: &mut impl FnMut(&SkbDrop)) -> netobs_trace::Result<u64> {
+    fn poll_until(&mut self, deadline: Instant, f: &mut impl FnMut(&DropDetail<'_>)) -> netobs_trace::Result<u64> {
         let left = deadline.saturating_duration_since(Instant::now()).min(SLICE);
         let keep = self.keep.clone();
-        self.mon.poll(Some(left), |d| {
-            if keep.as_ref().is_none_or(|k| k.contains(&d.reason)) {
+        self.mon.poll_detailed(Some(left), |d| {
+            if keep.as_ref().is_none_or(|k| k.contains(&d.drop.reason)) {
                 f(d)
             }
         })
@@ -122,7 +144,11 @@ impl Monitor {
 /// (largest count first); `events(timeout)` returns the single drops
 /// instead. `reasons` (a name such as "UNHANDLED_PROTO" or a list),
 /// `protocol` (EtherType) and `location` (a function name) filter in the
-/// kernel. Leaving the `with` block (or `close()`) removes the instance.
+/// kernel. `stacks=True` records each drop's kernel stack; `tcp=True`
+/// names the TCP socket a drop belonged to (addresses, ports, state,
+/// cookie), its state looked up with sock_diag in `netns` (which implies
+/// `tcp=True`; drops of every namespace are still seen). Leaving the
+/// `with` block (or `close()`) removes the instance.
 #[pyclass(module = "netobs")]
 pub struct DropMonitor {
     inner: Option<Monitor>,
@@ -142,17 +168,26 @@ impl DropMonitor {
 #[pymethods]
 impl DropMonitor {
     #[new]
-    #[pyo3(signature = (interval=1.0, reasons=None, protocol=None, location=None))]
+    #[pyo3(signature = (interval=1.0, reasons=None, protocol=None, location=None, stacks=false, tcp=false, netns=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         interval: f64,
         reasons: Option<&Bound<'_, PyAny>>,
         protocol: Option<&Bound<'_, PyAny>>,
         location: Option<String>,
+        stacks: bool,
+        tcp: bool,
+        netns: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let interval = seconds("interval", interval)?;
         let reasons = reasons_arg(reasons)?;
         let protocol = ethertype_arg(protocol)?;
+        let tcp_netns = match netns.filter(|n| !n.is_none()) {
+            Some(n) => Some(netns_arg(Some(n))?),
+            None if tcp => Some(Netns::Current),
+            None => None,
+        };
         let monitor = py
             .detach(|| -> netobs_trace::Result<Monitor> {
                 let tracefs = Tracefs::find_or_mount()?;
@@ -163,7 +198,17 @@ impl DropMonitor {
                     location,
                     socket_only: false,
                 };
-                let mon = netobs_trace::DropMonitor::open(&tracefs, &filter, Some(&syms))?;
+                let mut mon = if stacks || tcp_netns.is_some() {
+                    netobs_trace::DropMonitor::open_tracepoint(&tracefs, &filter, Some(&syms))?
+                } else {
+                    netobs_trace::DropMonitor::open(&tracefs, &filter, Some(&syms))?
+                };
+                if stacks {
+                    mon.enable_stacks()?;
+                }
+                if let Some(ns) = &tcp_netns {
+                    mon.enable_tcp_flows_in(std::slice::from_ref(ns))?;
+                }
                 let keep = if reasons.len() > 1 {
                     let table = mon.kfree_skb().reasons();
                     let mut codes = Vec::new();
@@ -231,7 +276,7 @@ impl DropMonitor {
         let m = self.monitor()?;
         let mut counts = DropCounts::default();
         while Instant::now() < deadline {
-            py.detach(|| m.poll_until(deadline, &mut |d| counts.add(d)))
+            py.detach(|| m.poll_until(deadline, &mut |d| counts.add(&d.drop)))
                 .py_err(py)?;
             py.check_signals()?;
         }
@@ -262,14 +307,30 @@ impl DropMonitor {
         let mut drops = Vec::new();
         loop {
             let until = deadline.unwrap_or_else(|| Instant::now() + SLICE);
-            py.detach(|| m.poll_until(until, &mut |d| drops.push(*d))).py_err(py)?;
+            py.detach(|| {
+                m.poll_until(until, &mut |d| {
+                    drops.push(DropRecord {
+                        drop: d.drop,
+                        stack: d.stack.to_vec(),
+                        tcp: d.tcp,
+                    })
+                })
+            })
+            .py_err(py)?;
             if !drops.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
             py.check_signals()?;
         }
         let mut t = TableBuilder::new(&[DROP_EVENT_COLUMNS]);
-        for d in &drops {
+        let nonzero = |v: u64| (v != 0).then_some(v);
+        for r in &drops {
+            let d = &r.drop;
+            let flow = r.tcp.map(|t| t.flow);
+            let state = r.tcp.and_then(|t| t.state).and_then(|s| {
+                let dec = m.mon.tcp_decoder()?;
+                Some(dec.state_name(s).to_owned())
+            });
             t.row()
                 .u64(d.timestamp)
                 .u64(u64::from(d.cpu))
@@ -278,7 +339,16 @@ impl DropMonitor {
                 .u64(d.location)
                 .str(Some(m.reason_name(d.reason)))
                 .u64(u64::from(d.reason))
-                .u64(u64::from(d.protocol));
+                .u64(u64::from(d.protocol))
+                .u64(nonzero(d.skbaddr))
+                .u64(nonzero(d.rx_sk))
+                .strs(r.stack.iter().map(|a| m.syms.format(*a)).collect())
+                .str(flow.map(|f| f.saddr.to_string()))
+                .u64(flow.map(|f| u64::from(f.sport)))
+                .str(flow.map(|f| f.daddr.to_string()))
+                .u64(flow.map(|f| u64::from(f.dport)))
+                .str(state)
+                .u64(r.tcp.and_then(|t| t.cookie));
         }
         t.into_py(py, "DropEvent")
     }

@@ -6,11 +6,13 @@ Like netobs-testsupport on the Rust side: without root the kernel tests skip
 privileged test must never skip.
 """
 
+import contextlib
 import itertools
 import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -119,3 +121,25 @@ def wait_operstate_up(ns, dev, timeout=5.0):
         if time.monotonic() > deadline:
             pytest.fail(f"{dev} in {ns.name} not UP after {timeout} s")
         time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def script_in_netns(ns, script):
+    """Runs the Python `script` inside namespace `ns` with its stdin and
+    stdout piped; yields the process. Leaving the block writes a line to its
+    stdin (scripts wait for it before exiting) and checks it exited 0."""
+    p = subprocess.Popen(
+        ["ip", "netns", "exec", ns.name, sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield p
+    finally:
+        try:
+            p.stdin.write("done\n")
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
+        assert p.wait(timeout=10) == 0

@@ -8,7 +8,7 @@ import pytest
 
 import netobs
 
-from conftest import run
+from conftest import run, script_in_netns
 
 WORLD = os.path.join(os.path.dirname(__file__), "socket_world.py")
 
@@ -191,5 +191,71 @@ def test_unix_sockets_match_ss(socket_world):
     server = next(s for s in table if s.rqueue == 500)
     client = next(s for s in table if s.sport == server.dport)
     assert client.dport == server.sport
-    with pytest.raises(netobs.FilterError, match="not to unix"):
-        netobs.sockets(kinds=("tcp", "unix"), filter="sport = :22", netns=ns.name)
+    # Unix sockets are filtered in user space by name pattern, as ss does.
+    named = netobs.sockets(kinds="unix", filter=f"src unix:@{ns.name.upper()}*", netns=ns.name)
+    theirs = run("ss", "-N", ns.name, "-H", "-n", "-xa", "src", f"unix:@{ns.name.upper()}*").splitlines()
+    # The listener and the connection it accepted, which shares its name.
+    assert {(s.src, s.sport) for s in named} == {(f[4], int(f[5])) for f in map(str.split, theirs)}
+    assert {s.src for s in named} == {f"@{ns.name}"} and len(named) == 2
+    with pytest.raises(netobs.FilterError, match="not to packet"):
+        netobs.sockets(kinds=("tcp", "packet"), filter="sport = :22", netns=ns.name)
+
+
+# Holds, in the namespace it runs in, a raw packet socket for EtherType
+# 0x4321 bound to lo, a datagram packet socket for IPv4 on every
+# interface, and rtnetlink and generic netlink sockets; prints "ready".
+PACKET_AND_NETLINK = """
+import socket, sys
+a = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x4321)); a.bind(("lo", 0))
+b = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+n = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); n.bind((0, 0))
+g = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16); g.bind((0, 0))
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_packet_and_netlink_sockets_match_ss(make_netns):
+    ns = make_netns()
+    with script_in_netns(ns, PACKET_AND_NETLINK) as p:
+        assert p.stdout.readline().strip() == "ready"
+        # ss -0 -n -e: "p_raw UNCONN 0 0 [17185]:lo * ino:N sk:HEX".
+        theirs = set()
+        for line in run("ss", "-N", ns.name, "-H", "-n", "-e", "-0a").splitlines():
+            if line.startswith("\t"):
+                continue
+            netid, state, rq, wq, local, _peer, ino = line.split()[:7]
+            proto, _, dev = local.rpartition(":")
+            theirs.add((netid, state, int(rq), int(wq), int(proto.strip("[]")), dev, int(ino.removeprefix("ino:"))))
+        table = netobs.sockets(kinds="packet", netns=ns.name)
+        devs = {0: "*", 1: "lo"}
+        ours = {(s.kind, s.state, s.rqueue, s.wqueue, s.sport, devs[s.interface], s.inode) for s in table}
+        assert ours == theirs
+        assert {(s.kind, s.sport) for s in table} == {("p_raw", 0x4321), ("p_dgr", 0x0800)}
+        assert all(s.family == "packet" for s in table)
+
+        # ss -f netlink -n: "UNCONN 0 0 16:6775 *"; each dumper's own
+        # sock_diag socket (protocol 4, a nonzero port) differs between the two.
+        def own_dump_socket(proto, port):
+            return proto == 4 and port != 0
+
+        theirs = set()
+        for line in run("ss", "-N", ns.name, "-H", "-n", "-f", "netlink", "-a").splitlines():
+            state, rq, wq, local = line.split()[:4]
+            proto, port = map(int, local.split(":"))
+            if not own_dump_socket(proto, port):
+                theirs.add((state, int(rq), int(wq), proto, port))
+        table = netobs.sockets(kinds="netlink", netns=ns.name)
+        # ss's names of netlink protocols (include/uapi/linux/netlink.h numbers).
+        names = "rtnl unused usersock fw tcpdiag nflog xfrm selinux iscsi audit fiblookup connector nft ip6fw dec-rt uevent genl"
+        number = {n: i for i, n in enumerate(names.split())}
+        ours = {
+            (s.state, s.rqueue, s.wqueue, number[s.src], s.sport)
+            for s in table
+            if not own_dump_socket(number[s.src], s.sport)
+        }
+        assert ours == theirs
+        assert {("rtnl", 0), ("genl", 0), ("rtnl", p.pid), ("genl", p.pid)} <= {(s.src, s.sport) for s in table}
+        assert {(s.kind, s.family, s.dst) for s in table} == {("nl", "netlink", "*")}
+        # No state of theirs is a connection state.
+        assert len(netobs.sockets(kinds=("packet", "netlink"), states="established", netns=ns.name)) == 0

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import netobs
-from conftest import wait_operstate_up
+from conftest import script_in_netns, wait_operstate_up
 
 INSTANCES = "/sys/kernel/tracing/instances"
 
@@ -29,6 +29,27 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((sys.argv[1], 0))
 frame = b"\\xff" * 6 + b"\\x02\\x00\\x00\\x00\\x00\\x01" + b"\\x43\\x21" + b"netobs drop test".ljust(46, b"\\0")
 s.send(frame)
+"""
+
+
+# In the namespace it runs in: a loopback TCP connection, made before the
+# caller opens its DropMonitor (prints the server's port, then waits for a
+# line). Then data the server reads, a socket filter that rejects
+# everything on the server socket (struct sock_fprog of one `ret #0`,
+# SO_ATTACH_FILTER), and more data: tcp_v4_rcv drops it with reason
+# SOCKET_FILTER and rx_sk = the server socket. Waits for a line to exit.
+OLD_CONNECTION = """
+import ctypes, socket, struct, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+print(l.getsockname()[1], c.getsockname()[1], flush=True)
+sys.stdin.readline()
+c.sendall(b"hello"); s.recv(5)
+ret0 = ctypes.create_string_buffer(struct.pack("@HBBI", 0x06, 0, 0, 0))
+SO_ATTACH_FILTER = 26  # include/uapi/asm-generic/socket.h; not in Python's socket module
+s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("@HP", 1, ctypes.addressof(ret0)))
+c.sendall(b"dropped")
+sys.stdin.readline()
 """
 
 
@@ -84,6 +105,42 @@ def test_drop_monitor_sees_the_unhandled_protocol(veth_pair):
     assert own_instances() == []
     with pytest.raises(ValueError):
         mon.summary(0.1)
+
+
+def test_drop_monitor_records_the_stack(veth_pair):
+    a, _ = veth_pair
+    with netobs.DropMonitor(protocol=0x4321, stacks=True) as mon:
+        a.exec(sys.executable, "-c", INJECT, "va")
+        events = mon.events(timeout=5.0)
+    assert len(events) == 1
+    e = events[0]
+    assert e.reason == "UNHANDLED_PROTO" and e.skbaddr
+    # Innermost first; the receive path that freed it is on the stack.
+    assert any(f.startswith("__netif_receive_skb") for f in e.stack), e.stack
+    assert all("+0x" in f or f.startswith("0x") for f in e.stack), e.stack
+    assert e.saddr is None and e.tcp_state is None
+
+
+def test_drop_monitor_names_the_tcp_socket_of_an_old_connection(make_netns):
+    ns = make_netns()
+    with script_in_netns(ns, OLD_CONNECTION) as p:
+        server_port, client_port = map(int, p.stdout.readline().split())
+        with netobs.DropMonitor(protocol=0x0800, netns=ns.name) as mon:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            joined = []
+            deadline = time.monotonic() + 5
+            while not joined and time.monotonic() < deadline:
+                joined = [e for e in mon.events(timeout=0.5) if e.sport == server_port]
+        e = joined[0]
+        assert e.reason == "SOCKET_FILTER"
+        assert (e.saddr, e.daddr, e.dport) == ("127.0.0.1", "127.0.0.1", client_port)
+        assert e.rx_sk and e.tcp_state == "ESTABLISHED"
+        # The cookie is sock_diag's: ss -e prints it as sk:HEX.
+        ss = ns.exec("ss", "-tne", "state", "established", "sport", "=", f":{server_port}")
+        assert f" sk:{e.sock_cookie:x} " in ss, ss
+        ours = netobs.sockets(states="established", filter=f"sport = :{server_port}", netns=ns.name)
+        assert [s.cookie for s in ours] == [e.sock_cookie]
 
 
 def test_trace_session_names_the_drop_reason(veth_pair):

@@ -139,6 +139,8 @@ impl Compiler {
             }
             Expr::Cgroup(id) => self.emit(op::CGROUP_COND, id.to_ne_bytes().to_vec(), fail),
             Expr::AutoBound => self.emit(op::AUTO, Vec::new(), fail),
+            // Unix names never match an inet socket: always false.
+            Expr::UnixName(..) => self.emit(op::JMP, Vec::new(), fail),
         }
     }
 
@@ -348,6 +350,8 @@ mod tests {
             "not dst 10.0.0.0/8",
             "sport > :1024 and not ( dport = :80 or dport = :8080 )",
             "src [::1] or src 127.0.0.1",
+            "src unix:* or sport = :22",
+            "not dst unix:@x",
             "dev 1 or fwmark 0x10/0xff",
             "not not sport = :1 or dport < :10 dport >= :3",
         ];

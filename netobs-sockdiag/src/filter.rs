@@ -10,7 +10,12 @@
 //!        | dev [=|!=] NAME|INDEX | fwmark [=|!=] MARK[/MASK]
 //!        | cgroup [=|!=] PATH | autobound
 //! HOST  := ADDR[/LEN][:PORT] | [ADDR6][/LEN][:PORT] | *:PORT | :PORT
+//!        | unix:PATTERN                            (a shell pattern, as fnmatch(3))
 //! ```
+//!
+//! `unix:` conditions match unix sockets by name in user space
+//! ([`Expr::matches_unix`]), as ss does; with [`ParseOptions::unix`] (ss
+//! `-x`) every address is such a pattern.
 //!
 //! As in ss, `and` and `or` have the same precedence and group from the
 //! left (`a or b and c` is `(a or b) and c`); juxtaposition means `and`.
@@ -67,6 +72,42 @@ pub enum Expr {
     Cgroup(u64),
     /// Local port was chosen by the kernel (not bound explicitly).
     AutoBound,
+    /// A unix socket's name (`Src`: its own, `@` for the abstract
+    /// namespace; `Dst`: its peer's, which unix_diag does not give, so ss
+    /// matches it against "") fits this shell pattern, case-insensitively
+    /// (misc/ss.c `unix_match`: fnmatch with FNM_CASEFOLD).
+    UnixName(End, String),
+}
+
+/// A packet or netlink socket as ss's filter sees it (misc/ss.c
+/// `packet_stats_print`, `netlink_show_one`): no addresses, a protocol
+/// number where the local address would be, ports and interface as below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OtherKey {
+    /// Packet: the bound interface index; netlink: the port id.
+    pub lport: i32,
+    /// Packet: 0; netlink: -1.
+    pub rport: i32,
+    /// Packet: the bound interface index; netlink: 0.
+    pub iface: u32,
+    /// The protocol (EtherType in host order, or the netlink protocol),
+    /// the first word of ss's local address.
+    pub protocol: u32,
+    /// Packet: `autobound` holds when unbound with protocol 0; netlink: for
+    /// a negative (kernel-chosen) port id.
+    pub netlink: bool,
+}
+
+/// A unix socket as ss's filter sees it (misc/ss.c `unix_show_sock`): its
+/// name, and its inode and its peer's as the "ports".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnixKey<'a> {
+    /// Bound name, abstract ones with a leading `@`; None when unbound.
+    pub name: Option<&'a str>,
+    /// Socket inode (`sport` compares with it).
+    pub inode: u32,
+    /// Peer's inode, 0 when none (`dport` compares with it).
+    pub peer: u32,
 }
 
 /// The fields of a socket a filter looks at, for user-space evaluation.
@@ -147,6 +188,82 @@ impl Expr {
             Expr::Mark { value, mask } => s.mark & mask == *value,
             Expr::Cgroup(id) => s.cgroup == *id,
             Expr::AutoBound => s.autobound,
+            // An inet condition never matches an inet socket by name.
+            Expr::UnixName(..) => false,
+        }
+    }
+
+    /// Evaluates the expression on a unix socket with ss's semantics
+    /// (misc/ss.c `run_ssfilter` on what `unix_show_sock` fills in): names
+    /// by pattern, ports as inodes, no interface, mark or cgroup (all 0),
+    /// autobound for unbound sockets and kernel-chosen `@xxxxx` names.
+    pub fn matches_unix(&self, s: &UnixKey<'_>) -> bool {
+        let port = |end: &End| if *end == End::Src { s.inode } else { s.peer };
+        match self {
+            Expr::And(a, b) => a.matches_unix(s) && b.matches_unix(s),
+            Expr::Or(a, b) => a.matches_unix(s) || b.matches_unix(s),
+            Expr::Not(a) => !a.matches_unix(s),
+            Expr::UnixName(End::Src, pat) => crate::sys::fnmatch_casefold(pat, s.name.unwrap_or("")),
+            Expr::UnixName(End::Dst, pat) => crate::sys::fnmatch_casefold(pat, ""),
+            // ss compares the port and then, for an address, the inet
+            // prefix, which a unix socket never has.
+            Expr::Host(end, c) => c.port.is_none_or(|p| u32::from(p) == port(end)) && c.prefix.is_none(),
+            Expr::PortGe(end, p) => port(end) >= u32::from(*p),
+            Expr::PortLe(end, p) => port(end) <= u32::from(*p),
+            Expr::Dev(i) => *i == 0,
+            Expr::Mark { value, .. } => *value == 0,
+            Expr::Cgroup(id) => *id == 0,
+            Expr::AutoBound => s.name.is_none_or(|n| {
+                n.len() == 6 && n.starts_with('@') && n[1..].bytes().all(|b| b"0123456789abcdef".contains(&b))
+            }),
+        }
+    }
+
+    /// Evaluates the expression on a packet or netlink socket with ss's
+    /// semantics: ports and interface as [`OtherKey`] says, and an address
+    /// prefix compared with the bytes of ss's local address (the protocol
+    /// number, then zeros) or remote address (zeros), as its
+    /// `inet2_addr_match` does for these families.
+    pub fn matches_other(&self, s: &OtherKey) -> bool {
+        let port = |end: &End| if *end == End::Src { s.lport } else { s.rport };
+        let mut local = [0u8; 16];
+        local[..4].copy_from_slice(&s.protocol.to_ne_bytes());
+        match self {
+            Expr::And(a, b) => a.matches_other(s) && b.matches_other(s),
+            Expr::Or(a, b) => a.matches_other(s) || b.matches_other(s),
+            Expr::Not(a) => !a.matches_other(s),
+            Expr::Host(end, c) => {
+                if c.port.is_some_and(|p| i32::from(p) != port(end)) {
+                    return false;
+                }
+                let Some((addr, bits)) = c.prefix else {
+                    return true;
+                };
+                let data = if *end == End::Src { &local[..] } else { &[0u8; 16][..] };
+                match addr {
+                    IpAddr::V4(a) => prefix_match(data, &a.octets(), bits),
+                    IpAddr::V6(a) => prefix_match(data, &a.octets(), bits),
+                }
+            }
+            Expr::PortGe(end, p) => port(end) >= i32::from(*p),
+            Expr::PortLe(end, p) => port(end) <= i32::from(*p),
+            Expr::Dev(i) => *i == s.iface,
+            Expr::Mark { value, .. } => *value == 0,
+            Expr::Cgroup(id) => *id == 0,
+            Expr::AutoBound if s.netlink => s.lport < 0,
+            Expr::AutoBound => s.lport == 0 && s.protocol == 0,
+            Expr::UnixName(..) => false,
+        }
+    }
+
+    /// Whether the expression names unix sockets (`unix:` patterns): ss
+    /// then lists only unix sockets.
+    pub fn names_unix(&self) -> bool {
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => a.names_unix() || b.names_unix(),
+            Expr::Not(a) => a.names_unix(),
+            Expr::UnixName(..) => true,
+            _ => false,
         }
     }
 
@@ -276,6 +393,15 @@ struct Parser<'a, R> {
     resolver: &'a R,
     depth: usize,
     conditions: usize,
+    options: ParseOptions,
+}
+
+/// How addresses without a family prefix are read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Read them as unix name patterns, as ss does when `-x` was its last
+    /// family option (its `preferred_family` is AF_UNIX).
+    pub unix: bool,
 }
 
 /// Most nested parentheses and `not`s accepted.
@@ -366,7 +492,11 @@ impl<'a, R: Resolver> Parser<'a, R> {
                 let end = if t.text == "src" { End::Src } else { End::Dst };
                 self.optional_eq();
                 let h = self.next("an address")?;
-                Ok(Expr::Host(end, parse_host(h.text, h.column, false)?))
+                let pattern = h.text.strip_prefix("unix:").or(self.options.unix.then_some(h.text));
+                match pattern {
+                    Some(p) => Ok(Expr::UnixName(end, p.to_owned())),
+                    None => Ok(Expr::Host(end, parse_host(h.text, h.column, false)?)),
+                }
             }
             "sport" | "dport" => {
                 let end = if t.text == "sport" { End::Src } else { End::Dst };
@@ -559,7 +689,10 @@ fn parse_host(text: &str, column: usize, is_port: bool) -> Result<HostCond> {
         s = r;
         family_v6 = Some(false);
     }
-    for p in ["unix:", "link:", "netlink:", "vsock:"] {
+    for p in ["unix:", "link:", "netlink:", "vsock:"]
+        .into_iter()
+        .filter(|p| !is_port || *p != "unix:")
+    {
         if s.starts_with(p) {
             return Err(err(column, format!("{p} addresses are not supported in filters yet")));
         }
@@ -638,6 +771,11 @@ fn cgroup_id(path: &str, column: usize) -> Result<u64> {
 /// Parses an ss filter expression (the words after the state selection,
 /// joined with spaces). Interface names are resolved by `resolver`.
 pub fn parse_with(expr: &str, resolver: &impl Resolver) -> Result<Option<Expr>> {
+    parse_with_options(expr, resolver, ParseOptions::default())
+}
+
+/// Parses an ss filter expression with `options` (see [`ParseOptions`]).
+pub fn parse_with_options(expr: &str, resolver: &impl Resolver, options: ParseOptions) -> Result<Option<Expr>> {
     let toks = tokenize(expr);
     if toks.is_empty() {
         return Ok(None);
@@ -649,6 +787,7 @@ pub fn parse_with(expr: &str, resolver: &impl Resolver) -> Result<Option<Expr>> 
         resolver,
         depth: 0,
         conditions: 0,
+        options,
     };
     let e = p.list(false)?;
     Ok(Some(e))
@@ -760,6 +899,73 @@ mod tests {
         assert!(parse(&deep).unwrap_err().to_string().contains("nested"));
         let many = vec!["sport = :1"; 1001].join(" or ");
         assert!(parse(&many).unwrap_err().to_string().contains("conditions"));
+    }
+
+    #[test]
+    fn unix_names() {
+        let key = |name, inode, peer| UnixKey { name, inode, peer };
+        let e = p("src unix:/run/*.sock");
+        assert_eq!(e, Expr::UnixName(End::Src, "/run/*.sock".into()));
+        assert!(e.names_unix());
+        assert!(e.matches_unix(&key(Some("/run/a.sock"), 1, 0)));
+        assert!(
+            e.matches_unix(&key(Some("/RUN/A.SOCK"), 1, 0)),
+            "case-insensitive like ss"
+        );
+        assert!(!e.matches_unix(&key(Some("/run/a.sck"), 1, 0)));
+        assert!(!e.matches_unix(&key(None, 1, 0)));
+        // The peer's name is unknown to ss (""): only `*` matches it.
+        assert!(p("dst unix:*").matches_unix(&key(None, 1, 2)));
+        assert!(!p("dst unix:@x").matches_unix(&key(Some("@x"), 1, 2)));
+        // Ports are inodes.
+        assert!(p("sport = :7").matches_unix(&key(None, 7, 0)));
+        assert!(p("dport > :2").matches_unix(&key(None, 7, 3)));
+        assert!(p("autobound").matches_unix(&key(Some("@0001f"), 1, 0)));
+        assert!(!p("autobound").matches_unix(&key(Some("@netobs"), 1, 0)));
+        // With ss -x, plain addresses are patterns too.
+        let o = ParseOptions { unix: true };
+        let e = parse_with_options("src @netobs*", &NoNames, o).unwrap().unwrap();
+        assert!(e.matches_unix(&key(Some("@netobs-test"), 1, 0)));
+        assert!(!p("sport = :22").names_unix());
+        // In an inet dump a name pattern is false.
+        let s = SockKey {
+            src: "127.0.0.1".parse().unwrap(),
+            dst: "127.0.0.1".parse().unwrap(),
+            sport: 1,
+            dport: 2,
+            ifindex: 0,
+            mark: 0,
+            cgroup: 0,
+            autobound: false,
+        };
+        assert!(!p("src unix:*").matches(&s));
+    }
+
+    #[test]
+    fn packet_and_netlink_keys() {
+        let packet = OtherKey {
+            lport: 2,
+            rport: 0,
+            iface: 2,
+            protocol: 0x0003,
+            netlink: false,
+        };
+        assert!(p("sport = :2").matches_other(&packet));
+        assert!(!p("sport = :22").matches_other(&packet));
+        assert!(p("dev 2 and dport = :0").matches_other(&packet));
+        assert!(!p("autobound").matches_other(&packet));
+        let netlink = OtherKey {
+            lport: -4100,
+            rport: -1,
+            iface: 0,
+            protocol: 0,
+            netlink: true,
+        };
+        assert!(p("autobound").matches_other(&netlink));
+        assert!(p("sport < :0").matches_other(&netlink));
+        // The local "address" is the protocol number, then zeros.
+        assert!(p("src 0.0.0.0/8").matches_other(&netlink));
+        assert!(!p("src unix:*").matches_other(&netlink));
     }
 
     #[test]

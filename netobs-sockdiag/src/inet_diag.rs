@@ -509,6 +509,11 @@ impl<'a> InetSock<'a> {
     pub fn tcp_info(&self) -> Option<TcpInfo<'a>> {
         self.attrs.bytes_of(attr::INFO).map(TcpInfo::new)
     }
+    /// INET_DIAG_INFO of an MPTCP socket (a dump with [`Proto::Mptcp`]),
+    /// which is a `struct mptcp_info`, not a `tcp_info`.
+    pub fn mptcp_info(&self) -> Option<MptcpInfo> {
+        self.attrs.bytes_of(attr::INFO).map(MptcpInfo::parse)
+    }
     /// Congestion control name (INET_DIAG_CONG).
     pub fn congestion(&self) -> Option<&'a str> {
         self.attrs.str(attr::CONG)
@@ -562,9 +567,12 @@ impl<'a> InetSock<'a> {
     }
     /// Upper-layer protocol name (INET_ULP_INFO_NAME in INET_DIAG_ULP_INFO), e.g. `tls`.
     pub fn ulp_name(&self) -> Option<&'a str> {
-        let ulp = self.attrs.get(attr::ULP_INFO)?;
-        let name = ulp.nested().first(1).ok()??;
-        name.str().ok()
+        self.ulp()?.name()
+    }
+    /// The upper-layer protocol's own info (INET_DIAG_ULP_INFO); None when
+    /// absent or malformed.
+    pub fn ulp(&self) -> Option<UlpInfo<'a>> {
+        UlpInfo::parse(self.attrs.get(attr::ULP_INFO)?.payload()).ok()
     }
     /// TCP Vegas info (INET_DIAG_VEGASINFO).
     pub fn vegas(&self) -> Option<VegasInfo> {
@@ -649,6 +657,150 @@ impl SkMemInfo {
             backlog: at(7),
             drops: at(8),
         })
+    }
+}
+
+/// INET_DIAG_ULP_INFO: a TCP socket's upper-layer protocol
+/// (include/uapi/linux/inet_diag.h `INET_ULP_INFO_*`).
+#[derive(Clone, Debug)]
+pub struct UlpInfo<'a>(AttrIndex<'a, 4>);
+
+impl<'a> UlpInfo<'a> {
+    /// Parses the payload of INET_DIAG_ULP_INFO (nested attributes).
+    pub fn parse(payload: &'a [u8]) -> Result<Self, DecodeError> {
+        Ok(UlpInfo(AttrIndex::parse(payload)?))
+    }
+    /// INET_ULP_INFO_NAME: `tls`, `mptcp`, ...
+    pub fn name(&self) -> Option<&'a str> {
+        self.0.str(1)
+    }
+    /// INET_ULP_INFO_TLS (kTLS, include/uapi/linux/tls.h `TLS_INFO_*`).
+    pub fn tls(&self) -> Option<TlsInfo> {
+        let t = AttrIndex::<7>::parse(self.0.get(2)?.payload()).ok()?;
+        Some(TlsInfo {
+            version: t.u16(1),
+            cipher: t.u16(2),
+            txconf: t.u16(3),
+            rxconf: t.u16(4),
+            zc_ro_tx: t.has(5),
+            rx_no_pad: t.has(6),
+        })
+    }
+    /// INET_ULP_INFO_MPTCP: an MPTCP subflow (include/uapi/linux/mptcp.h
+    /// `MPTCP_SUBFLOW_ATTR_*`).
+    pub fn mptcp(&self) -> Option<MptcpSubflow> {
+        let m = AttrIndex::<12>::parse(self.0.get(3)?.payload()).ok()?;
+        Some(MptcpSubflow {
+            token_rem: m.u32(1),
+            token_loc: m.u32(2),
+            relwrite_seq: m.u32(3),
+            map_seq: m.u64(4),
+            map_sfseq: m.u32(5),
+            ssn_offset: m.u32(6),
+            map_datalen: m.u16(7),
+            flags: m.u32(8),
+            id_rem: m.u8(9),
+            id_loc: m.u8(10),
+        })
+    }
+}
+
+/// kTLS state of a socket (`TLS_INFO_*`); None where the kernel left the
+/// attribute out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// TLS_INFO_VERSION: 0x0303 for TLS 1.2, 0x0304 for 1.3.
+    pub version: Option<u16>,
+    /// TLS_INFO_CIPHER: TLS_CIPHER_* (51 AES-GCM-128, 52 AES-GCM-256, ...).
+    pub cipher: Option<u16>,
+    /// TLS_INFO_TXCONF: TLS_CONF_BASE 1, SW 2, HW 3, HW_RECORD 4.
+    pub txconf: Option<u16>,
+    /// TLS_INFO_RXCONF, as txconf.
+    pub rxconf: Option<u16>,
+    /// TLS_INFO_ZC_RO_TX: zero-copy sendfile allowed.
+    pub zc_ro_tx: bool,
+    /// TLS_INFO_RX_NO_PAD: TLS 1.3 receive without padding.
+    pub rx_no_pad: bool,
+}
+
+/// An MPTCP subflow's state (`MPTCP_SUBFLOW_ATTR_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct MptcpSubflow {
+    pub token_rem: Option<u32>,
+    pub token_loc: Option<u32>,
+    pub relwrite_seq: Option<u32>,
+    pub map_seq: Option<u64>,
+    pub map_sfseq: Option<u32>,
+    pub ssn_offset: Option<u32>,
+    pub map_datalen: Option<u16>,
+    /// MPTCP_SUBFLOW_FLAG_* bits.
+    pub flags: Option<u32>,
+    pub id_rem: Option<u8>,
+    pub id_loc: Option<u8>,
+}
+
+/// `struct mptcp_info` (include/uapi/linux/mptcp.h), the INET_DIAG_INFO of
+/// an MPTCP socket. A shorter struct from an older kernel reads its
+/// missing fields as 0, as ss does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct MptcpInfo {
+    pub subflows: u8,
+    pub add_addr_signal: u8,
+    pub add_addr_accepted: u8,
+    pub subflows_max: u8,
+    pub add_addr_signal_max: u8,
+    pub add_addr_accepted_max: u8,
+    /// MPTCP_INFO_FLAG_FALLBACK 1, MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED 2.
+    pub flags: u32,
+    pub token: u32,
+    pub write_seq: u64,
+    pub snd_una: u64,
+    pub rcv_nxt: u64,
+    pub local_addr_used: u8,
+    pub local_addr_max: u8,
+    pub csum_enabled: u8,
+    pub retransmits: u32,
+    pub bytes_retrans: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub bytes_acked: u64,
+}
+
+impl MptcpInfo {
+    /// Reads the struct from `b`, zero-filling what a shorter one lacks.
+    pub fn parse(b: &[u8]) -> MptcpInfo {
+        let mut z = [0u8; 80];
+        let n = b.len().min(z.len());
+        z[..n].copy_from_slice(&b[..n]);
+        let u32_at = |o: usize| u32::from_ne_bytes([z[o], z[o + 1], z[o + 2], z[o + 3]]);
+        let u64_at = |o: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&z[o..o + 8]);
+            u64::from_ne_bytes(w)
+        };
+        MptcpInfo {
+            subflows: z[0],
+            add_addr_signal: z[1],
+            add_addr_accepted: z[2],
+            subflows_max: z[3],
+            add_addr_signal_max: z[4],
+            add_addr_accepted_max: z[5],
+            flags: u32_at(8),
+            token: u32_at(12),
+            write_seq: u64_at(16),
+            snd_una: u64_at(24),
+            rcv_nxt: u64_at(32),
+            local_addr_used: z[40],
+            local_addr_max: z[41],
+            csum_enabled: z[42],
+            retransmits: u32_at(44),
+            bytes_retrans: u64_at(48),
+            bytes_sent: u64_at(56),
+            bytes_received: u64_at(64),
+            bytes_acked: u64_at(72),
+        }
     }
 }
 
@@ -744,5 +896,71 @@ bitflags::bitflags! {
         const RECVERR_RFC4884 = 1 << 9;
         /// TCP_FASTOPEN_CONNECT deferred connect.
         const DEFER_CONNECT = 1 << 10;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attributes written into `b` after its (empty) message header.
+    fn attrs(b: &MsgBuf) -> &[u8] {
+        &b.bytes()[16..]
+    }
+
+    #[test]
+    fn ulp_tls_and_mptcp() {
+        // As tls_get_info() builds it: name, then a nest of u16s and flags.
+        let mut b = MsgBuf::new();
+        b.begin(0, 0).attr_str(1, "tls");
+        let nest = b.nest_begin(2);
+        b.attr_u16(1, 0x0304)
+            .attr_u16(2, 52)
+            .attr_u16(3, 2)
+            .attr_u16(4, 3)
+            .attr(5, &[]);
+        b.nest_end(nest);
+        let u = UlpInfo::parse(attrs(&b)).unwrap();
+        assert_eq!(u.name(), Some("tls"));
+        assert_eq!(
+            u.tls(),
+            Some(TlsInfo {
+                version: Some(0x0304),
+                cipher: Some(52),
+                txconf: Some(2),
+                rxconf: Some(3),
+                zc_ro_tx: true,
+                rx_no_pad: false,
+            })
+        );
+        assert_eq!(u.mptcp(), None);
+        let mut b = MsgBuf::new();
+        b.begin(0, 0).attr_str(1, "mptcp");
+        let nest = b.nest_begin(3);
+        b.attr_u32(2, 0x92089ac0)
+            .attr_u16(7, 5)
+            .attr_u32(8, 0xc3)
+            .attr_u8(10, 1);
+        b.nest_end(nest);
+        let m = UlpInfo::parse(attrs(&b)).unwrap().mptcp().unwrap();
+        assert_eq!(
+            (m.token_loc, m.map_datalen, m.flags, m.id_loc),
+            (Some(0x92089ac0), Some(5), Some(0xc3), Some(1))
+        );
+        assert_eq!(m.token_rem, None);
+        // A truncated nest is an error, not a panic.
+        let all = attrs(&b);
+        assert!(UlpInfo::parse(&all[..all.len() - 3]).is_err());
+    }
+
+    #[test]
+    fn mptcp_info_short_struct_reads_zero() {
+        let mut b = vec![2u8, 0, 0, 8, 0, 0, 0, 0];
+        b.extend_from_slice(&2u32.to_ne_bytes());
+        b.extend_from_slice(&0xe839cedau32.to_ne_bytes());
+        b.extend_from_slice(&0x2c26871e8ea451bu64.to_ne_bytes());
+        let m = MptcpInfo::parse(&b);
+        assert_eq!((m.subflows, m.subflows_max, m.flags, m.token), (2, 8, 2, 0xe839ceda));
+        assert_eq!((m.write_seq, m.snd_una, m.bytes_acked), (0x2c26871e8ea451b, 0, 0));
     }
 }

@@ -170,7 +170,11 @@ pub fn decode_all(buf: &[u8]) -> usize {
                 s.vegas(),
                 s.dctcp(),
                 s.bbr(),
+                s.mptcp_info(),
             );
+            if let Some(u) = s.ulp() {
+                let _ = (u.tls(), u.mptcp());
+            }
             if let Some(k) = s.md5_keys() {
                 for key in k {
                     let _ = (key.addr(), key.key(), key.prefix_len());

@@ -38,6 +38,35 @@ bitflags::bitflags! {
     }
 }
 
+/// The short name `ss` gives a netlink protocol (include/uapi/linux/netlink.h
+/// numbers, iproute2's nl_proto_n2a names); None for numbers without one.
+pub fn protocol_name(protocol: u8) -> Option<&'static str> {
+    Some(match protocol {
+        0 => "rtnl",
+        1 => "unused",
+        2 => "usersock",
+        3 => "fw",
+        4 => "tcpdiag",
+        5 => "nflog",
+        6 => "xfrm",
+        7 => "selinux",
+        8 => "iscsi",
+        9 => "audit",
+        10 => "fiblookup",
+        11 => "connector",
+        12 => "nft",
+        13 => "ip6fw",
+        14 => "dec-rt",
+        15 => "uevent",
+        16 => "genl",
+        18 => "scsi-trans",
+        19 => "ecryptfs",
+        20 => "rdma",
+        21 => "crypto",
+        _ => return None,
+    })
+}
+
 /// NDIAG_PROTO_ALL: every netlink protocol.
 pub const NDIAG_PROTO_ALL: u8 = 255;
 const REQ_LEN: usize = 20;
@@ -56,6 +85,7 @@ pub fn write_request(buf: &mut MsgBuf, protocol: u8, show: NetlinkShow) {
 /// One AF_NETLINK socket.
 #[derive(Clone, Debug)]
 pub struct NetlinkSock<'a> {
+    payload: &'a [u8],
     hdr: &'a [u8],
     attrs: AttrIndex<'a, { attr::MAX }>,
 }
@@ -63,9 +93,18 @@ pub struct NetlinkSock<'a> {
 impl<'a> NetlinkSock<'a> {
     /// Parses one answer message.
     pub fn parse(msg: &NlMsg<'a>) -> Result<Self, DecodeError> {
-        let p = msg.payload();
+        Self::parse_payload(msg.payload())
+    }
+
+    /// Parses the payload of an answer (a `netlink_diag_msg` and attributes).
+    pub fn parse_payload(p: &'a [u8]) -> Result<Self, DecodeError> {
         let (hdr, attrs) = split_msg(p, "netlink_diag_msg", MSG_LEN, &[(attr::FLAGS, 4)])?;
-        Ok(NetlinkSock { hdr, attrs })
+        Ok(NetlinkSock { payload: p, hdr, attrs })
+    }
+
+    /// The message payload this view reads; see [`NetlinkSock::parse_payload`].
+    pub fn payload(&self) -> &'a [u8] {
+        self.payload
     }
     /// SOCK_RAW or SOCK_DGRAM.
     pub fn kind(&self) -> u8 {

@@ -1,8 +1,9 @@
-//! The one system call std does not offer: readlinkat(2), so the links of
-//! /proc/PID/fd/N are read relative to an open directory instead of
-//! resolving the whole path for each descriptor.
+//! What std does not offer: readlinkat(2), so the links of /proc/PID/fd/N
+//! are read relative to an open directory instead of resolving the whole
+//! path for each descriptor; and the C library's fnmatch(3), whose patterns
+//! ss's unix name filters use.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -18,4 +19,15 @@ pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> io
     } else {
         Ok(n as usize)
     }
+}
+
+/// fnmatch(3) with FNM_CASEFOLD and no other flag (misc/ss.c `unix_match`):
+/// `*` and `?` also match `/`. A text or pattern with a NUL cannot match.
+pub(crate) fn fnmatch_casefold(pattern: &str, text: &str) -> bool {
+    let (Ok(p), Ok(t)) = (CString::new(pattern), CString::new(text)) else {
+        return false;
+    };
+    // SAFETY: both are NUL-terminated strings that outlive the call;
+    // fnmatch only reads them.
+    unsafe { libc::fnmatch(p.as_ptr(), t.as_ptr(), libc::FNM_CASEFOLD) == 0 }
 }

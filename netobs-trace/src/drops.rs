@@ -16,13 +16,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use netobs_core::Netns;
+use netobs_sockdiag::{Family, InetRequest, Proto, SockDiag, States};
+
 use crate::error::{Error, Result};
 use crate::format::{EventFormat, FieldRef, SymbolTable};
 use crate::kallsyms::Kallsyms;
 use crate::net_dm::{Alert, AlertMode, NetDm, NetDmConfig};
 use crate::reader::{RawReader, TextReader};
 use crate::ring::Record;
-use crate::tcp::{Flow, TcpDecoder, TcpEvent};
+use crate::tcp::{Flow, TcpDecoder, TcpEvent, COOKIE_EVENTS};
 use crate::tracefs::{Instance, Tracefs};
 
 /// Which kernel interface delivers drops.
@@ -269,13 +272,19 @@ impl StackCounts {
     }
 }
 
-/// A TCP socket a drop belonged to, as its state changes showed it.
+/// A TCP socket a drop belonged to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpSocket {
     /// Addresses and ports (the socket's local end is `saddr`/`sport`).
     pub flow: Flow,
-    /// The state it last entered (name: [`TcpDecoder::state_name`]).
-    pub state: u32,
+    /// Its state (name: [`TcpDecoder::state_name`]): the one it last
+    /// entered by `sock:inet_sock_set_state`, or for a socket older than
+    /// the monitor, the one sock_diag reported for its cookie. None when
+    /// neither is known (the socket left every snapshotted namespace).
+    pub state: Option<u32>,
+    /// Its cookie (sock_diag's `idiag_cookie`), once a cookie-carrying
+    /// event ([`crate::tcp::COOKIE_EVENTS`]) showed it.
+    pub cookie: Option<u64>,
 }
 
 /// A drop with what else is known about it.
@@ -289,18 +298,102 @@ pub struct DropDetail<'a> {
     pub tcp: Option<TcpSocket>,
 }
 
+/// TCP socket states by cookie, from sock_diag dumps of chosen namespaces.
+/// The cookie is the join key: tracepoints show the kernel's socket
+/// address, sock_diag never does, and both show the cookie.
+#[derive(Debug)]
+struct SocketSnapshot {
+    diags: Vec<SockDiag>,
+    states: HashMap<u64, u32>,
+}
+
+impl SocketSnapshot {
+    fn take(&mut self) -> Result<()> {
+        self.states.clear();
+        for diag in &mut self.diags {
+            for family in [Family::Inet, Family::Inet6] {
+                let req = InetRequest::new(family, Proto::Tcp, States::ALL);
+                let states = &mut self.states;
+                diag.for_each_inet(&req, |s| {
+                    states.insert(s.cookie(), s.state_raw() as u32);
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the TCP join knows: sockets by kernel address.
 #[derive(Debug)]
 struct TcpFlows {
     decoder: TcpDecoder,
     close: u32,
     sockets: HashMap<u64, TcpSocket>,
+    snapshot: SocketSnapshot,
+    /// The snapshot was retaken during this poll (at most once per poll).
+    refreshed: bool,
 }
 
-fn emit(f: &mut impl FnMut(&DropDetail<'_>), drop: SkbDrop, stack: &[u64], tcp: &Option<TcpFlows>) {
-    let tcp = match tcp {
-        Some(t) if drop.rx_sk != 0 => t.sockets.get(&drop.rx_sk).copied(),
-        _ => None,
-    };
+impl TcpFlows {
+    /// Learns from a TCP event.
+    fn learn(&mut self, e: &TcpEvent) {
+        let blank = |flow| TcpSocket {
+            flow,
+            state: None,
+            cookie: None,
+        };
+        match *e {
+            TcpEvent::State { flow, new, .. } if new == self.close => {
+                self.sockets.remove(&flow.skaddr);
+            }
+            TcpEvent::State { flow, new, .. } => {
+                let s = self.sockets.entry(flow.skaddr).or_insert_with(|| blank(flow));
+                s.flow = flow;
+                s.state = Some(new);
+            }
+            TcpEvent::Cookie {
+                flow, destroyed: true, ..
+            } => {
+                self.sockets.remove(&flow.skaddr);
+            }
+            TcpEvent::Cookie { flow, cookie, .. } => {
+                let s = self.sockets.entry(flow.skaddr).or_insert_with(|| blank(flow));
+                s.flow = flow;
+                s.cookie = Some(cookie);
+            }
+            TcpEvent::Retransmit { .. } => {}
+        }
+    }
+
+    /// The socket at `rx_sk`, when its state is known from an event.
+    fn known(&self, rx_sk: u64) -> Option<TcpSocket> {
+        self.sockets.get(&rx_sk).filter(|s| s.state.is_some()).copied()
+    }
+
+    /// The socket at `rx_sk`, its state looked up by cookie in the
+    /// snapshot when no state change was seen (retaking the snapshot once
+    /// per poll when the cookie is not in it).
+    fn resolve(&mut self, rx_sk: u64) -> Result<Option<TcpSocket>> {
+        let Some(s) = self.sockets.get(&rx_sk).copied() else {
+            return Ok(None);
+        };
+        let (None, Some(cookie)) = (s.state, s.cookie) else {
+            return Ok(Some(s));
+        };
+        if !self.snapshot.states.contains_key(&cookie) && !self.refreshed {
+            self.refreshed = true;
+            self.snapshot.take()?;
+        }
+        let state = self.snapshot.states.get(&cookie).copied();
+        let s = self.sockets.get_mut(&rx_sk).expect("found above");
+        if state.is_some() {
+            s.state = state;
+        }
+        Ok(Some(TcpSocket { state, ..*s }))
+    }
+}
+
+fn emit(f: &mut impl FnMut(&DropDetail<'_>), drop: SkbDrop, stack: &[u64], tcp: Option<TcpSocket>) {
     f(&DropDetail { drop, stack, tcp });
 }
 
@@ -370,7 +463,7 @@ fn net_dm_drops(alert: &Alert<'_>, kfree: &KfreeSkb, f: &mut impl FnMut(&SkbDrop
             protocol: p.protocol.unwrap_or(0),
             ..blank
         }),
-        Alert::Other(_) => {}
+        Alert::Stats(_) | Alert::Other(_) => {}
     }
 }
 
@@ -559,24 +652,52 @@ impl DropMonitor {
         Ok(())
     }
 
-    /// Also learns TCP sockets from `sock:inet_sock_set_state` (enabled in
-    /// the same instance), so that a drop whose `rx_sk` is such a socket is
-    /// reported with its addresses, ports and state by
-    /// [`DropMonitor::poll_detailed`]. Sockets are known from their first
-    /// state change after this call until they close.
+    /// Joins drops to TCP sockets in the caller's namespace: see
+    /// [`DropMonitor::enable_tcp_flows_in`].
     pub fn enable_tcp_flows(&mut self) -> Result<()> {
+        self.enable_tcp_flows_in(&[Netns::Current])
+    }
+
+    /// Joins each drop's `rx_sk` to its TCP socket, reported by
+    /// [`DropMonitor::poll_detailed`] with addresses, ports and state.
+    ///
+    /// The kernel shows a socket's address (`rx_sk`, `skaddr`) only in
+    /// tracepoints, and sock_diag shows only its cookie; the join goes
+    /// through the events that carry both. Enabled in the same instance:
+    /// `sock:inet_sock_set_state` (sockets that change state from now on,
+    /// with the state) and the [`crate::tcp::COOKIE_EVENTS`] (every
+    /// segment an established socket receives, every read, every
+    /// destruction: sockets older than the monitor, with their cookie). The
+    /// state of a socket known only by cookie comes from a sock_diag dump
+    /// of `netns` (taken now, retaken at most once per poll when a cookie
+    /// is not in it). tcp_probe fires for every received segment, so this
+    /// costs in proportion to TCP traffic; listeners that neither change
+    /// state nor receive data stay unknown.
+    pub fn enable_tcp_flows_in(&mut self, netns: &[Netns]) -> Result<()> {
         self.need_tracepoint("TCP flows")?;
         let decoder = TcpDecoder::new(self.instance.tracefs())?;
         let close = decoder.state_value("TCP_CLOSE").ok_or_else(|| Error::Parse {
             what: "sock/inet_sock_set_state/format".into(),
             msg: "no TCP_CLOSE in the state table".into(),
         })?;
+        let mut snapshot = SocketSnapshot {
+            diags: netns.iter().map(SockDiag::open_in).collect::<Result<_, _>>()?,
+            states: HashMap::new(),
+        };
+        snapshot.take()?;
         self.instance
             .enable_event("sock", "inet_sock_set_state", Some("protocol == 6"))?;
+        for event in COOKIE_EVENTS {
+            if self.instance.tracefs().event_format("tcp", event).is_ok() {
+                self.instance.enable_event("tcp", event, None)?;
+            }
+        }
         self.tcp = Some(TcpFlows {
             decoder,
             close,
             sockets: HashMap::new(),
+            snapshot,
+            refreshed: false,
         });
         Ok(())
     }
@@ -584,51 +705,87 @@ impl DropMonitor {
     /// Like [`DropMonitor::poll`], with each drop's kernel stack (after
     /// [`DropMonitor::enable_stacks`]; innermost first, empty if not
     /// recorded) and TCP socket (after [`DropMonitor::enable_tcp_flows`]).
+    /// A drop whose socket is not known yet when its CPU's page is read
+    /// waits for the other CPUs' pages of the same read (the event that
+    /// names the socket may have run on another CPU), so drops can come
+    /// out of per-CPU order.
     pub fn poll_detailed(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&DropDetail<'_>)) -> Result<u64> {
         let kfree = &self.kfree;
         let stacks = self.stacks;
         let buf = &mut self.stack_buf;
-        let tcp = &mut self.tcp;
         let reader = match &mut self.source {
             Source::Raw(r) => r,
             // Text lines carry no stack records we pair, and hashed rx_sk
             // values that match no socket: drops only.
-            Source::Text(t) => return t.poll(kfree, timeout, &mut |d: &SkbDrop| emit(&mut f, *d, &[], &None)),
+            Source::Text(t) => return t.poll(kfree, timeout, &mut |d: &SkbDrop| emit(&mut f, *d, &[], None)),
             Source::NetDm(n) => {
                 n.poll(timeout, |a| {
-                    net_dm_drops(a, kfree, &mut |d: &SkbDrop| emit(&mut f, *d, &[], &None))
+                    net_dm_drops(a, kfree, &mut |d: &SkbDrop| emit(&mut f, *d, &[], None))
                 })?;
                 return Ok(0);
             }
         };
+        let mut tcp = self.tcp.as_mut();
+        if let Some(t) = tcp.as_deref_mut() {
+            t.refreshed = false;
+        }
+        let mut err = None;
+        let mut waiting: Vec<(SkbDrop, Vec<u64>)> = Vec::new();
+        // Emits a drop now, or keeps it for after the read when its socket
+        // or the socket's state is not known yet: the event that tells may
+        // be in another CPU's page of this read.
+        let mut settle = |d: SkbDrop, stack: &[u64], tcp: &Option<&mut TcpFlows>| {
+            let sock = match tcp.as_deref() {
+                Some(t) if d.rx_sk != 0 => match t.known(d.rx_sk) {
+                    None => return waiting.push((d, stack.to_vec())),
+                    s => s,
+                },
+                _ => None,
+            };
+            emit(&mut f, d, stack, sock);
+        };
         let sum = reader.read(timeout, |cpu, page| {
             let mut pending: Option<SkbDrop> = None;
-            for rec in page.records().flatten() {
+            for rec in page.records() {
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(source) => {
+                        err.get_or_insert(Error::Page { cpu, source });
+                        continue;
+                    }
+                };
                 if let Some(d) = kfree.decode(cpu, &rec) {
                     if let Some(p) = pending.replace(d) {
-                        emit(&mut f, p, &[], tcp);
+                        settle(p, &[], &tcp);
                     }
-                } else if let Some(TcpEvent::State { flow, new, .. }) =
-                    tcp.as_ref().and_then(|t| t.decoder.decode(&rec))
-                {
-                    let t = tcp.as_mut().expect("decoded by it");
-                    if new == t.close {
-                        t.sockets.remove(&flow.skaddr);
-                    } else {
-                        t.sockets.insert(flow.skaddr, TcpSocket { flow, state: new });
-                    }
+                } else if let Some(e) = tcp.as_deref().and_then(|t| t.decoder.decode(&rec)) {
+                    tcp.as_deref_mut().expect("decoded by it").learn(&e);
                 } else if let (Some(st), Some(p)) = (&stacks, pending) {
                     if st.decode(&rec, buf) {
-                        emit(&mut f, p, buf, tcp);
+                        settle(p, buf, &tcp);
                         pending = None;
                     }
                 }
             }
             if let Some(p) = pending {
-                emit(&mut f, p, &[], tcp);
+                settle(p, &[], &tcp);
             }
         })?;
-        Ok(sum.lost)
+        for (d, stack) in waiting {
+            let sock = match tcp.as_deref_mut().map(|t| t.resolve(d.rx_sk)) {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => {
+                    err.get_or_insert(e);
+                    None
+                }
+                None => None,
+            };
+            emit(&mut f, d, &stack, sock);
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(sum.lost),
+        }
     }
 
     /// The kernel filter expression in use on kfree_skb, if any.
@@ -716,8 +873,7 @@ impl DropMonitor {
         }
     }
 
-    /// Events lost since the start (NET_DM: 0; the kernel counts its
-    /// own losses in NET_DM_CMD_STATS_GET, not read here).
+    /// Events lost since the start (NET_DM: see [`DropMonitor::stats_lost`]).
     pub fn lost(&self) -> u64 {
         match &self.source {
             Source::Raw(r) => r.lost(),
@@ -726,11 +882,13 @@ impl DropMonitor {
         }
     }
 
-    /// Lost events according to the per-CPU stats.
-    pub fn stats_lost(&self) -> Result<u64> {
-        match &self.source {
+    /// Lost events according to the kernel: the per-CPU ring-buffer stats,
+    /// or for NET_DM its own counter (NET_DM_CMD_STATS_GET; packet alerts
+    /// it could not queue).
+    pub fn stats_lost(&mut self) -> Result<u64> {
+        match &mut self.source {
             Source::Raw(r) => r.stats_lost(),
-            Source::NetDm(_) => Ok(0),
+            Source::NetDm(n) => Ok(n.stats()?.sw_dropped.unwrap_or(0)),
             Source::Text(_) => {
                 let mut n = 0;
                 for cpu in self.instance.cpus()? {

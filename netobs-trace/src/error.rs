@@ -107,6 +107,9 @@ pub enum Error {
     /// A netlink error from netobs-core (the NET_DM backend).
     #[error(transparent)]
     Netlink(#[from] netobs_core::Error),
+    /// A sock_diag dump failed (the TCP join's socket snapshot).
+    #[error(transparent)]
+    Sockdiag(#[from] netobs_sockdiag::Error),
 }
 
 fn hint_text(h: &Option<String>) -> String {
@@ -170,6 +173,7 @@ impl Error {
             .find(|e| errno_name(*e) == *errno),
             Error::Filter { .. } => Some(libc::EINVAL),
             Error::Netlink(e) => e.errno(),
+            Error::Sockdiag(e) => e.errno(),
             _ => None,
         }
     }

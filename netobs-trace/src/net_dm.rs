@@ -41,6 +41,10 @@ pub const CMD_START: u8 = 3;
 pub const CMD_STOP: u8 = 4;
 /// A packet-mode alert.
 pub const CMD_PACKET_ALERT: u8 = 5;
+/// Ask for the kernel's own loss counters.
+pub const CMD_STATS_GET: u8 = 8;
+/// The answer to NET_DM_CMD_STATS_GET.
+pub const CMD_STATS_NEW: u8 = 9;
 
 // enum net_dm_attr.
 const ATTR_ALERT_MODE: u16 = 1; // u8
@@ -53,6 +57,8 @@ const ATTR_PAYLOAD: u16 = 7; // binary
 const ATTR_TRUNC_LEN: u16 = 9; // u32
 const ATTR_ORIG_LEN: u16 = 10; // u32
 const ATTR_QUEUE_LEN: u16 = 11; // u32
+const ATTR_STATS: u16 = 12; // nested
+const ATTR_HW_STATS: u16 = 13; // nested
 const ATTR_ORIGIN: u16 = 14; // u16
 const ATTR_SW_DROPS: u16 = 20; // flag
 const ATTR_FLOW_ACTION_COOKIE: u16 = 22; // binary
@@ -61,6 +67,9 @@ const ATTR_REASON: u16 = 23; // string, 6.0+
 // Nested in NET_DM_ATTR_IN_PORT.
 const ATTR_PORT_NETDEV_IFINDEX: u16 = 0; // u32
 const ATTR_PORT_NETDEV_NAME: u16 = 1; // string
+
+// Nested in NET_DM_ATTR_STATS and NET_DM_ATTR_HW_STATS.
+const ATTR_STATS_DROPPED: u16 = 0; // u64
 
 /// enum net_dm_alert_mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +209,42 @@ impl<'a> PacketAlert<'a> {
     }
 }
 
+/// The kernel's own loss counters (NET_DM_CMD_STATS_NEW): packet alerts
+/// it could not queue because the per-CPU queue (`queue_len`) was full.
+/// net/core/drop_monitor.c counts them only in packet mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetDmStats {
+    /// NET_DM_ATTR_STATS / NET_DM_ATTR_STATS_DROPPED: software drops not reported.
+    pub sw_dropped: Option<u64>,
+    /// NET_DM_ATTR_HW_STATS / NET_DM_ATTR_STATS_DROPPED: hardware drops not reported.
+    pub hw_dropped: Option<u64>,
+}
+
+impl NetDmStats {
+    /// Parses the attributes of a NET_DM_CMD_STATS_NEW.
+    pub fn parse(attrs: &[u8]) -> std::result::Result<Self, DecodeError> {
+        let idx = AttrIndex::<24>::parse(attrs)?;
+        let dropped = |kind| -> std::result::Result<Option<u64>, DecodeError> {
+            let Some(nest) = idx.get(kind) else {
+                return Ok(None);
+            };
+            let mut n = None;
+            for a in nest.nested() {
+                let a = a?;
+                // NET_DM_ATTR_PAD (8) may sit before the u64 for alignment.
+                if a.kind() == ATTR_STATS_DROPPED {
+                    n = Some(a.u64()?);
+                }
+            }
+            Ok(n)
+        };
+        Ok(NetDmStats {
+            sw_dropped: dropped(ATTR_STATS)?,
+            hw_dropped: dropped(ATTR_HW_STATS)?,
+        })
+    }
+}
+
 /// One NET_DM message.
 #[derive(Debug, Clone, Copy)]
 pub enum Alert<'a> {
@@ -207,7 +252,9 @@ pub enum Alert<'a> {
     Summary(SummaryAlert<'a>),
     /// NET_DM_CMD_PACKET_ALERT.
     Packet(PacketAlert<'a>),
-    /// Another command (config or stats answers): its number.
+    /// NET_DM_CMD_STATS_NEW.
+    Stats(NetDmStats),
+    /// Another command (a config answer): its number.
     Other(u8),
 }
 
@@ -232,6 +279,7 @@ pub fn parse_alert(payload: &[u8]) -> std::result::Result<Alert<'_>, DecodeError
             Ok(Alert::Summary(SummaryAlert::parse(attr.payload())?))
         }
         CMD_PACKET_ALERT => Ok(Alert::Packet(PacketAlert::parse(attrs)?)),
+        CMD_STATS_NEW => Ok(Alert::Stats(NetDmStats::parse(attrs)?)),
         other => Ok(Alert::Other(other)),
     }
 }
@@ -262,6 +310,9 @@ impl Default for NetDmConfig {
 #[derive(Debug)]
 pub struct NetDm {
     sock: NetlinkSocket,
+    /// Requests (stats) go on their own socket: on the group's socket a
+    /// reply would have to be fished out from among alerts.
+    ctl: NetlinkSocket,
     family: u16,
     rx: Vec<u8>,
 }
@@ -291,6 +342,7 @@ impl NetDm {
         sys::netlink_join_group(sock.as_fd(), group).map_err(|e| sock_error("join the NET_DM events group", e))?;
         Ok(NetDm {
             sock,
+            ctl: NetlinkSocket::open(Protocol::Generic)?,
             family,
             rx: vec![0; 64 * 1024],
         })
@@ -326,6 +378,22 @@ impl NetDm {
                 f(&parse_alert(msg.payload()).map_err(netobs_core::Error::from)?);
                 n += 1;
             }
+        }
+    }
+}
+
+impl NetDm {
+    /// The kernel's loss counters (NET_DM_CMD_STATS_GET).
+    pub fn stats(&mut self) -> Result<NetDmStats> {
+        let mut req = MsgBuf::new();
+        genl_request(&mut req, self.family, CMD_STATS_GET, 2);
+        let reply = self.ctl.request(&mut req)?;
+        match parse_alert(reply.payload()).map_err(netobs_core::Error::from)? {
+            Alert::Stats(s) => Ok(s),
+            other => Err(Error::Parse {
+                what: "NET_DM_CMD_STATS_GET answer".into(),
+                msg: format!("expected NET_DM_CMD_STATS_NEW, got {other:?}"),
+            }),
         }
     }
 }
@@ -419,6 +487,34 @@ mod tests {
         assert_eq!(a.origin, Some(0));
         assert_eq!(a.reason, Some("NO_SOCKET"));
         assert_eq!(a.flow_action_cookie, Some(&[1, 2, 3][..]));
+    }
+
+    #[test]
+    fn stats_answer_with_pad() {
+        // As net_dm_stats_put() builds it: a nest holding NET_DM_ATTR_PAD
+        // and the u64 counter; the hardware nest the same way.
+        let mut p = vec![CMD_STATS_NEW, 2, 0, 0];
+        for (kind, n) in [(ATTR_STATS, 7u64), (ATTR_HW_STATS, 0)] {
+            let mut nest = Vec::new();
+            attr(&mut nest, 8, &[]);
+            attr(&mut nest, ATTR_STATS_DROPPED, &n.to_ne_bytes());
+            attr(&mut p, kind | 0x8000, &nest);
+        }
+        let Alert::Stats(s) = parse_alert(&p).unwrap() else {
+            panic!("not a stats answer")
+        };
+        assert_eq!(
+            s,
+            NetDmStats {
+                sw_dropped: Some(7),
+                hw_dropped: Some(0)
+            }
+        );
+        let mut p = vec![CMD_STATS_NEW, 2, 0, 0];
+        let mut nest = Vec::new();
+        attr(&mut nest, ATTR_STATS_DROPPED, &[1, 2]);
+        attr(&mut p, ATTR_STATS | 0x8000, &nest);
+        assert!(parse_alert(&p).is_err());
     }
 
     #[test]

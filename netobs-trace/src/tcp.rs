@@ -20,17 +20,30 @@ const AF_INET6: u64 = 10;
 /// `IPPROTO_TCP`.
 const IPPROTO_TCP: u64 = 6;
 
-/// The address fields every TCP tracepoint shares.
+/// How an event stores the two addresses.
+#[derive(Debug, Clone, Copy)]
+enum Addresses {
+    /// `saddr[4]`/`daddr[4]` and `saddr_v6[16]`/`daddr_v6[16]`
+    /// (TP_STORE_ADDRS in include/trace/events/net_probe_common.h).
+    Split {
+        saddr: FieldRef,
+        daddr: FieldRef,
+        saddr_v6: FieldRef,
+        daddr_v6: FieldRef,
+    },
+    /// `saddr[28]`/`daddr[28]` holding a `struct sockaddr_in` or
+    /// `sockaddr_in6` (TP_STORE_ADDR_PORTS, used by tcp_probe).
+    Sockaddr { saddr: FieldRef, daddr: FieldRef },
+}
+
+/// The address fields of a TCP tracepoint, in either layout.
 #[derive(Debug, Clone, Copy)]
 struct Endpoints {
     skaddr: FieldRef,
     sport: FieldRef,
     dport: FieldRef,
     family: FieldRef,
-    saddr: FieldRef,
-    daddr: FieldRef,
-    saddr_v6: FieldRef,
-    daddr_v6: FieldRef,
+    addrs: Addresses,
 }
 
 /// A TCP connection's ends as a tracepoint saw them.
@@ -48,39 +61,84 @@ pub struct Flow {
     pub dport: u16,
 }
 
+/// The address in a `struct sockaddr_in` (address at byte 4) or
+/// `sockaddr_in6` (address at byte 8), include/uapi/linux/in.h and in6.h.
+fn sockaddr_ip(b: &[u8], v6: bool) -> Option<IpAddr> {
+    Some(if v6 {
+        let a: [u8; 16] = b.get(8..24)?.try_into().ok()?;
+        IpAddr::V6(Ipv6Addr::from(a))
+    } else {
+        let a: [u8; 4] = b.get(4..8)?.try_into().ok()?;
+        IpAddr::V4(Ipv4Addr::from(a))
+    })
+}
+
+fn fixed_ip(b: &[u8]) -> Option<IpAddr> {
+    Some(match b.len() {
+        4 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(b).ok()?)),
+        16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(b).ok()?)),
+        _ => return None,
+    })
+}
+
 impl Endpoints {
     fn new(f: &EventFormat) -> Result<Self> {
+        let addrs = if f.field("saddr_v6").is_some() {
+            Addresses::Split {
+                saddr: f.field_ref("saddr")?,
+                daddr: f.field_ref("daddr")?,
+                saddr_v6: f.field_ref("saddr_v6")?,
+                daddr_v6: f.field_ref("daddr_v6")?,
+            }
+        } else {
+            Addresses::Sockaddr {
+                saddr: f.field_ref("saddr")?,
+                daddr: f.field_ref("daddr")?,
+            }
+        };
         Ok(Endpoints {
             skaddr: f.field_ref("skaddr")?,
             sport: f.field_ref("sport")?,
             dport: f.field_ref("dport")?,
             family: f.field_ref("family")?,
-            saddr: f.field_ref("saddr")?,
-            daddr: f.field_ref("daddr")?,
-            saddr_v6: f.field_ref("saddr_v6")?,
-            daddr_v6: f.field_ref("daddr_v6")?,
+            addrs,
         })
     }
 
     fn flow(&self, r: &Record<'_>) -> Option<Flow> {
         let v6 = r.uint(&self.family)? == AF_INET6;
-        let addr = |v4: &FieldRef, v6f: &FieldRef| -> Option<IpAddr> {
-            Some(if v6 {
-                let b: [u8; 16] = r.bytes(v6f)?.try_into().ok()?;
-                IpAddr::V6(Ipv6Addr::from(b))
-            } else {
-                let b: [u8; 4] = r.bytes(v4)?.try_into().ok()?;
-                IpAddr::V4(Ipv4Addr::from(b))
-            })
+        let (saddr, daddr) = match &self.addrs {
+            Addresses::Split { saddr, daddr, .. } if !v6 => (fixed_ip(r.bytes(saddr)?)?, fixed_ip(r.bytes(daddr)?)?),
+            Addresses::Split { saddr_v6, daddr_v6, .. } => {
+                (fixed_ip(r.bytes(saddr_v6)?)?, fixed_ip(r.bytes(daddr_v6)?)?)
+            }
+            Addresses::Sockaddr { saddr, daddr } => {
+                (sockaddr_ip(r.bytes(saddr)?, v6)?, sockaddr_ip(r.bytes(daddr)?, v6)?)
+            }
         };
         Some(Flow {
             skaddr: r.uint(&self.skaddr)?,
-            saddr: addr(&self.saddr, &self.saddr_v6)?,
+            saddr,
             sport: r.uint(&self.sport)? as u16,
-            daddr: addr(&self.daddr, &self.daddr_v6)?,
+            daddr,
             dport: r.uint(&self.dport)? as u16,
         })
     }
+}
+
+/// The TCP tracepoints that carry both the socket address and its cookie
+/// (the `sock_cookie` of include/trace/events/tcp.h, the same value
+/// sock_diag reports as `idiag_cookie`): tcp_probe (every segment taken by
+/// tcp_rcv_established), tcp_rcv_space_adjust (reads), tcp_destroy_sock.
+pub const COOKIE_EVENTS: [&str; 3] = ["tcp_probe", "tcp_rcv_space_adjust", "tcp_destroy_sock"];
+
+/// One cookie-carrying event's layout.
+#[derive(Debug, Clone, Copy)]
+struct CookieEvent {
+    id: u16,
+    ends: Endpoints,
+    cookie: FieldRef,
+    destroy: bool,
 }
 
 /// One TCP event.
@@ -99,6 +157,20 @@ pub enum TcpEvent {
         /// New state number.
         new: u32,
     },
+    /// A socket showed its cookie (one of [`COOKIE_EVENTS`]); `destroyed`
+    /// when the event was tcp_destroy_sock.
+    Cookie {
+        /// Time stamp (trace_clock).
+        timestamp: u64,
+        /// Task running at the event.
+        pid: i32,
+        /// The connection.
+        flow: Flow,
+        /// The socket cookie (sock_diag's `idiag_cookie`).
+        cookie: u64,
+        /// The socket is being destroyed.
+        destroyed: bool,
+    },
     /// A segment was retransmitted.
     Retransmit {
         /// Time stamp (trace_clock).
@@ -112,7 +184,7 @@ pub enum TcpEvent {
     },
 }
 
-/// Decoders of the two TCP tracepoints of the running kernel.
+/// Decoders of the TCP tracepoints of the running kernel.
 #[derive(Debug, Clone)]
 pub struct TcpDecoder {
     set_state_id: u16,
@@ -123,23 +195,45 @@ pub struct TcpDecoder {
     oldstate: FieldRef,
     newstate: FieldRef,
     retrans: Option<(Endpoints, FieldRef)>,
+    cookies: Vec<CookieEvent>,
     states: SymbolTable,
 }
 
 impl TcpDecoder {
-    /// Reads both format files (tcp_retransmit_skb is optional).
+    /// Reads the format files: inet_sock_set_state (required),
+    /// tcp_retransmit_skb and the [`COOKIE_EVENTS`] (each where the kernel has it).
     pub fn new(t: &Tracefs) -> Result<Self> {
         let set_state = t.event_format("sock", "inet_sock_set_state")?;
         let retrans = t.event_format("tcp", "tcp_retransmit_skb").ok();
-        Self::from_formats(&set_state, retrans.as_ref())
+        let cookies: Vec<EventFormat> = COOKIE_EVENTS
+            .iter()
+            .filter_map(|e| t.event_format("tcp", e).ok())
+            .collect();
+        Self::from_formats(&set_state, retrans.as_ref(), &cookies)
     }
 
-    /// Builds the decoders from parsed formats.
-    pub fn from_formats(set_state: &EventFormat, retrans: Option<&EventFormat>) -> Result<Self> {
+    /// Builds the decoders from parsed formats; `cookies` are formats of
+    /// [`COOKIE_EVENTS`] (a format without `sock_cookie` is an error).
+    pub fn from_formats(
+        set_state: &EventFormat,
+        retrans: Option<&EventFormat>,
+        cookies: &[EventFormat],
+    ) -> Result<Self> {
         let retrans_fields = match retrans {
             Some(f) => Some((Endpoints::new(f)?, f.field_ref("state")?)),
             None => None,
         };
+        let cookies = cookies
+            .iter()
+            .map(|f| {
+                Ok(CookieEvent {
+                    id: f.id,
+                    ends: Endpoints::new(f)?,
+                    cookie: f.field_ref("sock_cookie")?,
+                    destroy: f.name == "tcp_destroy_sock",
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(TcpDecoder {
             set_state_id: set_state.id,
             retrans_id: retrans.map(|f| f.id),
@@ -149,11 +243,17 @@ impl TcpDecoder {
             oldstate: set_state.field_ref("oldstate")?,
             newstate: set_state.field_ref("newstate")?,
             retrans: retrans_fields,
+            cookies,
             states: set_state.symbols("newstate").cloned().unwrap_or_default(),
         })
     }
 
-    /// Decodes a record of either event; other records give None. Only TCP
+    /// The [`COOKIE_EVENTS`] this kernel has.
+    pub fn cookie_events(&self) -> usize {
+        self.cookies.len()
+    }
+
+    /// Decodes a record of these events; other records give None. Only TCP
     /// sockets (not SCTP or MPTCP) are reported for state changes.
     pub fn decode(&self, r: &Record<'_>) -> Option<TcpEvent> {
         let id = r.event_id()?;
@@ -168,6 +268,15 @@ impl TcpDecoder {
                 flow: self.set_state.flow(r)?,
                 old: r.int(&self.oldstate)? as u32,
                 new: r.int(&self.newstate)? as u32,
+            });
+        }
+        if let Some(c) = self.cookies.iter().find(|c| c.id == id) {
+            return Some(TcpEvent::Cookie {
+                timestamp: r.timestamp,
+                pid,
+                flow: c.ends.flow(r)?,
+                cookie: r.uint(&c.cookie)?,
+                destroyed: c.destroy,
             });
         }
         if Some(id) == self.retrans_id {
@@ -302,5 +411,27 @@ impl LifeTracker {
         }
         self.open.entry(flow.skaddr).or_insert((timestamp, pid));
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockaddr_addresses_are_read_at_the_uapi_offsets() {
+        // struct sockaddr_in: family (host order), port (network order), address.
+        let mut b = [0u8; 28];
+        b[..2].copy_from_slice(&2u16.to_ne_bytes());
+        b[2..4].copy_from_slice(&80u16.to_be_bytes());
+        b[4..8].copy_from_slice(&[10, 0, 0, 1]);
+        assert_eq!(sockaddr_ip(&b, false), Some("10.0.0.1".parse().unwrap()));
+        // struct sockaddr_in6: family, port, flowinfo, address, scope id.
+        let mut b = [0u8; 28];
+        b[8..24].copy_from_slice(&"2001:db8::7".parse::<Ipv6Addr>().unwrap().octets());
+        assert_eq!(sockaddr_ip(&b, true), Some("2001:db8::7".parse().unwrap()));
+        assert_eq!(sockaddr_ip(&b[..20], true), None);
+        assert_eq!(fixed_ip(&[127, 0, 0, 1]), Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(fixed_ip(&[0; 5]), None);
     }
 }

@@ -28,11 +28,20 @@
 //! resolution), `gateway`, `protochain`, `ip broadcast` (needs the
 //! netmask), `inbound`/`outbound`/`ifindex` in offline code on links
 //! without a direction or interface field (Ethernet, raw IP: the metadata
-//! is not in a file, as libpcap refuses them when reading savefiles), and
-//! link layers or protocols outside the scope (llc, iso, decnet, atalk, ...).
+//! is not in a file, as libpcap refuses them when reading savefiles), link
+//! layers outside the scope (802.11, FDDI, Token Ring, ...), and, after
+//! `geneve`, what needs link-layer offsets in the inner packet (MAC
+//! addresses, `vlan`, `mpls`, `pppoes`) or packet arithmetic; `geneve`
+//! after `vlan` in live Linux code.
+//!
+//! 802.2 LLC and what rides on it (`llc`, the OSI and IS-IS keywords,
+//! `stp`, `ipx`, `netbeui`, AppleTalk, the DEC protocols with `decnet
+//! host AREA.NODE`) are in `llc.rs`; `geneve [VNI]` in `geneve.rs`.
 
 mod codegen;
+mod geneve;
 mod lexer;
+mod llc;
 
 use std::net::Ipv6Addr;
 
@@ -84,6 +93,7 @@ pub fn compile_with(expr: &str, link: u16, snaplen: u32, mode: CodeMode) -> Resu
         mem: 0,
         mode,
         refused: std::cell::Cell::new(None),
+        geneve: None,
     };
     let pred = if p.peek() == &Tok::End {
         Pred::Const(true)
@@ -121,7 +131,10 @@ pub fn compile_with(expr: &str, link: u16, snaplen: u32, mode: CodeMode) -> Resu
     let prog = codegen::generate(&prologue, &pred, snaplen, &stable)?;
     crate::bpf::check(&prog).map_err(|e| FilterError {
         column: 1,
-        message: format!("internal error, generated program fails the checker: {e}"),
+        message: match p.geneve {
+            Some(_) if e.to_string().contains("read before it is written") => geneve::UNSET_OFFSETS.to_string(),
+            _ => format!("internal error, generated program fails the checker: {e}"),
+        },
     })?;
     Ok(prog)
 }
@@ -207,6 +220,28 @@ enum Proto {
     Ah,
     Esp,
     Igrp,
+    /// Protocols on 802.2 LLC / SNAP and their Ethernet II forms
+    /// (filter/llc.rs).
+    Atalk,
+    Aarp,
+    Decnet,
+    Lat,
+    Sca,
+    Moprc,
+    Mopdl,
+    Iso,
+    Esis,
+    Isis,
+    Clnp,
+    IsisL1,
+    IsisL2,
+    IsisIih,
+    IsisLsp,
+    IsisSnp,
+    IsisCsnp,
+    IsisPsnp,
+    Ipx,
+    Netbeui,
 }
 
 fn proto_keyword(w: &str) -> Option<Proto> {
@@ -229,33 +264,18 @@ fn proto_keyword(w: &str) -> Option<Proto> {
         "ah" => Proto::Ah,
         "esp" => Proto::Esp,
         "igrp" => Proto::Igrp,
-        _ => return None,
+        w => return llc::proto_keyword(w),
     })
 }
 
 /// Keywords of link layers and protocols we do not compile.
-const UNSUPPORTED: [&str; 47] = [
-    "llc",
-    "iso",
-    "isis",
-    "clnp",
-    "esis",
-    "decnet",
+const UNSUPPORTED: [&str; 22] = [
     "wlan",
     "tr",
     "fddi",
     "ppp",
     "slip",
-    "atalk",
-    "aarp",
-    "ipx",
-    "netbeui",
-    "lat",
-    "moprc",
-    "mopdl",
-    "sca",
     "loopback",
-    "geneve",
     "radio",
     "type",
     "subtype",
@@ -269,16 +289,6 @@ const UNSUPPORTED: [&str; 47] = [
     "srnr",
     "subrulenum",
     "action",
-    "l1",
-    "l2",
-    "iih",
-    "lsp",
-    "snp",
-    "csnp",
-    "psnp",
-    "es-is",
-    "is-is",
-    "isis",
     "vxlan",
     "ui",
     "arcnet",
@@ -329,6 +339,9 @@ struct Parser {
     mode: CodeMode,
     /// A refusal found where no error can be returned (column, reason).
     refused: std::cell::Cell<Option<(usize, &'static str)>>,
+    /// The memory slots holding the inner packet's offsets once a
+    /// `geneve` keyword has been read (filter/geneve.rs).
+    geneve: Option<geneve::InnerOffsets>,
 }
 
 fn cmp(size: u16, off: u32, k: u32) -> Pred {
@@ -368,7 +381,8 @@ fn by_dir(dir: Dir, src: Pred, dst: Pred) -> Pred {
     }
 }
 
-/// Well-known EtherType names for `ether proto \NAME`.
+/// Well-known EtherType names for `ether proto \NAME` (libpcap's
+/// eproto_db), then the LLC SAP names (its llc_db).
 fn ethertype_name(w: &str) -> Option<u32> {
     Some(match w {
         "ip" => 0x0800,
@@ -376,9 +390,17 @@ fn ethertype_name(w: &str) -> Option<u32> {
         "arp" => 0x0806,
         "rarp" => 0x8035,
         "loopback" => 0x9000,
-        "stp" => 0x42,
-        "iso" => 0xfe,
-        "netbeui" => 0xf0,
+        "aarp" => llc::ETHERTYPE_AARP,
+        "atalk" => llc::ETHERTYPE_ATALK,
+        "decnet" => llc::ETHERTYPE_DN,
+        "lat" => llc::ETHERTYPE_LAT,
+        "mopdl" => llc::ETHERTYPE_MOPDL,
+        "moprc" => llc::ETHERTYPE_MOPRC,
+        "sca" => llc::ETHERTYPE_SCA,
+        "stp" => llc::LLCSAP_8021D,
+        "iso" => llc::LLCSAP_ISONS,
+        "ipx" => llc::LLCSAP_IPX,
+        "netbeui" => llc::LLCSAP_NETBEUI,
         _ => return None,
     })
 }
@@ -629,6 +651,10 @@ impl Parser {
 
     /// term := not term | ( expr ) | relation | primitive
     fn term(&mut self) -> Result<Pred, FilterError> {
+        self.check_after_geneve()?;
+        // After `geneve`, what this term loads is relative to the inner
+        // packet, at the offsets held in these slots.
+        let inner = self.geneve;
         if self.eat_word("not") || self.eat_op("!") {
             return Ok(self.term()?.not());
         }
@@ -644,7 +670,7 @@ impl Parser {
             _ => false,
         };
         let rel_err = match self.relation() {
-            Ok(p) => return Ok(p),
+            Ok(p) => return self.relation_after_geneve(p, inner),
             // (A bare number after a primitive is a carried-over value.)
             Err(e) if arithmetic && !(self.last.is_some() && matches!(self.toks[start.0].kind, Tok::Num(_))) => {
                 return Err(e)
@@ -666,7 +692,7 @@ impl Parser {
             };
         }
         match self.primitive() {
-            Ok(p) => Ok(p),
+            Ok(p) => self.inside_geneve(p, inner),
             Err(e) if rel_pos > self.pos && rel_err.column > e.column => Err(rel_err),
             Err(e) => Err(e),
         }
@@ -905,6 +931,7 @@ impl Parser {
                 false,
                 self.linktype(0x86dd).and(self.eq(Base::Payload, op::B, nl + 6, 58)),
             ),
+            p if llc::is_llc_family(p) => (nl, false, self.llc_load_guard(p)?),
             p => {
                 let n = transport_number(p);
                 (nl, true, self.ip_proto(n).and(self.not_fragment()))
@@ -971,32 +998,13 @@ impl Parser {
                 };
             }
             (Encap::Ppp, Some(off)) => {
-                // libpcap's ethertype_to_ppptype for the two IP versions.
-                let ppp = match ethertype {
-                    0x0800 => 0x21,
-                    0x86dd => 0x57,
-                    other => other,
-                };
-                return self.eq(Base::LinkType, op::H, off, ppp);
+                return self.eq(Base::LinkType, op::H, off, llc::ethertype_to_ppp(ethertype));
             }
             _ => {}
         }
         match self.layout.off_type {
-            // ISO, IP-over-LLC and NetBEUI SAPs: DSAP and SSAP both equal
-            // (libpcap's gen_ether_linktype).
-            Some(off) if matches!(ethertype, 0xfe | 0x06 | 0xf0) => {
-                test(self.load(Base::LinkType, op::H, off), op::JGT, 1500)
-                    .not()
-                    .and(self.eq(Base::LinkType, op::H, off + 2, (ethertype << 8) | ethertype))
-            }
-            Some(off) if ethertype <= 1500 => {
-                // An 802.3 length field, then the LLC DSAP (libpcap's
-                // gen_linktype for small values on Ethernet).
-                test(self.load(Base::LinkType, op::H, off), op::JGT, 1500)
-                    .not()
-                    .and(self.eq(Base::LinkType, op::B, off + 2, ethertype))
-            }
-            Some(off) => self.eq(Base::LinkType, op::H, off, ethertype),
+            // Ethernet II, 802.3 + 802.2 and SNAP forms (filter/llc.rs).
+            Some(off) => self.link_protocol(off, ethertype),
             None => match ethertype {
                 0x0800 => cmp_masked(op::B, 0, 0xf0, 0x40),
                 0x86dd => cmp_masked(op::B, 0, 0xf0, 0x60),
@@ -1039,6 +1047,7 @@ impl Parser {
             Proto::Rarp => self.linktype(0x8035),
             Proto::Icmp | Proto::Igmp | Proto::Igrp | Proto::Vrrp => self.ip_proto(transport_number(p)),
             Proto::Icmp6 => self.ip6_proto(58),
+            p if llc::is_llc_family(p) => self.llc_proto_alone(p),
             _ => {
                 let n = transport_number(p);
                 self.ip_proto(n).or(self.ip6_proto(n))
@@ -1088,6 +1097,14 @@ impl Parser {
                 self.pos += 1;
                 return self.encap_link("pppoed").map(|_| self.linktype(0x8863));
             }
+            "llc" => {
+                self.pos += 1;
+                return self.llc();
+            }
+            "geneve" => {
+                self.pos += 1;
+                return self.geneve();
+            }
             "less" | "greater" => {
                 self.pos += 1;
                 let Tok::Num(n) = self.bump() else {
@@ -1121,7 +1138,9 @@ impl Parser {
                     self.pos += 1;
                     return self.cast(p, &w);
                 }
-                Tok::Word(w) if w == "proto" && matches!(p, Proto::Link | Proto::Ip | Proto::Ip6) => {}
+                Tok::Word(w)
+                    if w == "proto" && matches!(p, Proto::Link | Proto::Ip | Proto::Ip6 | Proto::Iso | Proto::Isis) => {
+                }
                 Tok::Word(w) if is_dir(&w) || is_kind(&w) => {}
                 _ => return self.proto_alone(p),
             }
@@ -1302,6 +1321,9 @@ impl Parser {
     /// live socket (libpcap's gen_inbound).
     fn direction_test(&self, word: &str) -> Result<Pred, FilterError> {
         const PACKET_OUTGOING: u32 = 4;
+        if self.geneve.is_some() {
+            return Err(self.error(format!("'{word}' after 'geneve' is not supported")));
+        }
         let outgoing = match (self.layout.link, self.mode) {
             (linktype::LINUX_SLL, _) => cmp(op::H, 0, PACKET_OUTGOING),
             (linktype::LINUX_SLL2, _) => cmp(op::B, 10, PACKET_OUTGOING),
@@ -1316,6 +1338,9 @@ impl Parser {
         let Tok::Num(n) = *self.peek() else {
             return Err(self.error("expected an interface index after 'ifindex'"));
         };
+        if self.geneve.is_some() {
+            return Err(self.error("'ifindex' after 'geneve' is not supported"));
+        }
         let p = match (self.layout.link, self.mode) {
             (linktype::LINUX_SLL2, _) => cmp(op::W, 4, n),
             (_, CodeMode::LinuxLive) => cmp(op::W, skf::AD_OFF + skf::AD_IFINDEX, n),
@@ -1393,6 +1418,7 @@ impl Parser {
                     Tok::Num(n) => *n,
                     Tok::Word(w) => match q.proto {
                         Some(Proto::Link) => ethertype_name(w),
+                        Some(Proto::Iso) => llc::iso_proto_name(w),
                         _ => ipproto_name(w),
                     }
                     .ok_or_else(|| refuse(format!("unknown or unsupported protocol name \"{w}\"")))?,
@@ -1403,13 +1429,20 @@ impl Parser {
                     Some(Proto::Ip) => Ok(self.ip_proto(n)),
                     Some(Proto::Ip6) => Ok(self.ip6_proto(n)),
                     None => Ok(self.ip_proto(n).or(self.ip6_proto(n))),
-                    _ => Err(refuse("'proto' applies to ether, ip or ip6".into())),
+                    Some(Proto::Iso) => Ok(self.iso_proto(n)),
+                    Some(Proto::Isis) => Ok(self.isis_proto(n)),
+                    _ => Err(refuse("'proto' applies to ether, ip, ip6, iso or isis".into())),
                 }
             }
             Kind::Port | Kind::PortRange => {
                 let (lo, hi, only) = self.port_value(&raw, kind == Kind::PortRange, q.proto)?;
                 let range = kind == Kind::PortRange;
                 self.ports(q.proto.or(only), dir, (lo, hi, range), column)
+            }
+            Kind::Host | Kind::Net if q.proto == Some(Proto::Decnet) => {
+                let addr = llc::decnet_address(&raw.kind)
+                    .ok_or_else(|| refuse("expected a DECnet address AREA.NODE".into()))?;
+                Ok(self.decnet_host(dir, addr))
             }
             Kind::Host | Kind::Net => {
                 let Tok::Word(w) = &raw.kind else {
@@ -1566,7 +1599,8 @@ impl Parser {
         if kind == Kind::Net {
             if self.eat_op("/") {
                 match self.bump() {
-                    Tok::Num(n) if n <= 32 => mask = if n == 0 { 0 } else { !(0xffff_ffffu32 >> n) },
+                    // (A shift by 32 would overflow: /32 is the full mask.)
+                    Tok::Num(n) if n <= 32 => mask = !0xffff_ffffu32.checked_shr(n).unwrap_or(0),
                     _ => {
                         self.pos -= 1;
                         return Err(self.error("expected a prefix length 0..32"));
@@ -1631,6 +1665,10 @@ impl Parser {
         let m = |off: u32| {
             if mask == 0xffff_ffff {
                 self.eq(Base::Payload, op::W, off, addr)
+            } else if mask == 0 {
+                // A /0 network matches any address; libpcap's optimizer
+                // drops the load, so a short packet is not rejected by it.
+                Pred::Const(true)
             } else {
                 self.eq_masked(Base::Payload, op::W, off, mask, addr & mask)
             }
@@ -1712,6 +1750,8 @@ fn is_keyword(w: &str) -> bool {
                 | "mpls"
                 | "pppoes"
                 | "pppoed"
+                | "llc"
+                | "geneve"
                 | "stp"
                 | "less"
                 | "greater"

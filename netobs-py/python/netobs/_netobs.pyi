@@ -56,8 +56,8 @@ def sockets(
     processes: bool = False,
     netns: NetnsArg = None,
 ) -> Table[Socket]:
-    """Sockets of the namespace (`ss -tuxan`); kinds from tcp, udp, raw, mptcp, sctp, dccp,
-    udplite, unix (default ("tcp",)); states are ss state words (default: all)."""
+    """Sockets of the namespace (`ss -tuxan0`); kinds from tcp, udp, raw, mptcp, sctp, dccp,
+    udplite, unix, packet, netlink (default ("tcp",)); states are ss state words (default: all)."""
 
 def counters(netns: NetnsArg = None) -> Dict[str, int]:
     """Protocol counters (/proc/net/snmp, netstat, snmp6) by nstat name, like `nstat -a`."""
@@ -67,7 +67,10 @@ class DropMonitor:
     instance (removed by `close()` / leaving the `with` block). Iterating
     yields a `Table[DropRow]` per `interval` seconds. Tracepoints are
     global: every namespace's drops are seen; filter with `reasons`,
-    `protocol` (EtherType, int or "0x86dd") and `location` (function)."""
+    `protocol` (EtherType, int or "0x86dd") and `location` (function).
+    `stacks=True` records kernel stacks and `tcp=True` names the TCP
+    socket of a drop in `events()`; `netns` (implies `tcp=True`) is where
+    those sockets' states are looked up with sock_diag."""
 
     def __init__(
         self,
@@ -75,6 +78,9 @@ class DropMonitor:
         reasons: Optional[Union[str, Sequence[str]]] = None,
         protocol: Optional[Union[int, str]] = None,
         location: Optional[str] = None,
+        stacks: bool = False,
+        tcp: bool = False,
+        netns: NetnsArg = None,
     ) -> None: ...
     @property
     def instance(self) -> str: ...

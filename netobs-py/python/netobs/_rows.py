@@ -160,13 +160,17 @@ SKMEM_FIELDS: Tuple[str, ...] = tuple(
     for f in ("rmem_alloc", "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc", "wmem_queued", "optmem", "backlog", "drops")
 )
 
-#: One socket (`ss -tuxan`): kind ("tcp", "udp", ..., "u_str", "u_dgr"),
-#: family ("inet", "inet6", "unix"), state as ss names it ("ESTAB",
-#: "LISTEN", "UNCONN", ...), src,
+#: One socket (`ss -tuxan0`, `ss --netlink`): kind ("tcp", "udp", ...,
+#: "u_str", "u_dgr", "p_raw", "p_dgr", "nl"), family ("inet", "inet6",
+#: "unix", "packet", "netlink"), state as ss names it ("ESTAB", "LISTEN",
+#: "UNCONN", ...), src,
 #: sport, dst, dport, rqueue, wqueue, interface, uid, inode, cookie, timer,
 #: retrans, expires, congestion (unix sockets as ss -x lays them out: the
 #: name or "*" as src with the inode as sport, "*" and the peer inode as
-#: dst/dport); then `tcpi_*` (info=True), `skmem_*`
+#: dst/dport; packet sockets: the EtherType as sport, the bound interface
+#: index (0: all) as interface; netlink sockets: the protocol's ss name
+#: ("rtnl", "genl") as src, the port id as sport (0: the kernel's), "*" and
+#: the destination port id as dst/dport); then `tcpi_*` (info=True), `skmem_*`
 #: (memory=True), `pid` and `process` (processes=True), None when not asked.
 Socket = namedtuple(
     "Socket",
@@ -178,7 +182,7 @@ Socket = namedtuple(
     + SKMEM_FIELDS
     + ("pid", "process"),
 )
-Socket.__doc__ = "One inet socket as `ss -tuan -i -m -p` shows it, with flat columns."
+Socket.__doc__ = "One socket as `ss -tuxan0 -i -m -p` shows it, with flat columns."
 
 
 class LinkRate(NamedTuple):
@@ -314,3 +318,20 @@ class DropEvent(NamedTuple):
     reason: str
     reason_code: int
     protocol: int
+    #: The skb's kernel address (None on the NET_DM backend).
+    skbaddr: Optional[int]
+    #: The receiving socket's kernel address, when the drop had one.
+    rx_sk: Optional[int]
+    #: The kernel stack, innermost first, as `%pS` symbols (`stacks=True`;
+    #: empty otherwise).
+    stack: Tuple[str, ...]
+    #: The TCP socket of the drop (`tcp=True`), local end first; None when
+    #: the drop had no TCP socket or it could not be named.
+    saddr: Optional[str]
+    sport: Optional[int]
+    daddr: Optional[str]
+    dport: Optional[int]
+    #: Its state ("ESTABLISHED"), from its last state change or sock_diag.
+    tcp_state: Optional[str]
+    #: Its cookie, as sock_diag (`ss -e`'s `sk:`) reports it.
+    sock_cookie: Optional[int]

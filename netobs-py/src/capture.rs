@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use netobs_capture::bpf::Program;
 use netobs_capture::file::{linktype, CaptureReader, PcapWriter, Precision};
+use netobs_capture::filter::CodeMode;
 use netobs_capture::{filter, hexdump, summary, CaptureConfig};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -122,8 +123,8 @@ impl Packet {
 
 /// Compiles a pcap-filter expression; a bad one raises FilterError with
 /// the 1-based `column` where it goes wrong.
-fn compile(py: Python<'_>, expr: &str, link: u16, snaplen: u32) -> PyResult<Program> {
-    filter::compile(expr, link, snaplen).map_err(|e| {
+fn compile(py: Python<'_>, expr: &str, link: u16, snaplen: u32, mode: CodeMode) -> PyResult<Program> {
+    filter::compile_with(expr, link, snaplen, mode).map_err(|e| {
         ErrorParts {
             class: Some("FilterError"),
             column: Some(e.column),
@@ -134,11 +135,20 @@ fn compile(py: Python<'_>, expr: &str, link: u16, snaplen: u32) -> PyResult<Prog
 }
 
 /// `tcpdump -dd EXPR`: the classic BPF program netobs compiles for the
-/// expression, as `(code, jt, jf, k)` tuples.
+/// expression, as `(code, jt, jf, k)` tuples. `live=True` gives the code
+/// for a live Linux socket (`tcpdump -i IF -dd`: VLAN tags and packet
+/// direction from the kernel's metadata), otherwise the savefile code.
 #[pyfunction]
-#[pyo3(signature = (expr, linktype=1, snaplen=DEFAULT_SNAPLEN))]
-fn compile_filter(py: Python<'_>, expr: &str, linktype: u16, snaplen: u32) -> PyResult<Vec<(u16, u8, u8, u32)>> {
-    let prog = compile(py, expr, linktype, snaplen)?;
+#[pyo3(signature = (expr, linktype=1, snaplen=DEFAULT_SNAPLEN, live=false))]
+fn compile_filter(
+    py: Python<'_>,
+    expr: &str,
+    linktype: u16,
+    snaplen: u32,
+    live: bool,
+) -> PyResult<Vec<(u16, u8, u8, u32)>> {
+    let mode = if live { CodeMode::LinuxLive } else { CodeMode::Offline };
+    let prog = compile(py, expr, linktype, snaplen, mode)?;
     Ok(prog.insns.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
 }
 
@@ -158,7 +168,9 @@ fn read_pcap(py: Python<'_>, path: PathBuf, filter: Option<&str>) -> PyResult<Ve
     let file = File::open(&path).map_err(|e| file_error(py, &path, &e))?;
     let mut r = CaptureReader::new(BufReader::new(file)).py_err(py)?;
     let link = r.linktype();
-    let prog = filter.map(|f| compile(py, f, link, DEFAULT_SNAPLEN)).transpose()?;
+    let prog = filter
+        .map(|f| compile(py, f, link, DEFAULT_SNAPLEN, CodeMode::Offline))
+        .transpose()?;
     py.detach(|| {
         let meta = netobs_capture::bpf::Metadata::default();
         let mut out = Vec::new();
@@ -278,15 +290,9 @@ impl Capture {
             .promiscuous(promiscuous)
             .retire_timeout_ms(50);
         if let Some(expr) = filter {
-            let prog = compile(py, expr, linktype::ETHERNET, snaplen)?;
-            // netobs's programs read VLAN tags from the packet bytes; the
-            // kernel strips tags before a socket filter runs, so such a
-            // filter runs in user space after the tag is put back.
-            cfg = if expr.contains("vlan") {
-                cfg.userspace_filter(prog)
-            } else {
-                cfg.filter(prog)
-            };
+            // Live Linux code: the kernel runs it, VLAN tags read from the
+            // skb metadata where the kernel moved them.
+            cfg = cfg.filter(compile(py, expr, linktype::ETHERNET, snaplen, CodeMode::LinuxLive)?);
         }
         let cap = py.detach(|| cfg.open_in(&netns)).py_err(py)?;
         Ok(Capture {

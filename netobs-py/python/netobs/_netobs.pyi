@@ -197,5 +197,9 @@ def read_pcap(path: Union[str, "os.PathLike[str]"], filter: Optional[str] = None
 def write_pcap(path: Union[str, "os.PathLike[str]"], packets: Iterable[Packet], snaplen: int = 262144) -> int:
     """Writes a pcap file with ns time stamps; returns the count."""
 
-def compile_filter(expr: str, linktype: int = 1, snaplen: int = 262144) -> List[Tuple[int, int, int, int]]:
-    """The classic BPF program for a pcap-filter expression, as `tcpdump -dd`."""
+def compile_filter(
+    expr: str, linktype: int = 1, snaplen: int = 262144, live: bool = False
+) -> List[Tuple[int, int, int, int]]:
+    """The classic BPF program for a pcap-filter expression, as `tcpdump -dd`
+    (`live=True`: as `tcpdump -i IF -dd`, VLAN tags and direction from the
+    kernel's metadata)."""

@@ -58,7 +58,7 @@ def capture_once(ns_a, ns_b, argv, packets, cfg):
         sys.exit(f"{argv[0]} failed ({status}): {err}")
     cap = int(re.search(r"(\d+) packets? captured", err).group(1))
     drop = int(re.search(r"(\d+) packets? dropped by kernel", err).group(1))
-    print(f"    user {ru.ru_utime:.3f}s sys {ru.ru_stime:.3f}s", flush=True)
+    print(f"    user {ru.ru_utime:.3f}s sys {ru.ru_stime:.3f}s, {ru.ru_nvcsw} voluntary context switches", flush=True)
     return ru.ru_utime + ru.ru_stime, cap, drop
 
 

@@ -426,10 +426,12 @@ fn compile_live(expr: &str, snaplen: u32) -> Result<Program> {
     )?)
 }
 
+#[inline]
 fn le16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2).map_or(0, |s| u16::from_ne_bytes([s[0], s[1]]))
 }
 
+#[inline]
 fn le32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .map_or(0, |s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]))
@@ -480,6 +482,7 @@ const L_PKTTYPE: usize = TPACKET3_HDRLEN + 10;
 /// left) and the tag with its TPID (TP_STATUS_VLAN_TPID_VALID, else 0x8100)
 /// goes between them and the EtherType. Only Ethernet frames; a packet
 /// already done (a block walked twice) is left alone.
+#[inline]
 fn reinsert_vlan_tag(pkt: &mut [u8]) {
     let status = le32(pkt, H_STATUS);
     let tci = le32(pkt, H_VLAN_TCI) as u16;
@@ -539,6 +542,7 @@ impl<'a> PacketWalk<'a> {
 impl<'a> Iterator for PacketWalk<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.left == 0 || self.next.checked_add(TPACKET3_HDRLEN + 20)? > self.rest.len() {
             return None;
@@ -591,6 +595,7 @@ impl<'c> Block<'c> {
     /// direction setting or a pending user-space filter excludes, and the
     /// duplicate outgoing copy of loopback packets, as libpcap does). VLAN
     /// tags the kernel stripped are put back on the way.
+    #[inline]
     pub fn packets(&mut self) -> impl Iterator<Item = Packet<'_>> + '_ {
         let (snaplen, direction) = (self.snaplen, self.direction);
         let (userland, userspace) = (self.userland_filter, self.userspace_filter);
@@ -640,6 +645,7 @@ pub struct Packet<'a> {
 }
 
 impl<'a> Packet<'a> {
+    #[inline]
     fn at(block: &'a [u8], h: usize, snaplen: u32) -> Option<Packet<'a>> {
         let mac = le16(block, h + H_MAC) as usize;
         let snap = le32(block, h + H_SNAPLEN) as usize;
@@ -648,26 +654,31 @@ impl<'a> Packet<'a> {
         Some(Packet { block, h, data })
     }
 
+    #[inline]
     fn u16_at(&self, off: usize) -> u16 {
         le16(self.block, self.h + off)
     }
 
+    #[inline]
     fn u32_at(&self, off: usize) -> u32 {
         le32(self.block, self.h + off)
     }
 
     /// The captured bytes from the link-layer header on (VLAN tag
     /// reinserted), at most the snap length.
+    #[inline]
     pub fn data(&self) -> &'a [u8] {
         self.data
     }
 
     /// Length on the wire (plus 4 when a tag was reinserted).
+    #[inline]
     pub fn wire_len(&self) -> u32 {
         self.u32_at(H_LEN)
     }
 
     /// Timestamp in nanoseconds since the epoch.
+    #[inline]
     pub fn ts_ns(&self) -> u64 {
         self.u32_at(H_SEC) as u64 * 1_000_000_000 + self.u32_at(H_NSEC) as u64
     }
@@ -679,11 +690,13 @@ impl<'a> Packet<'a> {
 
     /// sll_pkttype: PACKET_HOST, PACKET_BROADCAST, PACKET_MULTICAST,
     /// PACKET_OTHERHOST, PACKET_OUTGOING.
+    #[inline]
     pub fn pkttype(&self) -> u8 {
         self.block.get(self.h + L_PKTTYPE).copied().unwrap_or(0)
     }
 
     /// sll_hatype (ARPHRD_*).
+    #[inline]
     pub fn hatype(&self) -> u16 {
         self.u16_at(L_HATYPE)
     }

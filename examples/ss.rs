@@ -637,6 +637,19 @@ struct Ss {
 }
 
 impl Ss {
+    /// Formats one socket from its answer's payload (and destroys it with -K).
+    fn show(&mut self, kind: Kind, payload: &[u8], killer: Option<&mut SockDiag>) {
+        match kind {
+            Kind::Netlink => self.netlink(&NetlinkSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
+            Kind::Packet => self.packet(&PacketSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
+            Kind::Unix => self.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
+            Kind::Inet(proto, _) => {
+                let s = InetSock::parse_payload(payload).unwrap_or_else(|e| die(e));
+                self.inet_or_kill(&s, proto, killer);
+            }
+        }
+    }
+
     fn ifname(&mut self, index: u32) -> String {
         if let Some(n) = self.ifnames.get(&index) {
             return n.clone();
@@ -1687,12 +1700,13 @@ fn inet_json(s: &InetSock<'_>, netid: &str) -> String {
 
 // ---------------------------------------------------------------- main
 
-/// The socket table a kept dump came from.
+/// The socket table a dump reads (and a kept answer came from).
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Netlink,
     Packet,
     Unix,
-    Inet(Proto),
+    Inet(Proto, Family),
 }
 
 /// Appends one answer payload to `buf` as `[u32 length][payload][padding]`.
@@ -1700,6 +1714,107 @@ fn keep(buf: &mut Vec<u8>, payload: &[u8]) {
     buf.extend_from_slice(&(payload.len() as u32).to_ne_bytes());
     buf.extend_from_slice(payload);
     buf.resize(buf.len().next_multiple_of(4), 0);
+}
+
+/// The dumps one listing needs, in ss's order (netlink, packet, unix,
+/// raw, udp, tcp, mptcp), each socket's answer handed on as it arrives.
+struct Plan {
+    netlink: bool,
+    packet: bool,
+    unix: bool,
+    inet: Vec<Proto>,
+    families: Vec<Family>,
+    states: States,
+    mem: bool,
+    info: bool,
+    details: bool,
+    bytecode: Option<Vec<u8>>,
+}
+
+impl Plan {
+    /// The dump requests, in ss's order.
+    fn jobs(&self) -> Vec<Kind> {
+        let mut jobs = Vec::new();
+        if self.netlink {
+            jobs.push(Kind::Netlink);
+        }
+        if self.packet {
+            jobs.push(Kind::Packet);
+        }
+        if self.unix {
+            jobs.push(Kind::Unix);
+        }
+        for &proto in &self.inet {
+            for &family in &self.families {
+                jobs.push(Kind::Inet(proto, family));
+            }
+        }
+        jobs
+    }
+
+    /// Runs every dump in order on one socket.
+    fn run(&self, diag: &mut SockDiag, emit: &mut dyn FnMut(Kind, &[u8])) -> Result<(), netobs::sockdiag::Error> {
+        for job in self.jobs() {
+            self.run_job(diag, job, emit)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one dump, handing each answer's payload to `emit`.
+    fn run_job(
+        &self,
+        diag: &mut SockDiag,
+        job: Kind,
+        emit: &mut dyn FnMut(Kind, &[u8]),
+    ) -> Result<(), netobs::sockdiag::Error> {
+        match job {
+            Kind::Netlink => {
+                let show = NetlinkShow::GROUPS | NetlinkShow::MEMINFO;
+                diag.for_each_netlink(netlink_diag::NDIAG_PROTO_ALL, show, |s| emit(job, s.payload()))
+            }
+            Kind::Packet => {
+                let show = PacketShow::INFO
+                    | PacketShow::MEMINFO
+                    | PacketShow::FILTER
+                    | PacketShow::RING_CFG
+                    | PacketShow::FANOUT;
+                diag.for_each_packet(show, |s| emit(job, s.payload()))
+            }
+            Kind::Unix => {
+                let mut show = UnixShow::NAME | UnixShow::PEER | UnixShow::RQLEN;
+                if self.mem {
+                    show |= UnixShow::MEMINFO;
+                }
+                if self.details {
+                    show |= UnixShow::VFS | UnixShow::ICONS;
+                }
+                diag.for_each_unix(self.states, show, |s| emit(job, s.payload()))
+            }
+            Kind::Inet(proto, family) => {
+                let mut req = InetRequest::new(family, proto, self.states);
+                if self.mem {
+                    req.ext |= Extensions::MEMINFO | Extensions::SKMEMINFO;
+                }
+                if self.info {
+                    req.ext |= Extensions::INFO | Extensions::VEGASINFO | Extensions::CONG;
+                }
+                req.bytecode = self.bytecode.as_deref();
+                match diag.for_each_inet(&req, |s| emit(job, s.payload())) {
+                    // MPTCP may be absent (ENOENT/EINVAL from an old kernel): ss stays quiet.
+                    Err(_) if proto == Proto::Mptcp => Ok(()),
+                    // No raw_diag in this kernel: ss falls back to /proc/net/raw;
+                    // say so (once) instead of guessing.
+                    Err(e) if proto == Proto::Raw && e.errno() == Some(libc::ENOENT) => {
+                        if self.families.first() == Some(&family) {
+                            eprintln!("ss: raw sockets not shown: this kernel has no raw_diag (ENOENT)");
+                        }
+                        Ok(())
+                    }
+                    r => r,
+                }
+            }
+        }
+    }
 }
 
 /// The payloads [`keep`] stored, in order.
@@ -1922,14 +2037,18 @@ fn main() {
     }
     let netns = match &o.netns {
         Some(n) => {
-            let ns = Netns::named(n);
-            if let Err(e) = ns.run(|| ()) {
-                let os = std::io::Error::from_raw_os_error(e.errno().unwrap_or(libc::ENOENT)).to_string();
-                let text = os.split(" (os error").next().unwrap_or(&os);
-                eprintln!("Cannot open network namespace \"{n}\": {text}");
-                std::process::exit(1);
+            // Opened once here (ss's error if it cannot be); every socket
+            // is then made inside it from this descriptor.
+            match Netns::named(n).open() {
+                Ok(Some(fd)) => Netns::Fd(fd),
+                Ok(None) => Netns::Current,
+                Err(e) => {
+                    let os = std::io::Error::from_raw_os_error(e.errno().unwrap_or(libc::ENOENT)).to_string();
+                    let text = os.split(" (os error").next().unwrap_or(&os);
+                    eprintln!("Cannot open network namespace \"{n}\": {text}");
+                    std::process::exit(1);
+                }
             }
-            ns
         }
         None => Netns::Current,
     };
@@ -2070,123 +2189,111 @@ fn main() {
         ss.t.header();
     }
 
-    // With -p the answers are kept (payloads copied into one buffer per
-    // table) and formatted after the owner scan, which runs meanwhile on
-    // other threads; otherwise each socket is formatted as it arrives.
-    let deferred = owners_scan.is_some();
-    let mut dumps: Vec<(Kind, Vec<u8>)> = Vec::new();
-    // ss lists netlink and packet sockets (always UNCONN) only when CLOSE
-    // is asked for; netlink first.
-    if netlink && states.contains(netobs::sockdiag::TcpState::Close) {
-        let show = NetlinkShow::GROUPS | NetlinkShow::MEMINFO;
-        let mut buf = Vec::new();
-        diag.for_each_netlink(netlink_diag::NDIAG_PROTO_ALL, show, |s| {
-            if deferred {
-                keep(&mut buf, s.payload());
-            } else {
-                ss.netlink(s);
-            }
-        })
-        .unwrap_or_else(|e| die(e));
-        dumps.push((Kind::Netlink, buf));
-    }
-    if packet && states.contains(netobs::sockdiag::TcpState::Close) {
-        let show =
-            PacketShow::INFO | PacketShow::MEMINFO | PacketShow::FILTER | PacketShow::RING_CFG | PacketShow::FANOUT;
-        let mut buf = Vec::new();
-        diag.for_each_packet(show, |s| {
-            if deferred {
-                keep(&mut buf, s.payload());
-            } else {
-                ss.packet(s);
-            }
-        })
-        .unwrap_or_else(|e| die(e));
-        dumps.push((Kind::Packet, buf));
-    }
-    if unix {
-        let mut show = UnixShow::NAME | UnixShow::PEER | UnixShow::RQLEN;
-        if ss.o.mem {
-            show |= UnixShow::MEMINFO;
-        }
-        if ss.o.details {
-            show |= UnixShow::VFS | UnixShow::ICONS;
-        }
-        let mut buf = Vec::new();
-        diag.for_each_unix(states, show, |s| {
-            if deferred {
-                keep(&mut buf, s.payload());
-            } else {
-                ss.unix(s);
-            }
-        })
-        .unwrap_or_else(|e| die(e));
-        dumps.push((Kind::Unix, buf));
-    }
-
-    let families: &[Family] = match (ss.o.v4, ss.o.v6) {
-        (true, false) => &[Family::Inet],
-        (false, true) => &[Family::Inet6],
-        _ => &[Family::Inet, Family::Inet6],
+    let plan = Plan {
+        netlink: netlink && states.contains(netobs::sockdiag::TcpState::Close),
+        packet: packet && states.contains(netobs::sockdiag::TcpState::Close),
+        unix,
+        inet: [
+            (raw, Proto::Raw),
+            (udp, Proto::Udp),
+            (tcp, Proto::Tcp),
+            (mptcp, Proto::Mptcp),
+        ]
+        .into_iter()
+        .filter_map(|(on, p)| on.then_some(p))
+        .collect(),
+        families: match (ss.o.v4, ss.o.v6) {
+            (true, false) => vec![Family::Inet],
+            (false, true) => vec![Family::Inet6],
+            _ => vec![Family::Inet, Family::Inet6],
+        },
+        states,
+        mem: ss.o.mem,
+        info: ss.o.info,
+        details: ss.o.details,
+        bytecode: bc,
     };
-    let mut ext = Extensions::empty();
-    if ss.o.mem {
-        ext |= Extensions::MEMINFO | Extensions::SKMEMINFO;
-    }
-    if ss.o.info {
-        ext |= Extensions::INFO | Extensions::VEGASINFO | Extensions::CONG;
-    }
-    for (on, proto) in [
-        (raw, Proto::Raw),
-        (udp, Proto::Udp),
-        (tcp, Proto::Tcp),
-        (mptcp, Proto::Mptcp),
-    ] {
-        if !on {
-            continue;
-        }
-        let mut buf = Vec::new();
-        for &family in families {
-            let mut req = InetRequest::new(family, proto, states);
-            req.ext = ext;
-            req.bytecode = bc.as_deref();
-            let r = diag.for_each_inet(&req, |s| {
-                if deferred {
-                    keep(&mut buf, s.payload());
-                } else {
-                    ss.inet_or_kill(s, proto, killer.as_mut());
-                }
-            });
-            match r {
-                Ok(()) => {}
-                // MPTCP may be absent (ENOENT/EINVAL from an old kernel): ss stays quiet.
-                Err(_) if proto == Proto::Mptcp => {}
-                // No raw_diag in this kernel: ss falls back to /proc/net/raw;
-                // say so instead of guessing.
-                Err(e) if proto == Proto::Raw && e.errno() == Some(libc::ENOENT) => {
-                    eprintln!("ss: raw sockets not shown: this kernel has no raw_diag (ENOENT)");
-                    break;
-                }
-                Err(e) => die(e),
-            }
-        }
-        dumps.push((Kind::Inet(proto), buf));
-    }
-
     if let Some(scan) = owners_scan {
+        // -p: the answers are kept (payloads copied, one buffer per table)
+        // and formatted after the owner scan, which runs meanwhile on
+        // other threads.
+        let mut dumps: Vec<(Kind, Vec<u8>)> = Vec::new();
+        plan.run(&mut diag, &mut |kind, payload| {
+            if dumps.last().is_none_or(|(k, _)| *k != kind) {
+                dumps.push((kind, Vec::new()));
+            }
+            keep(&mut dumps.last_mut().expect("pushed above").1, payload);
+        })
+        .unwrap_or_else(|e| die(e));
         let owners = scan.join().unwrap_or_else(|_| die("owner scan failed"));
         ss.owners = Some(owners.unwrap_or_else(|e| die(e)));
-        for (proto, buf) in &dumps {
+        for (kind, buf) in &dumps {
             for payload in kept(buf) {
-                match proto {
-                    Kind::Netlink => ss.netlink(&NetlinkSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
-                    Kind::Packet => ss.packet(&PacketSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
-                    Kind::Unix => ss.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
-                    Kind::Inet(proto) => {
-                        let s = InetSock::parse_payload(payload).unwrap_or_else(|e| die(e));
-                        ss.inet_or_kill(&s, *proto, killer.as_mut());
+                ss.show(*kind, payload, killer.as_mut());
+            }
+        }
+    } else if killer.is_some() {
+        // -K: each socket is shown, and destroyed, as it arrives.
+        plan.run(&mut diag, &mut |kind, payload| ss.show(kind, payload, killer.as_mut()))
+            .unwrap_or_else(|e| die(e));
+    } else {
+        // The kernel builds the dumps in the recvmsg calls of two worker
+        // threads, each with its own socket and taking the next dump in
+        // ss's order, while this thread formats the answers in that order
+        // as they arrive (in chunks): the kernel's work and ours overlap.
+        let mut jobs = plan.jobs();
+        // The netlink listing first, alone: it shows the dumping sockets,
+        // and ss has one.
+        if jobs.first() == Some(&Kind::Netlink) {
+            jobs.remove(0);
+            plan.run_job(&mut diag, Kind::Netlink, &mut |kind, payload| {
+                ss.show(kind, payload, None)
+            })
+            .unwrap_or_else(|e| die(e));
+        }
+        let mut diags = vec![diag];
+        if jobs.len() > 1 {
+            diags.push(SockDiag::open_in(&ss.netns).unwrap_or_else(|e| die(e)));
+        }
+        let plan = std::sync::Arc::new(plan);
+        let (txs, rxs): (Vec<_>, Vec<_>) = jobs.iter().map(|_| std::sync::mpsc::channel::<Vec<u8>>()).unzip();
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let jobs = std::sync::Arc::new(jobs);
+        let txs = std::sync::Arc::new(std::sync::Mutex::new(txs.into_iter().map(Some).collect::<Vec<_>>()));
+        let workers: Vec<_> = diags
+            .into_iter()
+            .map(|mut diag| {
+                let (plan, jobs, next, txs) = (plan.clone(), jobs.clone(), next.clone(), txs.clone());
+                std::thread::spawn(move || -> Result<(), netobs::sockdiag::Error> {
+                    loop {
+                        let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&job) = jobs.get(j) else { return Ok(()) };
+                        let tx = txs.lock().expect("no panics while held")[j]
+                            .take()
+                            .expect("each job once");
+                        let mut chunk = Vec::with_capacity(1 << 18);
+                        plan.run_job(&mut diag, job, &mut |_, payload| {
+                            if chunk.len() >= 1 << 18 {
+                                let _ = tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(1 << 18)));
+                            }
+                            keep(&mut chunk, payload);
+                        })?;
+                        let _ = tx.send(chunk);
                     }
+                })
+            })
+            .collect();
+        for (job, rx) in jobs.iter().zip(rxs) {
+            for buf in rx {
+                for payload in kept(&buf) {
+                    ss.show(*job, payload, None);
                 }
+            }
+        }
+        for w in workers {
+            match w.join() {
+                Ok(r) => r.unwrap_or_else(|e| die(e)),
+                Err(_) => die("socket dump failed"),
             }
         }
     }

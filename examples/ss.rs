@@ -2283,6 +2283,9 @@ fn main() {
                 })
             })
             .collect();
+        // Only the workers hold senders now: a job no worker reached
+        // (after an error) ends its channel when they have all stopped.
+        drop(txs);
         for (job, rx) in jobs.iter().zip(rxs) {
             for buf in rx {
                 for payload in kept(&buf) {

@@ -1,6 +1,7 @@
 //! Bindings of netobs-sockdiag (NETLINK_SOCK_DIAG: inet_diag, unix_diag,
-//! packet_diag, netlink_diag): `sockets()`, what `ss -tuxan0` and `ss --netlink` show, with tcp_info, socket
-//! memory and owning processes as optional column groups; and `counters()`,
+//! packet_diag, netlink_diag): `sockets()`, what `ss -tuxan0` and
+//! `ss -A netlink` show, with tcp_info, socket memory and owning processes
+//! as optional column groups; and `counters()`,
 //! the protocol counters `nstat` shows.
 
 use std::sync::OnceLock;
@@ -185,10 +186,6 @@ fn unix_netid(socket_type: u8) -> &'static str {
     }
 }
 
-/// A unix socket in the inet columns, the way ss lays it out: the bound
-/// name (`@` for the abstract namespace, `*` when unbound) as `src` with
-/// the socket's inode as `sport`, and `*` with the peer's inode as the
-/// remote end.
 /// A unix socket's name as ss shows it: `@` for the abstract namespace.
 fn unix_name(s: &UnixSock<'_>) -> Option<String> {
     s.name().map(|n| match n.split_first() {
@@ -207,6 +204,10 @@ fn unix_key<'n>(s: &UnixSock<'_>, name: &'n mut Option<String>) -> filter::UnixK
     }
 }
 
+/// A unix socket in the inet columns, the way ss lays it out: the bound
+/// name (`@` for the abstract namespace, `*` when unbound) as `src` with
+/// the socket's inode as `sport`, and `*` with the peer's inode as the
+/// remote end.
 fn write_unix(r: &mut RowWriter<'_>, s: &UnixSock<'_>, q: &Query, owners: Option<&Owners>) {
     let name = unix_name(s);
     let (rq, wq) = s.rqlen().unzip();

@@ -85,11 +85,15 @@ impl ByteOrder {
         });
     }
 
-    fn put32(self, out: &mut Vec<u8>, v: u32) {
-        out.extend_from_slice(&match self {
+    fn bytes32(self, v: u32) -> [u8; 4] {
+        match self {
             ByteOrder::Little => v.to_le_bytes(),
             ByteOrder::Big => v.to_be_bytes(),
-        });
+        }
+    }
+
+    fn put32(self, out: &mut Vec<u8>, v: u32) {
+        out.extend_from_slice(&self.bytes32(v));
     }
 }
 
@@ -668,21 +672,17 @@ impl<W: Write> PcapWriter<W> {
     }
 
     /// Writes one record; `data` is cut to the snap length.
+    #[inline]
     pub fn write_packet(&mut self, ts_ns: u64, orig_len: u32, data: &[u8]) -> io::Result<()> {
         let data = &data[..data.len().min(self.snaplen as usize)];
         let frac = match self.precision {
             Precision::Micro => (ts_ns % 1_000_000_000) / 1000,
             Precision::Nano => ts_ns % 1_000_000_000,
         };
+        let fields = [(ts_ns / 1_000_000_000) as u32, frac as u32, data.len() as u32, orig_len];
         let mut hdr = [0u8; 16];
-        for (i, v) in [(ts_ns / 1_000_000_000) as u32, frac as u32, data.len() as u32, orig_len]
-            .into_iter()
-            .enumerate()
-        {
-            hdr[4 * i..4 * i + 4].copy_from_slice(&match self.order {
-                ByteOrder::Little => v.to_le_bytes(),
-                ByteOrder::Big => v.to_be_bytes(),
-            });
+        for (out, v) in hdr.chunks_exact_mut(4).zip(fields) {
+            out.copy_from_slice(&self.order.bytes32(v));
         }
         // Header and data straight into the writer: no intermediate copy.
         self.w.write_all(&hdr)?;

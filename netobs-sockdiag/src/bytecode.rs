@@ -393,6 +393,8 @@ mod tests {
             audit(&bc, true).unwrap_or_else(|err| panic!("{x}: {err}"));
             for k in &keys {
                 assert_eq!(run(&bc, k), e.matches(k), "{x} on {k:?}");
+                // A unix name pattern never matches an inet socket.
+                assert!(!parse("src unix:*").unwrap().unwrap().matches(k));
             }
         }
     }

@@ -6,8 +6,8 @@ trafgen (Debian netsniff-ng) sends 64-byte UDP frames from one namespace
 on core 0; the capture runs in the peer namespace pinned to core 1. For
 each tool and run: CPU time of the capture process (user + sys) per
 million packets, packets captured and dropped (from its own report),
-alternating tools between runs. Prints medians and ratios. Run as root
-after `cargo build --release --example tcpdump`:
+alternating tools between runs. Prints medians and ratios. Run as root;
+the script builds the release example first (release_example.py):
 
     python3 benches/capture_flood.py [--runs 5] [--packets 2000000] [--filter udp]
 """
@@ -21,9 +21,7 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(HERE, "..", "target"))
-EXAMPLE = os.path.join(TARGET, "release", "examples", "tcpdump")
+import release_example
 
 SRC_MAC = [0x02, 0, 0, 0, 0, 0x0A]
 DST_MAC = [0x02, 0, 0, 0, 0, 0x0B]
@@ -68,8 +66,7 @@ def main():
     ap.add_argument("--packets", type=int, default=2_000_000)
     ap.add_argument("--filter", default="udp")
     a = ap.parse_args()
-    if not os.path.exists(EXAMPLE):
-        sys.exit(f"build first: cargo build --release --example tcpdump ({EXAMPLE})")
+    example = release_example.build("tcpdump")
     pid = os.getpid()
     ns_a, ns_b = f"nbt-flood-a-{pid}", f"nbt-flood-b-{pid}"
     sh("ip", "netns", "add", ns_a)
@@ -83,7 +80,7 @@ def main():
             cfg = f.name
         tools = {
             "tcpdump": ["tcpdump", "-i", "vb", "-n", "-w", "/dev/null", a.filter],
-            "netobs": [EXAMPLE, "-i", "vb", "-n", "-w", "/dev/null", a.filter],
+            "netobs": [example, "-i", "vb", "-n", "-w", "/dev/null", a.filter],
         }
         res = {k: [] for k in tools}
         for r in range(a.runs):

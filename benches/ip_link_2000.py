@@ -2,8 +2,8 @@
 """`ip -s link` over 2000 veth interfaces in one namespace: iproute2's `ip`
 vs the netobs `ip` example, in one run, alternating, on the same world.
 
-Prints median wall, user and sys time of each and the ratios. Run as root
-after `cargo build --release --example ip`:
+Prints median wall, user and sys time of each and the ratios. Run as root;
+the script builds the release example first (release_example.py):
 
     python3 benches/ip_link_2000.py [--runs 15] [--links 2000]
 """
@@ -14,8 +14,7 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLE = os.path.join(HERE, "..", "target", "release", "examples", "ip")
+import release_example
 
 
 def run(cmd):
@@ -36,8 +35,7 @@ def main():
     ap.add_argument("--links", type=int, default=2000)
     ap.add_argument("--args", default="-s link", help="ip arguments to compare")
     a = ap.parse_args()
-    if not os.path.exists(EXAMPLE):
-        sys.exit("build first: cargo build --release --example ip")
+    example = release_example.build("ip")
     ns = f"nbt-bench-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
@@ -45,12 +43,12 @@ def main():
         subprocess.run(["ip", "-n", ns, "-batch", "-"], input=batch.encode(), check=True)
         args = a.args.split()
         ref = subprocess.run(["ip", "-n", ns] + args, capture_output=True, check=True).stdout
-        ours = subprocess.run([EXAMPLE, "-n", ns] + args, capture_output=True, check=True).stdout
+        ours = subprocess.run([example, "-n", ns] + args, capture_output=True, check=True).stdout
         assert ref == ours, "outputs differ: the comparison would be meaningless"
         res = {"iproute2": [], "netobs": []}
         for _ in range(a.runs):
             res["iproute2"].append(run(["ip", "-n", ns] + args))
-            res["netobs"].append(run([EXAMPLE, "-n", ns] + args))
+            res["netobs"].append(run([example, "-n", ns] + args))
         med = {k: [statistics.median(x[i] for x in v) for i in range(3)] for k, v in res.items()}
         print(f"ip {a.args} over {a.links} veth links + lo, {a.runs} alternating runs, output {len(ref)} bytes, identical")
         for k, (w, u, s) in med.items():

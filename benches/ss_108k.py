@@ -7,8 +7,8 @@ processes (the fd limit is 20,000 per process). For each option set the
 script checks that both outputs are identical (-tan, -tanp) or have the same
 lines (-tin, whose timers and rates move), then reports median wall, user
 and sys time and the ratio. With --walk it also runs the library walk bench
-(benches/sockdiag_walk.rs) on the same namespace. Run as root after
-`cargo build --release --example ss` (and `cargo bench --no-run --bench sockdiag_walk`):
+(benches/sockdiag_walk.rs) on the same namespace. Run as root; the script
+builds the release example first (release_example.py):
 
     python3 benches/ss_108k.py [--sockets 108000] [--runs 3] [--walk]
 """
@@ -20,10 +20,10 @@ import subprocess
 import sys
 import time
 
+import release_example
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
-TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-EXAMPLE = os.path.join(TARGET, "release", "examples", "ss")
 NS = "nbench-ss"
 
 WORKER = r"""
@@ -68,8 +68,7 @@ def main():
     ap.add_argument("--hold", action="store_true",
                     help="only build the world and hold it until interrupted (for profiling)")
     a = ap.parse_args()
-    if not os.path.exists(EXAMPLE):
-        sys.exit("build first: cargo build --release --example ss")
+    example = release_example.build("ss")
     subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
     sh("ip", "netns", "add", NS)
     holders = []
@@ -103,7 +102,7 @@ def main():
 
         for args in (["-tan"], ["-tin"], ["-tanp"]):
             ss_cmd = ["ss", "-N", NS] + args
-            ours = [EXAMPLE, "-N", NS] + args
+            ours = [example, "-N", NS] + args
             want, got = output(ss_cmd), output(ours)
             if args == ["-tin"]:
                 same = len(want.splitlines()) == len(got.splitlines())

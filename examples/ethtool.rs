@@ -10,9 +10,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use netobs::core::Error as CoreError;
-use netobs::ethtool::ioctl::{ETHTOOL_GSTATS, ETH_SS_STATS};
 use netobs::ethtool::netlink::{Coalesce, Dev, EthtoolNetlink, Features};
-use netobs::ethtool::{Error, Ethtool};
+use netobs::ethtool::{Error, Ethtool, StatsKind, StringSetId};
 
 /// strerror-style text of an errno, as ethtool's perror prints it.
 fn strerror(errno: i32) -> String {
@@ -186,7 +185,7 @@ fn stats(dev: &str, out: &mut Out) -> ExitCode {
             return ExitCode::from(70);
         }
     };
-    let names = match eth.string_set(dev, ETH_SS_STATS) {
+    let names = match eth.string_set(dev, StringSetId::Stats) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("Cannot get stats strings information: {}", err_text(&e));
@@ -198,7 +197,7 @@ fn stats(dev: &str, out: &mut Out) -> ExitCode {
         return ExitCode::from(94);
     }
     let mut values = Vec::new();
-    if let Err(e) = eth.read_values(dev, ETHTOOL_GSTATS, &names, &mut values) {
+    if let Err(e) = eth.read_values(dev, StatsKind::Driver, &names, &mut values) {
         eprintln!("Cannot get stats information: {}", err_text(&e));
         return ExitCode::from(97);
     }

@@ -9,6 +9,7 @@
 //! - [`trace`] follows kernel paths and drop points (what `dropwatch` and ftrace show)
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub use netobs_capture as capture;
 pub use netobs_core as core;

@@ -1,6 +1,7 @@
 //! netobs-capture: packets on the wire.
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod bpf;
 pub mod capture;
@@ -10,6 +11,7 @@ pub mod filter;
 pub mod hexdump;
 pub mod inject;
 pub mod summary;
+#[allow(unsafe_code)]
 mod sys;
 pub mod wire;
 

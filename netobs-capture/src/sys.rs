@@ -53,12 +53,29 @@ pub(crate) fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int,
     .map(drop)
 }
 
-/// getsockopt(fd, level, name) into a T of plain integers.
-pub(crate) fn getsockopt<T: Copy + Default>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
+/// Types the kernel may fill byte by byte: every bit pattern of their size
+/// is a valid value (integers and arrays of them; no bool, enum, reference
+/// or padding).
+///
+/// # Safety
+/// Implement only for types with no invalid bit patterns and no padding.
+pub(crate) unsafe trait Plain: Copy + Default {}
+// SAFETY: integers accept every bit pattern and have no padding.
+unsafe impl Plain for libc::c_int {}
+// SAFETY: as above.
+unsafe impl Plain for u32 {}
+// SAFETY: an array of Plain elements has no padding and no invalid value.
+unsafe impl<T: Plain, const N: usize> Plain for [T; N] where [T; N]: Default {}
+
+/// getsockopt(fd, level, name) into a plain-data T. The kernel writes at
+/// most `size_of::<T>()` bytes; a shorter answer leaves the rest at its
+/// default (zero).
+pub(crate) fn getsockopt<T: Plain>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
     let mut value = T::default();
     let mut len = size_of::<T>() as libc::socklen_t;
     // SAFETY: value is a writable T of len bytes; the kernel writes at most
-    // len bytes and updates len.
+    // len bytes (it clamps to the optlen we pass) and updates len; T: Plain
+    // makes any bytes it writes a valid T.
     cvt(unsafe {
         libc::getsockopt(
             fd.as_raw_fd(),

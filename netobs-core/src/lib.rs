@@ -13,6 +13,7 @@
 //! - [`rates`] turns counter snapshots into and per-second rates (nicstat, sar).
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod error;
 pub mod genl;
@@ -22,6 +23,7 @@ pub mod nlmsg;
 pub mod rates;
 pub mod rtnetlink;
 pub mod socket;
+#[allow(unsafe_code)]
 mod sys;
 
 pub use error::{DecodeError, Error, Result};

@@ -15,7 +15,9 @@
 //! - [`qstats`]: per-queue statistics of the netdev family (QSTATS_GET).
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
+#[allow(unsafe_code)]
 pub mod ioctl;
 pub mod netlink;
 pub mod poll;
@@ -23,7 +25,10 @@ pub mod qstats;
 
 use std::io;
 
-use ioctl::*;
+use std::sync::Mutex;
+
+use ioctl::{Fixed, GuardedArea, IoctlSocket, ETH_GSTRING_LEN};
+pub use ioctl::{StatsKind, StringSetId};
 use netlink::{Channels, Coalesce, Dev, EthtoolNetlink, Features, Pause, Rings};
 use netobs_core::Netns;
 
@@ -252,6 +257,11 @@ impl StringSet {
             .map(cstr)
             .unwrap_or("")
     }
+    /// The names as the kernel wrote them: `len()` slots of
+    /// ETH_GSTRING_LEN bytes, NUL-padded.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
     /// All names in driver order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         (0..self.count).map(|i| self.name(i))
@@ -274,29 +284,32 @@ impl DriverStats {
     }
 }
 
-/// Room kept in kernel-filled buffers: ETHTOOL_GSTATS and
-/// ETHTOOL_GSTRINGS write as many entries as the driver counts *now*
-/// (net/ethtool/ioctl.c ignores the count we pass), which may exceed the
-/// count read a moment earlier when queues are reconfigured. Twice the
-/// count, at least 64 more, covers a doubling of queues between two calls.
-fn slack(n: usize) -> usize {
-    n + n.max(64)
-}
-
 /// A handle for ethtool ioctls in one network namespace.
+///
+/// Driver statistics are answered into memory that ends at a guard page
+/// (see [`ioctl`]), kept between calls so a poll allocates nothing.
 #[derive(Debug)]
 pub struct Ethtool {
     sock: IoctlSocket,
+    area: Mutex<GuardedArea>,
 }
+
+/// How often a name/value read is retried when the driver's count moves.
+const TRIES: usize = 3;
 
 impl Ethtool {
     /// A handle in the caller's namespace.
     pub fn open() -> Result<Self> {
-        IoctlSocket::open().map(|sock| Ethtool { sock }).map_err(|e| Error::Io {
-            what: "open ioctl socket",
-            ifname: String::new(),
-            source: e,
-        })
+        IoctlSocket::open()
+            .map(|sock| Ethtool {
+                sock,
+                area: Mutex::new(GuardedArea::new()),
+            })
+            .map_err(|e| Error::Io {
+                what: "open ioctl socket",
+                ifname: String::new(),
+                source: e,
+            })
     }
 
     /// A handle in `netns`, without moving the caller's thread.
@@ -304,12 +317,16 @@ impl Ethtool {
         netns.run(Self::open)?
     }
 
+    fn area(&self) -> std::sync::MutexGuard<'_, GuardedArea> {
+        // A panic while the lock was held leaves only scratch bytes behind.
+        self.area.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// ETHTOOL_GDRVINFO.
     pub fn driver_info(&self, ifname: &str) -> Result<DriverInfo> {
-        let mut b = [0u8; DRVINFO_LEN];
-        b[..4].copy_from_slice(&ETHTOOL_GDRVINFO.to_ne_bytes());
-        self.sock
-            .call(ifname, &mut b)
+        let b = self
+            .sock
+            .fixed(ifname, Fixed::DrvInfo)
             .map_err(|e| Error::from_io("get driver information", ifname, e))?;
         let s = |i: usize| cstr(&b[4 + 32 * i..4 + 32 * (i + 1)]).to_owned();
         let tail = 4 + 32 * 5 + 12;
@@ -328,72 +345,55 @@ impl Ethtool {
     }
 
     /// ETHTOOL_GSSET_INFO for one set: its size, 0 when the driver has none.
-    pub fn string_set_len(&self, ifname: &str, set: u32) -> Result<usize> {
-        // struct ethtool_sset_info { u32 cmd; u32 reserved; u64 sset_mask; u32 data[]; }
-        let mut b = [0u8; 20];
-        b[..4].copy_from_slice(&ETHTOOL_GSSET_INFO.to_ne_bytes());
-        b[8..16].copy_from_slice(&(1u64 << set).to_ne_bytes());
+    pub fn string_set_len(&self, ifname: &str, set: StringSetId) -> Result<usize> {
         self.sock
-            .call(ifname, &mut b)
-            .map_err(|e| Error::from_io("get string set size", ifname, e))?;
-        let mask = u64::from_ne_bytes(b[8..16].try_into().unwrap_or_default());
-        Ok(if mask != 0 { u32_at(&b, 16) as usize } else { 0 })
+            .sset_len(ifname, set)
+            .map(|n| n.unwrap_or(0) as usize)
+            .map_err(|e| Error::from_io("get string set size", ifname, e))
     }
 
     /// The names of string set `set` (ETHTOOL_GSTRINGS), re-read when the
     /// count moved between the size query and the read.
-    pub fn string_set(&self, ifname: &str, set: u32) -> Result<StringSet> {
-        for _ in 0..3 {
+    pub fn string_set(&self, ifname: &str, set: StringSetId) -> Result<StringSet> {
+        let mut area = self.area();
+        for _ in 0..TRIES {
             let n = self.string_set_len(ifname, set)?;
             if n == 0 {
                 return Ok(StringSet::default());
             }
-            let mut b = vec![0u8; 12 + slack(n) * ETH_GSTRING_LEN];
-            b[..4].copy_from_slice(&ETHTOOL_GSTRINGS.to_ne_bytes());
-            b[4..8].copy_from_slice(&set.to_ne_bytes());
-            b[8..12].copy_from_slice(&(n as u32).to_ne_bytes());
-            self.sock
-                .call(ifname, &mut b)
-                .map_err(|e| Error::from_io("get stats strings information", ifname, e))?;
-            if u32_at(&b, 8) as usize == n {
-                return Ok(StringSet::parse_gstrings(b)?);
+            let n32 = u32::try_from(n).map_err(|_| Error::Unstable(ifname.to_owned()))?;
+            match self.sock.strings(ifname, set, n32, &mut area) {
+                Ok(b) if u32_at(b, 8) as usize == n => return Ok(StringSet::parse_gstrings(b.to_vec())?),
+                // A different count, or EFAULT at the guard (a kernel that
+                // copies its own, larger count): read the size again.
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EFAULT) => {}
+                Err(e) => return Err(Error::from_io("get stats strings information", ifname, e)),
             }
         }
         Err(Error::Unstable(ifname.to_owned()))
     }
 
     /// Reads the values for `names` (ETHTOOL_GSTATS, or ETHTOOL_GPHYSTATS
-    /// for the PHY set) into `values`, reusing its allocation. Fails with
-    /// [`Error::Unstable`] if the driver's count no longer matches `names`.
-    pub fn read_values(&self, ifname: &str, cmd: u32, names: &StringSet, values: &mut Vec<u64>) -> Result<()> {
-        self.read_values_with(ifname, cmd, names, values, &mut Vec::new())
-    }
-
-    /// [`read_values`](Self::read_values) with a caller-kept scratch buffer
-    /// for the kernel's answer, so repeated polls allocate nothing.
-    pub fn read_values_with(
-        &self,
-        ifname: &str,
-        cmd: u32,
-        names: &StringSet,
-        values: &mut Vec<u64>,
-        scratch: &mut Vec<u8>,
-    ) -> Result<()> {
+    /// for [`StatsKind::Phy`]) into `values`, reusing its allocation. Fails
+    /// with [`Error::Unstable`] if the driver's count no longer matches
+    /// `names` (the caller reads the names again); `values` is then empty,
+    /// never a mix of two layouts.
+    pub fn read_values(&self, ifname: &str, kind: StatsKind, names: &StringSet, values: &mut Vec<u64>) -> Result<()> {
+        values.clear();
         let n = names.len();
-        let b = scratch;
-        b.clear();
-        b.resize(8 + slack(n) * 8, 0);
-        b[..4].copy_from_slice(&cmd.to_ne_bytes());
-        b[4..8].copy_from_slice(&(n as u32).to_ne_bytes());
-        self.sock
-            .call(ifname, b)
-            .map_err(|e| Error::from_io("get stats information", ifname, e))?;
+        let n32 = u32::try_from(n).map_err(|_| Error::Unstable(ifname.to_owned()))?;
+        let mut area = self.area();
+        let b = match self.sock.stats(ifname, kind, n32, &mut area) {
+            Ok(b) => b,
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => return Err(Error::Unstable(ifname.to_owned())),
+            Err(e) => return Err(Error::from_io("get stats information", ifname, e)),
+        };
         if u32_at(b, 4) as usize != n {
             return Err(Error::Unstable(ifname.to_owned()));
         }
-        values.clear();
         values.extend(
-            b[8..8 + n * 8]
+            b[ioctl::GSTATS_HDR..]
                 .chunks_exact(8)
                 .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default())),
         );
@@ -403,21 +403,21 @@ impl Ethtool {
     /// Driver statistics (`ethtool -S`): names and values, retried when the
     /// count changed between the two reads.
     pub fn stats(&self, ifname: &str) -> Result<DriverStats> {
-        self.stats_of(ifname, ETH_SS_STATS, ETHTOOL_GSTATS)
+        self.stats_of(ifname, StatsKind::Driver)
     }
 
     /// PHY statistics (`ethtool --phy-statistics`).
     pub fn phy_stats(&self, ifname: &str) -> Result<DriverStats> {
-        self.stats_of(ifname, ETH_SS_PHY_STATS, ETHTOOL_GPHYSTATS)
+        self.stats_of(ifname, StatsKind::Phy)
     }
 
-    /// Sends a command whose answer is `N` u32 words after the command
-    /// word (the fixed-size `struct ethtool_*param` family).
-    fn words<const N: usize>(&self, ifname: &str, cmd: u32, what: &'static str) -> Result<[u32; N]> {
-        let mut b = vec![0u8; 4 * (N + 1)];
-        b[..4].copy_from_slice(&cmd.to_ne_bytes());
-        self.sock
-            .call(ifname, &mut b)
+    /// Sends a fixed-size command whose answer is `N` u32 words after the
+    /// command word (the `struct ethtool_*param` family).
+    fn words<const N: usize>(&self, ifname: &str, cmd: Fixed, what: &'static str) -> Result<[u32; N]> {
+        debug_assert_eq!(cmd.len(), 4 * (N + 1));
+        let b = self
+            .sock
+            .fixed(ifname, cmd)
             .map_err(|e| Error::from_io(what, ifname, e))?;
         let mut w = [0u32; N];
         for (i, v) in w.iter_mut().enumerate() {
@@ -430,7 +430,7 @@ impl Ethtool {
     /// maximum is zero is `None`, as net/ethtool/rings.c leaves it out).
     pub fn rings(&self, ifname: &str) -> Result<Rings> {
         let [rx_max, mini_max, jumbo_max, tx_max, rx, mini, jumbo, tx] =
-            self.words::<8>(ifname, ETHTOOL_GRINGPARAM, "get ring parameters")?;
+            self.words::<8>(ifname, Fixed::RingParam, "get ring parameters")?;
         let some_if = |max: u32, v: u32| (max != 0).then_some(v);
         Ok(Rings {
             rx_max: Some(rx_max),
@@ -449,7 +449,7 @@ impl Ethtool {
     /// whose maximum is zero is `None`).
     pub fn channels(&self, ifname: &str) -> Result<Channels> {
         let [max_rx, max_tx, max_other, max_comb, rx, tx, other, comb] =
-            self.words::<8>(ifname, ETHTOOL_GCHANNELS, "get channel parameters")?;
+            self.words::<8>(ifname, Fixed::Channels, "get channel parameters")?;
         let pair = |max: u32, v: u32| if max != 0 { (Some(max), Some(v)) } else { (None, None) };
         let (rx_max, rx) = pair(max_rx, rx);
         let (tx_max, tx) = pair(max_tx, tx);
@@ -471,7 +471,7 @@ impl Ethtool {
     /// driver supports (netlink leaves those out): every field is `Some`,
     /// unsupported ones read 0.
     pub fn coalesce(&self, ifname: &str) -> Result<Coalesce> {
-        let w = self.words::<22>(ifname, ETHTOOL_GCOALESCE, "get coalesce parameters")?;
+        let w = self.words::<22>(ifname, Fixed::Coalesce, "get coalesce parameters")?;
         Ok(Coalesce {
             rx_usecs: Some(w[0]),
             rx_max_frames: Some(w[1]),
@@ -504,15 +504,10 @@ impl Ethtool {
     /// [`Features`] the netlink path gives. The kernel copies at most the
     /// blocks asked for (net/ethtool/ioctl.c, `ethtool_get_features`).
     pub fn features(&self, ifname: &str) -> Result<Features> {
-        let names = self.string_set(ifname, ETH_SS_FEATURES)?;
-        let blocks = names.len().div_ceil(32);
-        // struct ethtool_gfeatures { u32 cmd; u32 size; blocks of
-        // { u32 available, requested, active, never_changed } }
-        let mut b = vec![0u8; 8 + 16 * blocks];
-        b[..4].copy_from_slice(&ETHTOOL_GFEATURES.to_ne_bytes());
-        b[4..8].copy_from_slice(&(blocks as u32).to_ne_bytes());
-        self.sock
-            .call(ifname, &mut b)
+        let names = self.string_set(ifname, StringSetId::Features)?;
+        let b = self
+            .sock
+            .features(ifname, names.len().div_ceil(32))
             .map_err(|e| Error::from_io("get features", ifname, e))?;
         let bit = |i: usize, field: usize| u32_at(&b, 8 + 16 * (i / 32) + 4 * field) & (1 << (i % 32)) != 0;
         let n = names.len();
@@ -527,7 +522,7 @@ impl Ethtool {
 
     /// ETHTOOL_GPAUSEPARAM (no pause-frame counters on this path).
     pub fn pause(&self, ifname: &str) -> Result<Pause> {
-        let [autoneg, rx, tx] = self.words::<3>(ifname, ETHTOOL_GPAUSEPARAM, "get pause parameters")?;
+        let [autoneg, rx, tx] = self.words::<3>(ifname, Fixed::PauseParam, "get pause parameters")?;
         Ok(Pause {
             autoneg: Some(autoneg != 0),
             rx: Some(rx != 0),
@@ -536,14 +531,14 @@ impl Ethtool {
         })
     }
 
-    fn stats_of(&self, ifname: &str, set: u32, cmd: u32) -> Result<DriverStats> {
-        for _ in 0..3 {
-            let names = self.string_set(ifname, set)?;
+    fn stats_of(&self, ifname: &str, kind: StatsKind) -> Result<DriverStats> {
+        for _ in 0..TRIES {
+            let names = self.string_set(ifname, kind.names())?;
             let mut values = Vec::with_capacity(names.len());
             if names.is_empty() {
                 return Ok(DriverStats { names, values });
             }
-            match self.read_values(ifname, cmd, &names, &mut values) {
+            match self.read_values(ifname, kind, &names, &mut values) {
                 Ok(()) => return Ok(DriverStats { names, values }),
                 Err(Error::Unstable(_)) => continue,
                 Err(e) => return Err(e),

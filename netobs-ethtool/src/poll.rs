@@ -7,14 +7,14 @@
 //! kernel returns the driver's current count with the values
 //! (net/ethtool/ioctl.c, `ethtool_get_stats`): when it no longer matches the
 //! cached names, the names are read again and that interface's rates start
-//! over. Values and the kernel's answer buffer are reused across polls.
+//! over. Values and the kernel's answer area (guarded, see [`crate::ioctl`])
+//! are reused across polls.
 
 use std::time::Instant;
 
 use netobs_core::{NetlinkSocket, Netns, Protocol};
 
-use crate::ioctl::{ETHTOOL_GSTATS, ETH_SS_STATS};
-use crate::{Error, Ethtool, Result, StringSet};
+use crate::{Error, Ethtool, Result, StatsKind, StringSet, StringSetId};
 
 /// The driver statistics of one interface as of the last poll.
 #[derive(Debug, Clone)]
@@ -55,7 +55,6 @@ pub struct StatsPoller {
     eth: Ethtool,
     rtnl: NetlinkSocket,
     ifaces: Vec<IfaceStats>,
-    scratch: Vec<u8>,
     last: Option<Instant>,
 }
 
@@ -66,7 +65,6 @@ impl StatsPoller {
             eth: Ethtool::open()?,
             rtnl: NetlinkSocket::open(Protocol::Route)?,
             ifaces: Vec::new(),
-            scratch: Vec::new(),
             last: None,
         };
         p.refresh_interfaces()?;
@@ -126,7 +124,7 @@ impl StatsPoller {
         for i in &mut self.ifaces {
             std::mem::swap(&mut i.prev, &mut i.values);
             i.error = None;
-            if let Err(e) = read_one(&self.eth, i, &mut self.scratch) {
+            if let Err(e) = read_one(&self.eth, i) {
                 i.error = Some(e.to_string());
                 i.values.clear();
             }
@@ -154,9 +152,9 @@ impl StatsPoller {
 /// Reads one interface's values, reading its names first when they are not
 /// cached or the driver's count moved. A count change empties `prev`, so no
 /// rate is computed across different name lists.
-fn read_one(eth: &Ethtool, i: &mut IfaceStats, scratch: &mut Vec<u8>) -> Result<()> {
+fn read_one(eth: &Ethtool, i: &mut IfaceStats) -> Result<()> {
     if !i.names_read {
-        i.names = eth.string_set(&i.ifname, ETH_SS_STATS)?;
+        i.names = eth.string_set(&i.ifname, StringSetId::Stats)?;
         i.names_read = true;
     }
     if i.names.is_empty() {
@@ -164,9 +162,9 @@ fn read_one(eth: &Ethtool, i: &mut IfaceStats, scratch: &mut Vec<u8>) -> Result<
         return Ok(());
     }
     for _ in 0..3 {
-        match eth.read_values_with(&i.ifname, ETHTOOL_GSTATS, &i.names, &mut i.values, scratch) {
+        match eth.read_values(&i.ifname, StatsKind::Driver, &i.names, &mut i.values) {
             Err(Error::Unstable(_)) => {
-                i.names = eth.string_set(&i.ifname, ETH_SS_STATS)?;
+                i.names = eth.string_set(&i.ifname, StringSetId::Stats)?;
                 i.prev.clear();
             }
             other => return other,

@@ -6,12 +6,12 @@
 //! one reply's generic-netlink payload (genlmsghdr and attributes).
 
 use netobs_core::Netns;
-use netobs_ethtool::ioctl::{IoctlSocket, ETHTOOL_GSTRINGS, ETH_GSTRING_LEN, ETH_SS_STATS};
+use netobs_ethtool::ioctl::ETH_GSTRING_LEN;
 use netobs_ethtool::netlink::{
     attr, decode_everything, flags, msg, sset, string_set_request, Bitset, Channels, Dev, EthtoolNetlink, Reply,
     StatsGroup, StringSetReply,
 };
-use netobs_ethtool::StringSet;
+use netobs_ethtool::{Ethtool, StringSet, StringSetId};
 use netobs_testsupport::TestNetns;
 use proptest::prelude::*;
 
@@ -232,13 +232,14 @@ fn record_fixtures() {
     std::fs::write(dir.join("replies.bin"), &out).unwrap();
     let gstrings = netns
         .run(|| {
-            let sock = IoctlSocket::open().unwrap();
-            let mut b = vec![0u8; 12 + 64 * ETH_GSTRING_LEN];
-            b[..4].copy_from_slice(&ETHTOOL_GSTRINGS.to_ne_bytes());
-            b[4..8].copy_from_slice(&ETH_SS_STATS.to_ne_bytes());
-            sock.call("fx0", &mut b).unwrap();
-            let n = u32::from_ne_bytes(b[8..12].try_into().unwrap()) as usize;
-            b.truncate(12 + n * ETH_GSTRING_LEN);
+            // struct ethtool_gstrings as the kernel answers it: cmd
+            // (ETHTOOL_GSTRINGS), string_set, len, then the names.
+            let names = Ethtool::open().unwrap().string_set("fx0", StringSetId::Stats).unwrap();
+            let mut b = Vec::new();
+            for w in [0x1bu32, StringSetId::Stats as u32, names.len() as u32] {
+                b.extend_from_slice(&w.to_ne_bytes());
+            }
+            b.extend_from_slice(names.as_bytes());
             b
         })
         .unwrap();

@@ -79,3 +79,68 @@ fn bulk_and_poll_follow_ethtool() {
     p.refresh_interfaces().unwrap();
     assert!(p.interfaces().iter().all(|i| i.ifname != "pb0" && i.ifname != "pb1"));
 }
+
+/// A monitoring daemon holds 10 names of a 1-queue veth when its channels go
+/// to 128 (1153 counters). Kernels that refuse a count that differs from the
+/// driver's answer 0 values; older ones copied their own count past the
+/// caller's buffer, which the guard page now stops (EFAULT). Either way the
+/// poll is a clean retry: new names, the 1153 values of `ethtool -S`.
+#[test]
+fn channel_growth_between_polls_is_a_clean_retry() {
+    if !privileged("channel_growth_between_polls_is_a_clean_retry") {
+        return;
+    }
+    let ns = TestNetns::new();
+    ns.quiet_ipv6();
+    ns.ip(&[
+        "link",
+        "add",
+        "mq0",
+        "numtxqueues",
+        "128",
+        "numrxqueues",
+        "128",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "mq1",
+        "numtxqueues",
+        "128",
+        "numrxqueues",
+        "128",
+    ]);
+    let out = ns.exec("ethtool", &["-L", "mq0", "rx", "1", "tx", "1"]);
+    assert!(out.status.success(), "{out:?}");
+    let netns = Netns::named(ns.name());
+    let mut p = StatsPoller::open_in(&netns).unwrap();
+    let mq0 = |p: &StatsPoller| p.interfaces().iter().find(|i| i.ifname == "mq0").unwrap().clone();
+    p.poll().unwrap();
+    let small = mq0(&p);
+    assert!(small.error.is_none(), "{:?}", small.error);
+    let ours: Vec<(String, u64)> = small.iter().map(|(n, v)| (n.to_owned(), v)).collect();
+    assert_eq!(ours, ethtool_s(&ns, "mq0"));
+
+    let out = ns.exec("ethtool", &["-L", "mq0", "rx", "128", "tx", "128"]);
+    assert!(out.status.success(), "{out:?}");
+    p.poll().unwrap();
+    let big = mq0(&p);
+    assert!(big.error.is_none(), "{:?}", big.error);
+    let theirs = ethtool_s(&ns, "mq0");
+    assert!(
+        theirs.len() > 10 * small.names.len(),
+        "{} -> {}",
+        small.names.len(),
+        theirs.len()
+    );
+    let ours: Vec<(String, u64)> = big.iter().map(|(n, v)| (n.to_owned(), v)).collect();
+    assert_eq!(ours, theirs);
+    assert!(big.per_sec.is_empty(), "no rates across two name lists");
+
+    // And back down: fewer counters than the names held.
+    let out = ns.exec("ethtool", &["-L", "mq0", "rx", "1", "tx", "1"]);
+    assert!(out.status.success(), "{out:?}");
+    p.poll().unwrap();
+    let ours: Vec<(String, u64)> = mq0(&p).iter().map(|(n, v)| (n.to_owned(), v)).collect();
+    assert_eq!(ours, ethtool_s(&ns, "mq0"));
+}

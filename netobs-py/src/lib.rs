@@ -8,6 +8,7 @@
 //! types, the `Table` class and the exception classes, and re-exports
 //! everything as `netobs.*`. Blocking kernel work runs without the GIL.
 #![doc = include_str!("../README.md")]
+#![deny(unsafe_code)]
 
 mod capture;
 mod errors;

@@ -14,6 +14,7 @@
 //!   (`nstat`, `netstat -s`, `ss -s`).
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod bytecode;
 pub mod cgroup;
@@ -24,6 +25,7 @@ pub mod inet_diag;
 pub mod netlink_diag;
 pub mod owners;
 pub mod packet_diag;
+#[allow(unsafe_code)]
 mod sys;
 pub mod tcp_info;
 pub mod unix_diag;

@@ -2,6 +2,7 @@
 //! bridges and traffic, built with the real iproute2 tools and removed again
 //! on drop, also when the test panics. Namespaces left behind by a killed
 //! test run are found by name and removed by the next run.
+#![deny(unsafe_code)]
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod drops;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod kallsyms;
 pub mod net_dm;
 pub mod reader;
 pub mod ring;
+#[allow(unsafe_code)]
 mod sys;
 pub mod tcp;
 pub mod tracefs;

@@ -9,12 +9,17 @@
 //! connections older than the tool, from the TCP events that carry its
 //! cookie (tcp_probe on every received segment), its state then from a
 //! sock_diag dump (`DropMonitor::enable_tcp_flows`).
+//!
+//! Where the kernel's kfree_skb has no `rx_sk` (Linux 6.1), no drop can be
+//! joined to its socket: the tool says so and shows the drops inside the
+//! kernel's TCP code (a `tcp*` function or a `TCP_*` reason) with `?` for
+//! the connection.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use netobs::trace::tracefs::stop_on_signals;
-use netobs::trace::{DropFilter, DropMonitor, Kallsyms, Tracefs};
+use netobs::trace::{DropFilter, DropMonitor, Error, Kallsyms, Tracefs};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut port, mut count) = (None::<u16>, None::<u64>);
@@ -33,8 +38,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         socket_only: true,
         ..Default::default()
     };
-    let mut mon = DropMonitor::open(&Tracefs::find_or_mount()?, &filter, None)?;
-    mon.enable_tcp_flows()?;
+    let t = Tracefs::find_or_mount()?;
+    let mut mon = match DropMonitor::open(&t, &filter, None) {
+        Ok(m) => m,
+        Err(e @ Error::Unsupported { .. }) => {
+            eprintln!("tcpdrop: {e}; showing drops in the kernel's TCP code without their connection");
+            DropMonitor::open_tracepoint(&t, &DropFilter::default(), None)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let joined = mon.kfree_skb().has_rx_sk();
+    if joined {
+        mon.enable_tcp_flows()?;
+    }
     println!(
         "{:<14} {:<7} {:<2} {:<22} > {:<22} {:<11} {:<20} LOCATION",
         "TIME(ns)", "PID", "IP", "SADDR:SPORT", "DADDR:DPORT", "STATE", "REASON"
@@ -42,30 +58,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut seen = 0u64;
     while !stop.load(Ordering::SeqCst) && count.is_none_or(|c| seen < c) {
         let mut lines = Vec::new();
-        mon.poll_detailed(Some(Duration::from_millis(500)), |d| {
-            let Some(tcp) = d.tcp else { return };
-            let f = tcp.flow;
-            if port.is_some_and(|p| f.sport != p && f.dport != p) {
-                return;
+        mon.poll_detailed(Some(Duration::from_millis(500)), |d| match d.tcp {
+            Some(tcp) if port.is_none_or(|p| tcp.flow.sport == p || tcp.flow.dport == p) => {
+                lines.push((d.drop, Some(tcp)))
             }
-            lines.push((d.drop, tcp));
+            None if !joined && port.is_none() => lines.push((d.drop, None)),
+            _ => {}
         })?;
         for (d, tcp) in lines {
+            let reason = mon.kfree_skb().reason_name(d.reason).unwrap_or("?");
+            if tcp.is_none() {
+                let in_tcp = syms
+                    .lookup(d.location)
+                    .is_some_and(|l| l.base_name().starts_with("tcp"));
+                if !in_tcp && !reason.starts_with("TCP_") {
+                    continue;
+                }
+            }
             if count.is_some_and(|c| seen >= c) {
                 break;
             }
             seen += 1;
-            let f = tcp.flow;
-            let tcpdec = mon.tcp_decoder().expect("enabled above");
+            let (ip, src, dst, state) = match tcp {
+                Some(tcp) => {
+                    let f = tcp.flow;
+                    let tcpdec = mon.tcp_decoder().expect("enabled above");
+                    (
+                        if f.saddr.is_ipv4() { "4" } else { "6" },
+                        std::net::SocketAddr::new(f.saddr, f.sport).to_string(),
+                        std::net::SocketAddr::new(f.daddr, f.dport).to_string(),
+                        tcp.state.map_or("UNKNOWN", |s| tcpdec.state_name(s)),
+                    )
+                }
+                None => (
+                    match d.protocol {
+                        0x0800 => "4",
+                        0x86dd => "6",
+                        _ => "?",
+                    },
+                    "?".to_owned(),
+                    "?".to_owned(),
+                    "UNKNOWN",
+                ),
+            };
             println!(
                 "{:<14} {:<7} {:<2} {:<22} > {:<22} {:<11} {:<20} {}",
                 d.timestamp,
                 d.pid,
-                if f.saddr.is_ipv4() { 4 } else { 6 },
-                std::net::SocketAddr::new(f.saddr, f.sport).to_string(),
-                std::net::SocketAddr::new(f.daddr, f.dport).to_string(),
-                tcp.state.map_or("UNKNOWN", |s| tcpdec.state_name(s)),
-                mon.kfree_skb().reason_name(d.reason).unwrap_or("?"),
+                ip,
+                src,
+                dst,
+                state,
+                reason,
                 syms.format(d.location)
             );
         }

@@ -245,6 +245,22 @@ fn io_err(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::os(op, e)
 }
 
+/// SO_ATTACH_FILTER's error. ENOMEM is not a refused program: the kernel
+/// charges the converted program to the socket's option memory
+/// (net/core/filter.c, `sk_filter_charge`), which fails for programs larger
+/// than `net.core.optmem_max` allows (20480 bytes by default before Linux
+/// 6.9, about 2500 instructions).
+fn attach_err(e: std::io::Error) -> Error {
+    if e.raw_os_error() == Some(libc::ENOMEM) {
+        Error::os(
+            "attach filter (SO_ATTACH_FILTER): the program is larger than net.core.optmem_max lets a socket hold",
+            e,
+        )
+    } else {
+        Error::os("attach filter (SO_ATTACH_FILTER)", e)
+    }
+}
+
 /// Interface index of `name`.
 pub fn interface_index(name: &str) -> Result<u32> {
     sys::if_nametoindex(name).ok_or_else(|| Error::NoSuchInterface(name.to_string()))
@@ -281,7 +297,7 @@ impl Capture {
         // is in place before the first packet arrives.
         let fd = sys::packet_socket(0).map_err(io_err("socket(AF_PACKET, SOCK_RAW)"))?;
         if let Some(f) = &filter {
-            sys::attach_filter(&fd, f).map_err(io_err("attach filter (SO_ATTACH_FILTER)"))?;
+            sys::attach_filter(&fd, f).map_err(attach_err)?;
         }
         sys::setsockopt(
             &fd,
@@ -360,7 +376,7 @@ impl Capture {
     pub fn set_filter(&mut self, prog: &Program) -> Result<()> {
         bpf::check(prog)?;
         sys::attach_filter(&self.fd, &Program::reject_all()).map_err(io_err("attach reject-all filter"))?;
-        sys::attach_filter(&self.fd, prog).map_err(io_err("attach filter (SO_ATTACH_FILTER)"))?;
+        sys::attach_filter(&self.fd, prog).map_err(attach_err)?;
         self.filter = Some(prog.clone());
         self.userland_blocks = self.block_count;
         Ok(())

@@ -82,6 +82,11 @@ pub enum Error {
         #[source]
         source: netobs_core::Error,
     },
+    /// The running kernel lacks the generic netlink family that carries
+    /// the request (netdev before its introduction, ethtool when
+    /// CONFIG_ETHTOOL_NETLINK is off): not a failure, an absent feature.
+    #[error("generic netlink family \"{0}\" is not available: not supported by this kernel (ENOENT)")]
+    NoFamily(&'static str),
     /// A standard statistics group name the kernel does not know.
     #[error("unknown statistics group \"{0}\" (the kernel's ETH_SS_STATS_STD set does not name it)")]
     UnknownGroup(String),
@@ -103,6 +108,7 @@ impl Error {
             Error::Io { source, .. } => source.raw_os_error(),
             Error::Core(e) | Error::Netlink { source: e, .. } => e.errno(),
             Error::UnknownGroup(_) => Some(libc::EINVAL),
+            Error::NoFamily(_) => Some(libc::ENOENT),
             Error::Decode(_) => None,
             Error::Unstable(_) => Some(libc::EAGAIN),
         }
@@ -152,10 +158,14 @@ struct GenlClient {
 
 impl GenlClient {
     /// Opens the socket in the caller's namespace and resolves `family`
-    /// (`Error::Core(NoSuchFamily)` when the kernel lacks it).
-    fn open(family: &str) -> Result<Self> {
+    /// ([`Error::NoFamily`] when the kernel lacks it).
+    fn open(name: &'static str) -> Result<Self> {
         let mut sock = netobs_core::NetlinkSocket::open(netobs_core::Protocol::Generic)?;
-        let family = sock.genl_family(family)?.id;
+        let family = match sock.genl_family(name) {
+            Ok(f) => f.id,
+            Err(netobs_core::Error::NoSuchFamily(_)) => return Err(Error::NoFamily(name)),
+            Err(e) => return Err(e.into()),
+        };
         Ok(GenlClient {
             sock,
             family,

@@ -1056,8 +1056,7 @@ pub struct EthtoolNetlink {
 
 impl EthtoolNetlink {
     /// Opens the socket in the caller's namespace and resolves the family.
-    /// A kernel without it gives
-    /// `Error::Core(netobs_core::Error::NoSuchFamily("ethtool"))`.
+    /// A kernel without it gives [`Error::NoFamily`].
     pub fn open() -> Result<Self> {
         Ok(EthtoolNetlink {
             genl: GenlClient::open(ETHTOOL_GENL_NAME)?,

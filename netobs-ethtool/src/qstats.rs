@@ -173,8 +173,8 @@ pub struct NetdevNetlink {
 }
 
 impl NetdevNetlink {
-    /// Opens the socket and resolves the family; kernels before 6.5 lack
-    /// it: `Error::Core(NoSuchFamily("netdev"))`.
+    /// Opens the socket and resolves the family; a kernel without it
+    /// answers [`Error::NoFamily`] (not supported by this kernel).
     pub fn open() -> Result<Self> {
         Ok(NetdevNetlink {
             genl: GenlClient::open(NETDEV_FAMILY_NAME)?,

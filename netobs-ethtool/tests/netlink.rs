@@ -178,7 +178,15 @@ fn queue_stats_where_the_driver_has_them() {
     }
     let ns = TestNetns::new();
     ns.veth("nlq0", "nlq1", None, None);
-    let mut nd = NetdevNetlink::open_in(&Netns::named(ns.name())).unwrap();
+    let mut nd = match NetdevNetlink::open_in(&Netns::named(ns.name())) {
+        Err(e @ Error::NoFamily("netdev")) => {
+            assert_eq!(e.errno(), Some(libc::ENOENT));
+            assert!(e.to_string().contains("not supported by this kernel"), "{e}");
+            eprintln!("queue_stats_where_the_driver_has_them: skipped: {e}");
+            return;
+        }
+        r => r.unwrap(),
+    };
     assert!(nd.qstats(None, true).unwrap().is_empty());
     assert!(matches!(nd.qstats(Some(1), false), Err(Error::NotSupported { .. })));
     match nd.qstats(Some(999_999), false) {

@@ -14,6 +14,7 @@
 //! presents its alerts as the same [`SkbDrop`]s.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use netobs_core::Netns;
@@ -81,6 +82,8 @@ pub struct KfreeSkb {
     protocol: FieldRef,
     skbaddr: FieldRef,
     rx_sk: Option<FieldRef>,
+    symbolic_location: bool,
+    format_path: PathBuf,
     reasons: SymbolTable,
 }
 
@@ -95,8 +98,32 @@ impl KfreeSkb {
             protocol: format.field_ref("protocol")?,
             skbaddr: format.field_ref("skbaddr")?,
             rx_sk: format.field_ref("rx_sk").ok(),
+            symbolic_location: format.print_fmt.contains("location=%pS"),
+            format_path: PathBuf::from("events/skb/kfree_skb/format"),
             reasons: format.symbols("reason").cloned().unwrap_or_default(),
         })
+    }
+
+    /// Whether the event names the socket a dropped packet had reached
+    /// (`rx_sk`). Kernels without it cannot join a drop to its socket.
+    pub fn has_rx_sk(&self) -> bool {
+        self.rx_sk.is_some()
+    }
+
+    /// Whether trace_pipe prints `location` as a symbol (`%pS`). Where the
+    /// print format says `%p`, the text shows a hashed pointer that names
+    /// no function, and only the binary ring gives the address.
+    pub fn location_is_symbolic(&self) -> bool {
+        self.symbolic_location
+    }
+
+    /// The error for a feature that needs `rx_sk` on a kernel without it.
+    fn no_rx_sk(&self, what: &str) -> Error {
+        Error::Unsupported {
+            what: what.to_owned(),
+            path: self.format_path.clone(),
+            why: "this kernel's skb:kfree_skb has no rx_sk field",
+        }
     }
 
     /// Decodes a record of this event (None for other events or short records).
@@ -165,6 +192,9 @@ impl DropFilter {
             terms.push(format!("reason == {v}"));
         }
         if self.socket_only {
+            if !kfree.has_rx_sk() {
+                return Err(kfree.no_rx_sk("only drops of packets that reached a socket"));
+            }
             terms.push("rx_sk != 0".into());
         }
         if let Some(loc) = &self.location {
@@ -520,20 +550,27 @@ impl KfreeSkb {
             let v = line.split(key).nth(1)?.split(' ').next()?;
             u64::from_str_radix(v, 16).ok()
         };
-        // `sym+0xoff/0xsize`: the symbol's address plus the offset.
-        let (sym, off) = t.location.split_once('+')?;
-        let off = u64::from_str_radix(off.split('/').next()?.trim_start_matches("0x"), 16).ok()?;
+        // `sym+0xoff/0xsize` (%pS): the symbol's address plus the offset. A
+        // kernel that prints `%p` shows a hashed pointer naming nothing: 0.
+        let location = match t.location.split_once('+') {
+            Some((sym, off)) => {
+                let off = u64::from_str_radix(off.split('/').next()?.trim_start_matches("0x"), 16).ok()?;
+                // A symbol kallsyms lists under another name at the same
+                // address gives 0 rather than losing the drop from the counts.
+                addresses.get(sym).map_or(0, |a| a.wrapping_add(off))
+            }
+            None => 0,
+        };
         Some(SkbDrop {
             cpu: cpu.trim().parse().ok()?,
             timestamp,
             pid,
-            // A symbol kallsyms lists under another name at the same address
-            // gives 0 rather than losing the drop from the counts.
-            location: addresses.get(sym).map_or(0, |a| a.wrapping_add(off)),
+            location,
             reason: self.reasons.value(t.reason)? as u32,
             protocol: t.protocol,
             skbaddr: hex("skbaddr=")?,
-            rx_sk: hex("rx_sk=")?,
+            // Absent where the event has no rx_sk field.
+            rx_sk: hex("rx_sk=").unwrap_or(0),
         })
     }
 }
@@ -675,6 +712,9 @@ impl DropMonitor {
     /// state nor receive data stay unknown.
     pub fn enable_tcp_flows_in(&mut self, netns: &[Netns]) -> Result<()> {
         self.need_tracepoint("TCP flows")?;
+        if !self.kfree.has_rx_sk() {
+            return Err(self.kfree.no_rx_sk("joining drops to their TCP sockets"));
+        }
         let decoder = TcpDecoder::new(self.instance.tracefs())?;
         let close = decoder.state_value("TCP_CLOSE").ok_or_else(|| Error::Parse {
             what: "sock/inet_sock_set_state/format".into(),
@@ -688,7 +728,8 @@ impl DropMonitor {
         self.instance
             .enable_event("sock", "inet_sock_set_state", Some("protocol == 6"))?;
         for event in COOKIE_EVENTS {
-            if self.instance.tracefs().event_format("tcp", event).is_ok() {
+            let unusable = decoder.unusable_cookie_events().iter().any(|(e, _)| e == event);
+            if !unusable && self.instance.tracefs().event_format("tcp", event).is_ok() {
                 self.instance.enable_event("tcp", event, None)?;
             }
         }

@@ -196,12 +196,14 @@ pub struct TcpDecoder {
     newstate: FieldRef,
     retrans: Option<(Endpoints, FieldRef)>,
     cookies: Vec<CookieEvent>,
+    unusable: Vec<(String, &'static str)>,
     states: SymbolTable,
 }
 
 impl TcpDecoder {
     /// Reads the format files: inet_sock_set_state (required),
-    /// tcp_retransmit_skb and the [`COOKIE_EVENTS`] (each where the kernel has it).
+    /// tcp_retransmit_skb and the [`COOKIE_EVENTS`] (each where the kernel
+    /// has it; see [`unusable_cookie_events`](Self::unusable_cookie_events)).
     pub fn new(t: &Tracefs) -> Result<Self> {
         let set_state = t.event_format("sock", "inet_sock_set_state")?;
         let retrans = t.event_format("tcp", "tcp_retransmit_skb").ok();
@@ -213,7 +215,10 @@ impl TcpDecoder {
     }
 
     /// Builds the decoders from parsed formats; `cookies` are formats of
-    /// [`COOKIE_EVENTS`] (a format without `sock_cookie` is an error).
+    /// [`COOKIE_EVENTS`]. One that lacks `skaddr` or `sock_cookie` cannot
+    /// join a socket to its cookie and is left out, with the missing field
+    /// kept for [`unusable_cookie_events`](Self::unusable_cookie_events)
+    /// (Linux 6.1's tcp_probe has `sock_cookie` but no `skaddr`).
     pub fn from_formats(
         set_state: &EventFormat,
         retrans: Option<&EventFormat>,
@@ -223,8 +228,18 @@ impl TcpDecoder {
             Some(f) => Some((Endpoints::new(f)?, f.field_ref("state")?)),
             None => None,
         };
+        let mut unusable = Vec::new();
         let cookies = cookies
             .iter()
+            .filter(
+                |f| match ["skaddr", "sock_cookie"].into_iter().find(|n| f.field(n).is_none()) {
+                    Some(missing) => {
+                        unusable.push((f.name.clone(), missing));
+                        false
+                    }
+                    None => true,
+                },
+            )
             .map(|f| {
                 Ok(CookieEvent {
                     id: f.id,
@@ -244,13 +259,20 @@ impl TcpDecoder {
             newstate: set_state.field_ref("newstate")?,
             retrans: retrans_fields,
             cookies,
+            unusable,
             states: set_state.symbols("newstate").cloned().unwrap_or_default(),
         })
     }
 
-    /// The [`COOKIE_EVENTS`] this kernel has.
+    /// The [`COOKIE_EVENTS`] this kernel has in a usable form.
     pub fn cookie_events(&self) -> usize {
         self.cookies.len()
+    }
+
+    /// The [`COOKIE_EVENTS`] this kernel has but that lack a field the
+    /// join needs: (event, missing field).
+    pub fn unusable_cookie_events(&self) -> &[(String, &'static str)] {
+        &self.unusable
     }
 
     /// Decodes a record of these events; other records give None. Only TCP

@@ -172,6 +172,8 @@ impl Error {
             .into_iter()
             .find(|e| errno_name(*e) == *errno),
             Error::Filter { .. } => Some(libc::EINVAL),
+            // A feature the running kernel does not offer.
+            Error::Unsupported { .. } => Some(libc::EOPNOTSUPP),
             Error::Netlink(e) => e.errno(),
             Error::Sockdiag(e) => e.errno(),
             _ => None,

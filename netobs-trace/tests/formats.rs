@@ -4,7 +4,7 @@
 //! any machine, and what each kernel lacks is found from its format, not
 //! from its version.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use netobs_trace::tcp::TcpDecoder;
 use netobs_trace::{EventFormat, KernelStack, KfreeSkb, PageLayout};
@@ -20,7 +20,7 @@ fn kernels() -> Vec<(String, PathBuf)> {
     v
 }
 
-fn format(dir: &PathBuf, name: &str) -> Option<EventFormat> {
+fn format(dir: &Path, name: &str) -> Option<EventFormat> {
     let text = std::fs::read_to_string(dir.join(format!("{name}.format"))).ok()?;
     Some(EventFormat::parse(&text, name).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
 }

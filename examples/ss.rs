@@ -20,7 +20,7 @@ use netobs::sockdiag::netlink_diag::{self, NetlinkShow, NetlinkSock};
 use netobs::sockdiag::owners::Owners;
 use netobs::sockdiag::packet_diag::{PacketShow, PacketSock};
 use netobs::sockdiag::unix_diag::{UnixShow, UnixSock};
-use netobs::sockdiag::{bytecode, counters, filter, SockDiag, TcpInfo};
+use netobs::sockdiag::{bytecode, counters, filter, proc_net, SockDiag, TcpInfo};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -645,7 +645,11 @@ impl Ss {
             Kind::Unix => self.unix(&UnixSock::parse_payload(payload).unwrap_or_else(|e| die(e))),
             Kind::Inet(proto, _) => {
                 let s = InetSock::parse_payload(payload).unwrap_or_else(|e| die(e));
-                self.inet_or_kill(&s, proto, killer);
+                self.inet_or_kill(&s, proto, killer, true);
+            }
+            Kind::ProcInet(proto) => {
+                let s = InetSock::parse_payload(payload).unwrap_or_else(|e| die(e));
+                self.inet_or_kill(&s, proto, killer, false);
             }
         }
     }
@@ -752,7 +756,8 @@ impl Ss {
 
     /// With -K, closes the socket first and shows it only if that worked
     /// (ss skips sockets the kernel cannot close or that are already gone).
-    fn inet_or_kill(&mut self, s: &InetSock<'_>, proto: Proto, killer: Option<&mut SockDiag>) {
+    /// `details`: whether `-e` has details to print (not for /proc sources).
+    fn inet_or_kill(&mut self, s: &InetSock<'_>, proto: Proto, killer: Option<&mut SockDiag>, details: bool) {
         if let Some(k) = killer {
             match k.destroy(proto, s) {
                 Ok(()) => {}
@@ -760,10 +765,10 @@ impl Ss {
                 Err(e) => die(format!("SOCK_DESTROY answers: {e}")),
             }
         }
-        self.inet(s, proto);
+        self.inet(s, proto, details);
     }
 
-    fn inet(&mut self, s: &InetSock<'_>, proto: Proto) {
+    fn inet(&mut self, s: &InetSock<'_>, proto: Proto, details: bool) {
         let netid = match proto {
             Proto::Mptcp => "mptcp",
             _ => proto_name(s.protocol().unwrap_or(match proto {
@@ -805,7 +810,7 @@ impl Ss {
             self.t
                 .out(&format!(" timer:({t},{},{})", print_ms_timer(s.expires()), s.retrans()));
         }
-        if self.o.details {
+        if self.o.details && details {
             let mut d = String::new();
             if s.uid() != 0 {
                 let _ = write!(d, " uid:{}", s.uid());
@@ -1707,6 +1712,8 @@ enum Kind {
     Packet,
     Unix,
     Inet(Proto, Family),
+    /// Inet sockets from the /proc/net table (no sock_diag module).
+    ProcInet(Proto),
 }
 
 /// Appends one answer payload to `buf` as `[u32 length][payload][padding]`.
@@ -1790,6 +1797,8 @@ impl Plan {
                 }
                 diag.for_each_unix(self.states, show, |s| emit(job, s.payload()))
             }
+            // Never planned: only a fallback of an Inet job.
+            Kind::ProcInet(_) => Ok(()),
             Kind::Inet(proto, family) => {
                 let mut req = InetRequest::new(family, proto, self.states);
                 if self.mem {
@@ -1799,16 +1808,14 @@ impl Plan {
                     req.ext |= Extensions::INFO | Extensions::VEGASINFO | Extensions::CONG;
                 }
                 req.bytecode = self.bytecode.as_deref();
+                // Without the protocol's sock_diag module (raw_diag is often
+                // missing) the library reads the /proc/net table, as ss does.
                 match diag.for_each_inet(&req, |s| emit(job, s.payload())) {
                     // MPTCP may be absent (ENOENT/EINVAL from an old kernel): ss stays quiet.
                     Err(_) if proto == Proto::Mptcp => Ok(()),
-                    // No raw_diag in this kernel: ss falls back to /proc/net/raw;
-                    // say so (once) instead of guessing.
-                    Err(e) if proto == Proto::Raw && e.errno() == Some(libc::ENOENT) => {
-                        if self.families.first() == Some(&family) {
-                            eprintln!("ss: raw sockets not shown: this kernel has no raw_diag (ENOENT)");
-                        }
-                        Ok(())
+                    Err(e) if e.errno() == Some(libc::ENOENT) && proc_net::table_name(proto, family).is_some() => {
+                        let job = Kind::ProcInet(proto);
+                        diag.for_each_inet_in_proc(&req, |s| emit(job, s.payload()))
                     }
                     r => r,
                 }
@@ -2256,7 +2263,10 @@ fn main() {
             diags.push(SockDiag::open_in(&ss.netns).unwrap_or_else(|e| die(e)));
         }
         let plan = std::sync::Arc::new(plan);
-        let (txs, rxs): (Vec<_>, Vec<_>) = jobs.iter().map(|_| std::sync::mpsc::channel::<Vec<u8>>()).unzip();
+        let (txs, rxs): (Vec<_>, Vec<_>) = jobs
+            .iter()
+            .map(|_| std::sync::mpsc::channel::<(Kind, Vec<u8>)>())
+            .unzip();
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let jobs = std::sync::Arc::new(jobs);
         let txs = std::sync::Arc::new(std::sync::Mutex::new(txs.into_iter().map(Some).collect::<Vec<_>>()));
@@ -2271,14 +2281,19 @@ fn main() {
                         let tx = txs.lock().expect("no panics while held")[j]
                             .take()
                             .expect("each job once");
+                        // A chunk holds answers of one kind (a job's /proc
+                        // fallback answers under another kind).
                         let mut chunk = Vec::with_capacity(1 << 18);
-                        plan.run_job(&mut diag, job, &mut |_, payload| {
-                            if chunk.len() >= 1 << 18 {
-                                let _ = tx.send(std::mem::replace(&mut chunk, Vec::with_capacity(1 << 18)));
+                        let mut chunk_kind = job;
+                        plan.run_job(&mut diag, job, &mut |kind, payload| {
+                            if chunk.len() >= 1 << 18 || (kind != chunk_kind && !chunk.is_empty()) {
+                                let full = std::mem::replace(&mut chunk, Vec::with_capacity(1 << 18));
+                                let _ = tx.send((chunk_kind, full));
                             }
+                            chunk_kind = kind;
                             keep(&mut chunk, payload);
                         })?;
-                        let _ = tx.send(chunk);
+                        let _ = tx.send((chunk_kind, chunk));
                     }
                 })
             })
@@ -2286,10 +2301,10 @@ fn main() {
         // Only the workers hold senders now: a job no worker reached
         // (after an error) ends its channel when they have all stopped.
         drop(txs);
-        for (job, rx) in jobs.iter().zip(rxs) {
-            for buf in rx {
+        for rx in rxs {
+            for (kind, buf) in rx {
                 for payload in kept(&buf) {
-                    ss.show(*job, payload, None);
+                    ss.show(kind, payload, None);
                 }
             }
         }

@@ -38,6 +38,10 @@ keep.append(s)
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 5353)); keep.append(u)
 uc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); uc.connect(("127.0.0.1", 5353)); keep.append(uc)
 u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::", 5354)); keep.append(u6)
+# raw: ICMP over IPv4 (unbound), protocol 253 bound to 127.0.0.1, ICMPv6 bound to ::1
+keep.append(socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
+r253 = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253); r253.bind(("127.0.0.1", 0)); keep.append(r253)
+r6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); r6.bind(("::1", 0)); keep.append(r6)
 # unix: named listener + connection, abstract datagram, unnamed pairs
 path = sys.argv[1]
 ul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ul.bind(path); ul.listen(4); keep.append(ul)
@@ -223,11 +227,18 @@ fn ss_matches_iproute2() {
         &["src", "unix:*"],
         &["-xa", "sport", "=", ":1"],
         &["-xa", "autobound"],
-        // the same filter on every table, packet included (raw left out:
-        // without raw_diag here ss and netobs word the refusal differently;
-        // netlink in ss_netlink_sockets_match_iproute2)
-        &["-A", "tcp,udp,unix,packet", "-an", "sport", "=", ":5000"],
-        &["-A", "tcp,udp,unix,packet", "-an", "not", "sport", "=", ":5000"],
+        // raw sockets: sock_diag where raw_diag is loaded, else the
+        // /proc/net/raw{,6} tables, as ss reads them
+        &["-wan"],
+        &["-wanp"],
+        &["-wane"],
+        &["-4wan"],
+        &["-wan", "sport", "=", ":253"],
+        &["-wan", "src", "[::1]"],
+        // the same filter on every table, packet and raw included (netlink
+        // in ss_netlink_sockets_match_iproute2)
+        &["-A", "tcp,udp,raw,unix,packet", "-an", "sport", "=", ":5000"],
+        &["-A", "tcp,udp,raw,unix,packet", "-an", "not", "sport", "=", ":5000"],
         &["-0an", "sport", "=", ":0"],
         &["-0an", "dev", "lo"],
     ] {

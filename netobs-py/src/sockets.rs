@@ -327,7 +327,7 @@ fn dump(netns: &Netns, q: &Query) -> Result<TableBuilder, Error> {
                     let mut req = InetRequest::new(family, proto, q.states);
                     req.ext = ext;
                     req.bytecode = bc.as_deref();
-                    diag.for_each_inet(&req, |s| {
+                    diag.for_each_inet_or_proc(&req, |s| {
                         let mut r = t.row();
                         write_socket(&mut r, name, s, q, owners.as_ref());
                     })?;

@@ -259,3 +259,28 @@ def test_packet_and_netlink_sockets_match_ss(make_netns):
         assert {(s.kind, s.family, s.dst) for s in table} == {("nl", "netlink", "*")}
         # No state of theirs is a connection state.
         assert len(netobs.sockets(kinds=("packet", "netlink"), states="established", netns=ns.name)) == 0
+
+
+RAW_SOCKETS = r"""
+import socket, sys
+keep = [socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)]
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, 253); r.bind(("127.0.0.1", 0)); keep.append(r)
+r6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); r6.bind(("::1", 0)); keep.append(r6)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_raw_sockets_match_ss(make_netns):
+    """Raw sockets from raw_diag where the kernel has it, otherwise from
+    /proc/net/raw{,6}, as ss lists them either way."""
+    ns = make_netns(ipv6=True)
+    with script_in_netns(ns, RAW_SOCKETS) as p:
+        assert p.stdout.readline().strip() == "ready"
+        table = netobs.sockets(kinds=("raw",), netns=ns.name)
+        # -wu: two tables, so ss prints its Netid column (no UDP socket here);
+        # ss shows the IPv6 wildcard peer of a raw socket as "*".
+        theirs = {r[:6] + (("::",) if r[6] == "*" else r[6:7]) + r[7:] for r in ss_rows(ns.name, "-wua")}
+        assert our_rows(table) == theirs
+        assert {(s.src, s.sport) for s in table} == {("0.0.0.0", 1), ("127.0.0.1", 253), ("::1", 58)}
+        assert all(s.kind == "raw" and s.inode > 0 for s in table)

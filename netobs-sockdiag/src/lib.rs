@@ -25,6 +25,7 @@ pub mod inet_diag;
 pub mod netlink_diag;
 pub mod owners;
 pub mod packet_diag;
+pub mod proc_net;
 #[allow(unsafe_code)]
 mod sys;
 pub mod tcp_info;
@@ -46,6 +47,19 @@ use netobs_core::{MsgBuf, NetlinkSocket, Netns, NlMsg, Protocol};
 pub struct SockDiag {
     sock: NetlinkSocket,
     req: MsgBuf,
+    /// The namespace the socket was opened in (None: the caller's), for
+    /// the /proc tables of [`SockDiag::for_each_inet_or_proc`].
+    netns: Option<std::os::fd::OwnedFd>,
+}
+
+/// Which source listed the sockets of an inet request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InetSource {
+    /// The kernel's sock_diag dump.
+    SockDiag,
+    /// The /proc/net text table ([`proc_net`]): the protocol's sock_diag
+    /// module is missing.
+    ProcNet,
 }
 
 impl SockDiag {
@@ -60,6 +74,7 @@ impl SockDiag {
         Ok(SockDiag {
             sock: NetlinkSocket::open_in(Protocol::SockDiag, netns)?,
             req: MsgBuf::new(),
+            netns: netns.open()?,
         })
     }
 
@@ -79,6 +94,67 @@ impl SockDiag {
             f(&InetSock::parse(m).map_err(netobs_core::Error::from)?);
             Ok(())
         })
+    }
+
+    /// [`for_each_inet`](Self::for_each_inet), or, where the kernel has no
+    /// sock_diag module for the protocol (the dump answers ENOENT, as
+    /// without raw_diag), [`for_each_inet_in_proc`](Self::for_each_inet_in_proc),
+    /// as ss does. Returns which source answered.
+    pub fn for_each_inet_or_proc(
+        &mut self,
+        req: &InetRequest<'_>,
+        mut f: impl FnMut(&InetSock<'_>),
+    ) -> Result<InetSource> {
+        match self.for_each_inet(req, &mut f) {
+            Ok(()) => Ok(InetSource::SockDiag),
+            Err(e) if e.errno() == Some(libc::ENOENT) && proc_net::table_name(req.protocol, req.family).is_some() => {
+                self.for_each_inet_in_proc(req, f).map(|()| InetSource::ProcNet)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The sockets of the /proc/net table ss reads for `req`'s protocol and
+    /// family ([`proc_net`]), in this handle's namespace, with the
+    /// request's states and filter bytecode applied here
+    /// ([`bytecode::run`]). Extensions (tcp_info, memory, mark, cgroup) do
+    /// not exist on this path, and ss prints no `-e` details for it.
+    pub fn for_each_inet_in_proc(&mut self, req: &InetRequest<'_>, mut f: impl FnMut(&InetSock<'_>)) -> Result<()> {
+        let ns = match &self.netns {
+            None => Netns::Current,
+            Some(fd) => Netns::Fd(
+                fd.try_clone()
+                    .map_err(|e| Error::proc("dup of the namespace descriptor", e))?,
+            ),
+        };
+        let text = ns.run(|| proc_net::read_table(req.protocol, req.family))??;
+        let path = format!(
+            "/proc/net/{}",
+            proc_net::table_name(req.protocol, req.family).unwrap_or("?")
+        );
+        for m in proc_net::inet_diag_messages(&text, req.family, &path)? {
+            let s = InetSock::parse_payload(&m).map_err(netobs_core::Error::from)?;
+            if !req.states.contains_raw(s.state_raw()) {
+                continue;
+            }
+            if let Some(b) = req.bytecode {
+                let key = filter::SockKey {
+                    src: s.src(),
+                    dst: s.dst(),
+                    sport: s.sport(),
+                    dport: s.dport(),
+                    ifindex: 0,
+                    mark: 0,
+                    cgroup: 0,
+                    autobound: false,
+                };
+                if !bytecode::run(b, &key) {
+                    continue;
+                }
+            }
+            f(&s);
+        }
+        Ok(())
     }
 
     /// Dumps unix sockets in `states` with the attributes in `show`.

@@ -973,6 +973,18 @@ impl DropCounts {
         self.total += 1;
     }
 
+    /// Counts `count` drops of `key` (a kernel-side aggregate, such as a
+    /// hist trigger's entry).
+    pub fn add_count(&mut self, key: DropKey, count: u64) {
+        *self.counts.entry(key).or_insert(0) += count;
+        self.total += count;
+    }
+
+    /// Every group with its count, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (DropKey, u64)> + '_ {
+        self.counts.iter().map(|(k, c)| (*k, *c))
+    }
+
     /// Drops counted.
     pub fn total(&self) -> u64 {
         self.total
@@ -1072,5 +1084,153 @@ mod tests {
         let t = c.top(1);
         assert_eq!(t[0].1, 3);
         assert_eq!(c.total(), 4);
+    }
+}
+
+/// Where a [`DropCounter`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountSource {
+    /// In the kernel, with a hist trigger on kfree_skb: no record and no
+    /// wake-up per drop.
+    Hist,
+    /// Here, from the records of the binary (or text) ring.
+    Ring,
+}
+
+#[derive(Debug)]
+enum Counting {
+    Hist { instance: Instance },
+    Ring { mon: Box<DropMonitor>, counts: DropCounts },
+}
+
+/// kfree_skb drops counted per (location, reason, protocol) since open:
+/// aggregated in the kernel by a hist trigger where the kernel has hist
+/// triggers (`events/skb/kfree_skb/hist` exists and takes the trigger),
+/// otherwise from the ring reader. [`DropCounter::why_not_hist`] says why
+/// the kernel path is not used. The tracepoint is host-wide: the counts
+/// are every namespace's, narrowed only by the filter.
+#[derive(Debug)]
+pub struct DropCounter {
+    kfree: KfreeSkb,
+    counting: Counting,
+    why_not_hist: Option<String>,
+    hist_dropped: u64,
+}
+
+impl DropCounter {
+    /// In the kernel where it can, else from the ring.
+    pub fn open(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        match Self::open_hist(tracefs, filter, syms) {
+            Ok(c) => Ok(c),
+            Err(e @ (Error::Filter { .. } | Error::NoSuchEvent { .. } | Error::Parse { .. })) => Err(e),
+            Err(e) => {
+                let mut c = Self::open_ring(tracefs, filter, syms)?;
+                c.why_not_hist = Some(e.to_string());
+                Ok(c)
+            }
+        }
+    }
+
+    /// Always from the ring reader (the tracepoint backend of [`DropMonitor`]).
+    pub fn open_ring(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        let mon = DropMonitor::open_tracepoint(tracefs, filter, syms)?;
+        Ok(DropCounter {
+            kfree: mon.kfree.clone(),
+            counting: Counting::Ring {
+                mon: Box::new(mon),
+                counts: DropCounts::default(),
+            },
+            why_not_hist: None,
+            hist_dropped: 0,
+        })
+    }
+
+    /// Always in the kernel: fails where the kernel has no hist triggers
+    /// ([`Error::Unsupported`]) or refuses this one.
+    pub fn open_hist(tracefs: &Tracefs, filter: &DropFilter, syms: Option<&Kallsyms>) -> Result<Self> {
+        let format = tracefs.event_format("skb", "kfree_skb")?;
+        let kfree = KfreeSkb::new(&format)?;
+        let expr = filter.kernel_filter(&kfree, syms)?;
+        let instance = tracefs.private_instance("dropcount")?;
+        if !instance.event_dir("skb", "kfree_skb")?.join("hist").exists() {
+            return Err(Error::Unsupported {
+                what: "counting drops in the kernel (hist triggers)".into(),
+                path: tracefs.root().join("events/skb/kfree_skb/hist"),
+                why: "CONFIG_HIST_TRIGGERS",
+            });
+        }
+        let keys = if kfree.reason.is_some() {
+            "location,reason,protocol"
+        } else {
+            "location,protocol"
+        };
+        // The filter as the trigger's condition: only matching drops count.
+        let mut trigger = format!("hist:keys={keys}:vals=hitcount:size=8192");
+        if let Some(e) = &expr {
+            trigger.push_str(" if ");
+            trigger.push_str(e);
+        }
+        instance.add_trigger("skb", "kfree_skb", &trigger)?;
+        Ok(DropCounter {
+            kfree,
+            counting: Counting::Hist { instance },
+            why_not_hist: None,
+            hist_dropped: 0,
+        })
+    }
+
+    /// Which path counts.
+    pub fn source(&self) -> CountSource {
+        match self.counting {
+            Counting::Hist { .. } => CountSource::Hist,
+            Counting::Ring { .. } => CountSource::Ring,
+        }
+    }
+
+    /// Why the kernel path is not used (after [`DropCounter::open`]).
+    pub fn why_not_hist(&self) -> Option<&str> {
+        self.why_not_hist.as_deref()
+    }
+
+    /// The resolved kfree_skb layout and reason names.
+    pub fn kfree_skb(&self) -> &KfreeSkb {
+        &self.kfree
+    }
+
+    /// The counts since open. The ring path first reads what has arrived,
+    /// waiting up to `timeout` when nothing has; the hist path reads the
+    /// kernel's table at once.
+    pub fn counts(&mut self, timeout: Option<Duration>) -> Result<DropCounts> {
+        match &mut self.counting {
+            Counting::Ring { mon, counts } => {
+                mon.poll(timeout, |d| counts.add(d))?;
+                Ok(counts.clone())
+            }
+            Counting::Hist { instance } => {
+                let path = instance.event_dir("skb", "kfree_skb")?.join("hist");
+                let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+                let h = crate::hist::parse(&text)?;
+                self.hist_dropped = h.dropped;
+                let mut counts = DropCounts::default();
+                for e in &h.entries {
+                    let key = DropKey {
+                        location: e.key("location").unwrap_or(0),
+                        reason: e.key("reason").unwrap_or(0) as u32,
+                        protocol: e.key("protocol").unwrap_or(0) as u16,
+                    };
+                    counts.add_count(key, e.hitcount);
+                }
+                Ok(counts)
+            }
+        }
+    }
+
+    /// Drops not counted: events lost by the ring, or, in the kernel, drops
+    /// that found the hist table full (as of the last [`counts`](Self::counts)).
+    pub fn lost(&self) -> u64 {
+        match &self.counting {
+            Counting::Ring { mon, .. } => mon.lost(),
+            Counting::Hist { .. } => self.hist_dropped,
+        }
     }
 }

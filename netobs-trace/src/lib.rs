@@ -5,6 +5,7 @@
 pub mod drops;
 pub mod error;
 pub mod format;
+pub mod hist;
 pub mod kallsyms;
 pub mod net_dm;
 pub mod reader;
@@ -15,7 +16,8 @@ pub mod tcp;
 pub mod tracefs;
 
 pub use drops::{
-    DropCounts, DropDetail, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, SkbDrop, StackCounts, TcpSocket,
+    CountSource, DropCounter, DropCounts, DropDetail, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, SkbDrop,
+    StackCounts, TcpSocket,
 };
 pub use error::{Error, Result};
 pub use format::{EventFormat, Field, FieldRef, SymbolTable};

@@ -15,6 +15,11 @@ const RETRANS_FORMAT: &str = include_str!("data/tcp_retransmit_skb.format");
 const HEADER_PAGE: &str = include_str!("data/header_page");
 const PAGES: &[u8] = include_bytes!("data/kfree_skb.pages");
 
+/// A hist file of a `hist:keys=location,reason,protocol` trigger on kfree_skb.
+const HIST: &str = "# event histogram\n#\n# trigger info: hist:keys=location,reason,protocol:vals=hitcount:sort=hitcount:size=8192 [active]\n#\n\n\
+{ location: 18446744071583365430, reason:          2, protocol:       2048 } hitcount:        300\n\n\
+Totals:\n    Hits: 300\n    Entries: 1\n    Dropped: 0\n";
+
 /// A kfree_skb line as this kernel's trace_pipe prints it.
 const TRACE_PIPE_LINE: &str = "          python3-4848    [000] ..s1.  4475.808995: kfree_skb: skbaddr=00000000a2664ea3 \
      rx_sk=0000000000000000 protocol=17185 location=__netif_receive_skb_core.constprop.0+0x7e6/0x1350 reason: UNHANDLED_PROTO";
@@ -161,6 +166,18 @@ proptest! {
     /// Arbitrary text never panics the kallsyms, stats and trace_pipe line
     /// parsers, and every address either resolves inside a symbol or prints
     /// as a plain address.
+    /// Mutated hist files never panic the parser; what parses keeps every
+    /// entry's keys.
+    #[test]
+    fn mutated_hist_files_never_panic(flips in proptest::collection::vec((0usize..300, 32u8..127), 0..16), cut in 0usize..320) {
+        let mut text = HIST.as_bytes().to_vec();
+        for (at, v) in flips { if at < text.len() { text[at] = v; } }
+        text.truncate(cut);
+        if let Ok(h) = netobs_trace::hist::parse(&String::from_utf8_lossy(&text)) {
+            prop_assert!(h.entries.iter().all(|e| !e.keys.is_empty()));
+        }
+    }
+
     /// Mutated trace_pipe lines never panic the text decoder.
     #[test]
     fn mutated_trace_pipe_lines_never_panic(flips in proptest::collection::vec((0usize..160, 32u8..127), 0..12), cut in 0usize..170) {

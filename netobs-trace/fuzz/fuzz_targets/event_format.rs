@@ -1,5 +1,5 @@
-//! Feeds arbitrary text to the event format, header_page and kallsyms
-//! parsers, and uses what parses on the input bytes as a record. Run:
+//! Feeds arbitrary text to the event format, header_page, kallsyms and
+//! hist-file parsers, and uses what parses on the input bytes as a record. Run:
 //! `cargo fuzz run event_format` (seed: ../tests/data/*.format).
 #![no_main]
 
@@ -20,6 +20,9 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = PageLayout::parse(&text);
+    if let Ok(h) = netobs_trace::hist::parse(&text) {
+        let _ = h.entries.iter().map(|e| e.key("location")).count();
+    }
     let k = Kallsyms::parse(&text);
     let _ = k.format(0xffff_ffff_8100_0000);
     // Lines of the text trace_pipe, decoded as kfree_skb.

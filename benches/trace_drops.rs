@@ -18,63 +18,17 @@
 //! Under `cargo test --benches` it runs for 0.2 s per mode as a smoke test.
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netobs::core::netns::Netns;
 use netobs::trace::drops::parse_kfree_skb_line;
 use netobs::trace::{KfreeSkb, Page, RawReader, TextReader, Tracefs};
 use netobs_testsupport::TestNetns;
 
-#[path = "../tests/trace_support/raw_frame.rs"]
-mod raw_frame;
-use raw_frame::{frame, RawSender};
+#[path = "common/generator.rs"]
+mod generator;
+use generator::Generator;
 
-fn thread_cpu_ns() -> u64 {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
-    s.split_whitespace().next().unwrap().parse().unwrap()
-}
-
-struct Generator {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicU64>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Generator {
-    fn start(ns: &TestNetns) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let sent = Arc::new(AtomicU64::new(0));
-        let (s2, n2, name) = (stop.clone(), sent.clone(), ns.name().to_owned());
-        let handle = std::thread::spawn(move || {
-            Netns::named(&name)
-                .run(|| {
-                    let sender = RawSender::open("lo");
-                    let frame = frame(ETHERTYPE);
-                    while !s2.load(Ordering::Relaxed) {
-                        for _ in 0..64 {
-                            if sender.send(&frame) {
-                                n2.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                })
-                .unwrap()
-        });
-        Generator {
-            stop,
-            sent,
-            handle: Some(handle),
-        }
-    }
-
-    fn stop(mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.take().unwrap().join().unwrap();
-        self.sent.load(Ordering::Relaxed)
-    }
-}
+use generator::thread_cpu_ns;
 
 #[derive(Debug, Default)]
 struct Run {
@@ -102,7 +56,6 @@ impl Run {
     }
 }
 
-const ETHERTYPE: u16 = 0x88b6;
 const FILTER: &str = "protocol == 0x88b6";
 
 /// `buffer_kb` per CPU; `nap` between reads makes a slow reader that loses events.
@@ -136,7 +89,7 @@ fn raw_mode(
     let mut gen = Some(gen);
     loop {
         if gen.is_some() && start.elapsed().as_secs_f64() >= secs {
-            run.sent = gen.take().unwrap().stop();
+            run.sent = gen.take().unwrap().stop().0;
         }
         let s = reader
             .read(Some(Duration::from_millis(10)), |cpu, p| count(cpu, p, keep))
@@ -164,7 +117,7 @@ fn text_mode(t: &Tracefs, ns: &TestNetns, secs: f64, keep: &mut Vec<String>) -> 
     let mut gen = Some(gen);
     loop {
         if gen.is_some() && start.elapsed().as_secs_f64() >= secs {
-            run.sent = gen.take().unwrap().stop();
+            run.sent = gen.take().unwrap().stop().0;
         }
         let n = reader
             .read(Some(Duration::from_millis(10)), |line| {
@@ -199,13 +152,7 @@ fn text_mode(t: &Tracefs, ns: &TestNetns, secs: f64, keep: &mut Vec<String>) -> 
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let full = args.iter().any(|a| a == "--bench");
-    let secs: f64 = args
-        .iter()
-        .position(|a| a == "--secs")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(if full { 5.0 } else { 0.2 });
+    let secs = generator::secs_per_mode();
     if !netobs_testsupport::privileged("trace_drops bench") {
         return;
     }
@@ -234,7 +181,11 @@ fn main() {
     println!("reader cpu per event: text / binary = {:.1}x", per_text / per_raw);
 
     // Parsing alone, from memory: the captured pages and lines again.
-    let rounds = if full { 50 } else { 2 };
+    let rounds = if std::env::args().any(|a| a == "--bench") {
+        50
+    } else {
+        2
+    };
     // Rebuild a page header around each page's captured records.
     let pages: Vec<(u32, Vec<u8>)> = pages
         .into_iter()

@@ -818,16 +818,24 @@ fn real_vlan_devices_capture_and_filter() {
         .retire_timeout_ms(20)
         .open_in(&b_ns)
         .unwrap();
-    let theirs = tcpdump_frames(&b, "vb", "vlan 10 and icmp", || a.ping("10.78.0.2", 4));
-    let ours = collect(&mut parent, Duration::from_millis(300));
-    assert_eq!(ours.len(), 4, "four echo requests received tagged on vb");
+    // Two rounds: libpcap's live VLAN code loses the matches of its first
+    // ring block (see `twice`), so tcpdump is compared on the second.
+    let expr = "vlan 10 and icmp";
+    let theirs = tcpdump_frames(&b, "vb", expr, || twice(|| a.ping("10.78.0.2", 4)));
+    let ours = frames_of(collect(&mut parent, Duration::from_millis(300)));
+    assert_eq!(ours.len(), 8, "eight echo requests received tagged on vb");
     assert!(ours
         .iter()
-        .all(|(d, _, _)| d[12..14] == [0x81, 0x00] && d[14..16] == [0x00, 0x0a]));
-    assert_eq!(frames_of(ours), theirs, "kernel filter on vb and tcpdump -i vb agree");
+        .all(|d| d[12..14] == [0x81, 0x00] && d[14..16] == [0x00, 0x0a]));
+    let want = ours[4..].to_vec();
+    assert_eq!(
+        second_round(&theirs, &want, expr),
+        want,
+        "kernel filter on vb and tcpdump -i vb agree"
+    );
     let on_sub = collect(&mut sub, Duration::from_millis(300));
     let icmp: Vec<_> = on_sub.iter().filter(|(d, _, _)| d.len() > 23 && d[23] == 1).collect();
-    assert_eq!(icmp.len(), 4, "the same four on vb.10");
+    assert_eq!(icmp.len(), 8, "the same eight on vb.10");
     assert!(icmp
         .iter()
         .all(|(d, m, _)| d[12..14] == [0x08, 0x00] && m.vlan_tci.is_none()));

@@ -47,16 +47,84 @@ fn decodes_the_recorded_dump() {
 }
 
 /// The text iproute2 printed for the same dump agrees with the decoded
-/// counters (the recorded `ip -s -s link` was taken right after the dump).
+/// counters (the recorded `ip -s -s link` was taken right after the dump):
+/// every number of its RX/TX blocks, by the column iproute2 prints it in.
 #[test]
-fn recorded_ip_output_names_every_link() {
+fn recorded_ip_output_agrees_with_the_decoded_counters() {
     let text = include_str!("data/links.ip-s-s.txt");
+    let lines: Vec<&str> = text.lines().collect();
+    let numbers = |i: usize| -> Vec<u64> { lines[i].split_whitespace().map(|w| w.parse().unwrap()).collect() };
+    let mut checked = 0;
     for m in NlMsgs::new(DUMP) {
         let m = m.unwrap();
         let l = Link::parse(&m).unwrap();
         let head = format!("{}: {}", l.index(), l.name().unwrap());
-        assert!(text.lines().any(|line| line.starts_with(&head)), "{head}");
+        let start = lines
+            .iter()
+            .position(|line| line.starts_with(&head))
+            .unwrap_or_else(|| panic!("{head}"));
+        let end = lines[start + 1..]
+            .iter()
+            .position(|line| !line.starts_with(' '))
+            .map_or(lines.len(), |n| start + 1 + n);
+        let at = |label: &str| {
+            (start..end)
+                .find(|&i| lines[i].trim_start().starts_with(label))
+                .unwrap_or_else(|| panic!("{head}: no {label} line"))
+                + 1
+        };
+        let s = l.stats64().unwrap();
+        assert_eq!(
+            numbers(at("RX:  bytes")),
+            [
+                s.rx_bytes,
+                s.rx_packets,
+                s.rx_errors,
+                s.rx_dropped,
+                s.rx_missed_errors,
+                s.multicast
+            ],
+            "{head} RX"
+        );
+        assert_eq!(
+            numbers(at("RX errors:")),
+            [
+                s.rx_length_errors,
+                s.rx_crc_errors,
+                s.rx_frame_errors,
+                s.rx_fifo_errors,
+                s.rx_over_errors
+            ],
+            "{head} RX errors"
+        );
+        assert_eq!(
+            numbers(at("TX:  bytes")),
+            [
+                s.tx_bytes,
+                s.tx_packets,
+                s.tx_errors,
+                s.tx_dropped,
+                s.tx_carrier_errors,
+                s.collisions
+            ],
+            "{head} TX"
+        );
+        let tx_err = numbers(at("TX errors:"));
+        assert_eq!(
+            tx_err[..4],
+            [
+                s.tx_aborted_errors,
+                s.tx_fifo_errors,
+                s.tx_window_errors,
+                s.tx_heartbeat_errors
+            ],
+            "{head} TX errors"
+        );
+        // transns is IFLA_CARRIER_CHANGES, not a stats64 field.
+        assert_eq!(Some(tx_err[4]), l.carrier_changes().map(u64::from), "{head} transns");
+        checked += 1;
     }
+    assert_eq!(checked, 5);
 }
 
 #[test]

@@ -161,8 +161,18 @@ fn tcp_connect_to_closed_port_is_no_socket_in_tcp_v6_rcv() {
     tcp_connect_closed_port(true);
 }
 
-/// Starts the example and waits for its banner (the instance is ready then).
+/// Starts the example on the tracepoint and waits for its banner (the
+/// instance is ready then).
 fn start_dropwatch(args: &[&str]) -> (std::process::Child, String) {
+    let (child, banner) = spawn_dropwatch(args);
+    assert!(banner.contains("backend skb:kfree_skb tracepoint"), "{banner}");
+    assert!(banner.contains("NET_DM"), "{banner}");
+    (child, banner)
+}
+
+/// Starts the example and returns it with its first stderr line (the
+/// backend it chose).
+fn spawn_dropwatch(args: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(example_bin("dropwatch"))
         .args(args)
         .stdout(Stdio::piped())
@@ -173,8 +183,6 @@ fn start_dropwatch(args: &[&str]) -> (std::process::Child, String) {
     BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut banner)
         .unwrap();
-    assert!(banner.contains("backend skb:kfree_skb tracepoint"), "{banner}");
-    assert!(banner.contains("NET_DM"), "{banner}");
     (child, banner)
 }
 
@@ -321,16 +329,7 @@ fn net_dm_example_counts_like_the_real_dropwatch() {
     assert_eq!(drops_at(&theirs, func), N, "real dropwatch:\n{theirs}");
 
     // The example alone: no filter, so the automatic choice is NET_DM.
-    let mut child = Command::new(example_bin("dropwatch"))
-        .args(["-l", "kas", "--interval", "3", "--count", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
+    let (child, banner) = spawn_dropwatch(&["-l", "kas", "--interval", "3", "--count", "1"]);
     assert!(banner.contains("backend NET_DM"), "{banner}");
     std::thread::sleep(Duration::from_millis(300));
     burst();

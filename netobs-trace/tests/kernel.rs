@@ -31,18 +31,23 @@ fn udp_to_closed_port(ns: &TestNetns, port: u16, n: usize) {
         .unwrap();
 }
 
+/// IPv4 NO_SOCKET drops (inside `location` when given).
+fn udp_no_socket(location: Option<&str>) -> DropFilter {
+    DropFilter {
+        protocol: Some(0x0800),
+        reason: Some("NO_SOCKET".into()),
+        location: location.map(str::to_owned),
+        socket_only: false,
+    }
+}
+
 /// A namespace for UDP traffic and a monitor of IPv4 NO_SOCKET drops
 /// (inside `location` when given).
 fn udp_drop_world(location: Option<&str>) -> (Tracefs, Kallsyms, TestNetns, DropMonitor) {
     let t = tracefs();
     let syms = Kallsyms::load().unwrap();
     let ns = TestNetns::new();
-    let filter = DropFilter {
-        protocol: Some(0x0800),
-        reason: Some("NO_SOCKET".into()),
-        location: location.map(str::to_owned),
-        socket_only: false,
-    };
+    let filter = udp_no_socket(location);
     let mon = DropMonitor::open(&t, &filter, Some(&syms)).unwrap();
     (t, syms, ns, mon)
 }
@@ -502,12 +507,7 @@ fn drop_counter_in_the_kernel_equals_the_ring_reader() {
     let t = tracefs();
     let syms = Kallsyms::load().unwrap();
     let ns = TestNetns::new();
-    let filter = DropFilter {
-        protocol: Some(0x0800),
-        reason: Some("NO_SOCKET".into()),
-        location: Some("__udp4_lib_rcv".into()),
-        socket_only: false,
-    };
+    let filter = udp_no_socket(Some("__udp4_lib_rcv"));
     const N: usize = 300;
     let mut auto = DropCounter::open(&t, &filter, Some(&syms)).unwrap();
     match DropCounter::open_hist(&t, &filter, Some(&syms)) {

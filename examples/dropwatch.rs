@@ -14,15 +14,46 @@
 //! Ctrl-C or SIGTERM ends it and removes the instance.
 
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use netobs::trace::tracefs::stop_on_signals;
+use serde_json::value::RawValue;
+
+use netobs::trace::btf::Btf;
+use netobs::trace::frames::{DropFrames, FrameLine};
 use netobs::trace::{DropCounts, DropFilter, DropMonitor, Kallsyms, StackCounts, Tracefs};
 
-#[path = "common/mod.rs"]
-mod common;
-use common::json::json_str;
+#[path = "common/exit.rs"]
+mod exit;
+#[path = "common/signal.rs"]
+mod signal;
+
+/// `--json`: one object per (location, reason, protocol) of an interval.
+#[derive(serde::Serialize)]
+struct DropLine<'a> {
+    interval: u64,
+    count: u64,
+    rate: Box<RawValue>,
+    location: String,
+    symbol: Option<String>,
+    reason: &'a str,
+    reason_code: u32,
+    protocol: u16,
+}
+
+/// `--json`: the events an interval lost.
+#[derive(serde::Serialize)]
+struct LostLine {
+    interval: u64,
+    lost: u64,
+}
+
+/// `--json`: a kernel stack and how many drops took it.
+#[derive(serde::Serialize)]
+struct StackLine<'a> {
+    interval: u64,
+    count: u64,
+    stack: &'a [String],
+}
 
 struct Args {
     kas: bool,
@@ -31,11 +62,12 @@ struct Args {
     top: usize,
     stacks: usize,
     json: bool,
+    frames: bool,
     filter: DropFilter,
 }
 
 const USAGE: &str = "usage: dropwatch [-l kas] [--interval SECS] [--count N] [--reason NAME] \
-                     [--protocol 0xNNNN] [--location FUNC] [--top N] [--stacks N] [--json]";
+                     [--protocol 0xNNNN] [--location FUNC] [--top N] [--stacks N] [--json] [--frames]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -45,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         top: usize::MAX,
         stacks: 0,
         json: false,
+        frames: false,
         filter: DropFilter::default(),
     };
     let mut it = std::env::args().skip(1);
@@ -89,6 +122,7 @@ fn parse_args() -> Result<Args, String> {
                 a.filter.protocol = Some(n.map_err(|_| format!("--protocol: {v:?} is not an EtherType"))?);
             }
             "--json" | "-j" => a.json = true,
+            "--frames" => a.frames = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -96,8 +130,54 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn run(args: Args) -> Result<(), netobs::trace::Error> {
-    let stop = stop_on_signals()?;
+/// `--frames`: one line per dropped frame with its link-layer header, read
+/// by an eprobe on skb:kfree_skb (offsets from the kernel's BTF); `--count`
+/// counts frames.
+fn run_frames(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = signal::stop_on_signals().map_err(|e| format!("install a signal handler: {e}"))?;
+    let tracefs = Tracefs::find_or_mount()?;
+    let syms = Kallsyms::load()?;
+    let btf = Btf::load_vmlinux().map_err(|e| format!("--frames: {e}"))?;
+    let mut frames = DropFrames::open(&tracefs, &args.filter, Some(&syms), &btf)
+        .map_err(|e| format!("--frames needs event probes on skb:kfree_skb: {e}"))?;
+    frames.set_stop(&stop);
+    eprintln!(
+        "dropwatch: frames from an eprobe on skb:kfree_skb (instance {})",
+        frames.instance().name()
+    );
+    let mut seen = 0u64;
+    while !stop.is_stopped() && args.count.is_none_or(|c| seen < c) {
+        let mut lines = Vec::new();
+        let kfree = frames.kfree_skb().clone();
+        let lost = frames.poll(Some(Duration::from_millis(500)), |f| {
+            lines.push(
+                FrameLine {
+                    frame: f,
+                    kfree: &kfree,
+                    syms: Some(&syms),
+                }
+                .to_string(),
+            )
+        })?;
+        for l in lines {
+            if args.count.is_some_and(|c| seen >= c) {
+                break;
+            }
+            println!("{l}");
+            seen += 1;
+        }
+        if lost > 0 {
+            println!("{lost} drop events lost (trace buffer overrun)");
+        }
+    }
+    Ok(())
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    if args.frames {
+        return run_frames(args);
+    }
+    let stop = signal::stop_on_signals().map_err(|e| format!("install a signal handler: {e}"))?;
     let tracefs = Tracefs::find_or_mount()?;
     let syms = if args.kas || args.stacks > 0 || args.filter.location.is_some() {
         Some(Kallsyms::load()?)
@@ -110,6 +190,7 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
     } else {
         DropMonitor::open(&tracefs, &args.filter, syms.as_ref())?
     };
+    mon.set_stop(&stop);
     if args.stacks > 0 {
         mon.enable_stacks()?;
     }
@@ -129,10 +210,10 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
     let mut counts = DropCounts::default();
     let mut stacks = StackCounts::default();
     let mut interval = 0u64;
-    while !stop.load(Ordering::SeqCst) && args.count.is_none_or(|c| interval < c) {
+    while !stop.is_stopped() && args.count.is_none_or(|c| interval < c) {
         let start = Instant::now();
         let mut lost = 0;
-        while !stop.load(Ordering::SeqCst) {
+        while !stop.is_stopped() {
             let left = args.interval.saturating_sub(start.elapsed());
             if left.is_zero() {
                 break;
@@ -156,15 +237,18 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
                 .unwrap_or_else(|| key.reason.to_string());
             let symbol = syms.as_ref().filter(|_| args.kas).and_then(|s| s.lookup(key.location));
             if args.json {
-                println!(
-                    "{{\"interval\":{interval},\"count\":{n},\"rate\":{:.3},\"location\":\"{:#x}\",\"symbol\":{},\"reason\":{},\"reason_code\":{},\"protocol\":{}}}",
-                    DropCounts::rate(n, secs),
-                    key.location,
-                    symbol.map(|l| json_str(&l.to_string())).unwrap_or_else(|| "null".into()),
-                    json_str(&reason),
-                    key.reason,
-                    key.protocol
-                );
+                let line = DropLine {
+                    interval,
+                    count: n,
+                    // Three decimals, as the text form rounds its rates.
+                    rate: RawValue::from_string(format!("{:.3}", DropCounts::rate(n, secs)))?,
+                    location: format!("{:#x}", key.location),
+                    symbol: symbol.map(|l| l.to_string()),
+                    reason: &reason,
+                    reason_code: key.reason,
+                    protocol: key.protocol,
+                };
+                println!("{}", serde_json::to_string(&line)?);
             } else if let Some(l) = symbol {
                 println!("{n} drops at {l} ({:#x}) [{reason}]", key.location);
             } else if args.kas {
@@ -175,7 +259,7 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
         }
         if lost > 0 {
             if args.json {
-                println!("{{\"interval\":{interval},\"lost\":{lost}}}");
+                println!("{}", serde_json::to_string(&LostLine { interval, lost })?);
             } else {
                 println!("{lost} drop events lost (trace buffer overrun)");
             }
@@ -186,11 +270,12 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
                 .map(|a| syms.as_ref().map(|s| s.format(*a)).unwrap_or_else(|| format!("{a:#x}")))
                 .collect();
             if args.json {
-                let frames: Vec<String> = frames.iter().map(|f| json_str(f)).collect();
-                println!(
-                    "{{\"interval\":{interval},\"count\":{n},\"stack\":[{}]}}",
-                    frames.join(",")
-                );
+                let line = StackLine {
+                    interval,
+                    count: n,
+                    stack: &frames,
+                };
+                println!("{}", serde_json::to_string(&line)?);
             } else {
                 println!("{n} drops with stack:");
                 for f in frames {
@@ -205,18 +290,5 @@ fn run(args: Args) -> Result<(), netobs::trace::Error> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dropwatch: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit::run_tool("dropwatch", parse_args, run)
 }

@@ -4,7 +4,7 @@
 //! the kernel drops it).
 //!
 //! ```text
-//! errframe -i IF [--type 0x4321] [--src MAC] [--dst MAC] [--payload HEX | --text STRING] [--count N]
+//! errframe -i IF [--type 0x4321] [--src MAC] [--dst MAC] [--payload HEX | --text STRING] [--count N] [--rate PER_SECOND]
 //! ```
 //! The source MAC defaults to the interface's, the destination to
 //! broadcast, the payload to 46 zero bytes (the Ethernet minimum).
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
     let mut dst = MacAddr::BROADCAST;
     let mut payload = vec![0u8; 46];
     let mut count = 1u32;
+    let mut rate: Option<f64> = None;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let Some(v) = it.next() else {
@@ -54,6 +55,14 @@ fn main() -> ExitCode {
                 "--payload" => payload = parse_hex(&v)?,
                 "--text" => payload = v.into_bytes(),
                 "--count" => count = v.parse().map_err(|_| format!("bad count \"{v}\""))?,
+                "--rate" => {
+                    rate = Some(
+                        v.parse::<f64>()
+                            .ok()
+                            .filter(|r| r.is_finite() && *r > 0.0)
+                            .ok_or_else(|| format!("bad rate \"{v}\" (frames per second)"))?,
+                    )
+                }
                 other => return Err(format!("unknown option {other}")),
             }
             Ok(())
@@ -64,7 +73,7 @@ fn main() -> ExitCode {
     }
     let Some(ifname) = ifname else {
         return fail(
-            "usage: errframe -i IF [--type 0x4321] [--src MAC] [--dst MAC] [--payload HEX | --text STRING] [--count N]",
+            "usage: errframe -i IF [--type 0x4321] [--src MAC] [--dst MAC] [--payload HEX | --text STRING] [--count N] [--rate PER_SECOND]",
         );
     };
     let src = match src {
@@ -82,9 +91,20 @@ fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
     let frame = build_frame(dst, src, ethertype, &payload);
-    for _ in 0..count {
+    // --rate paces by the clock: after every frame that puts the sender
+    // ahead of `rate` frames a second, sleep until the schedule catches up.
+    let start = std::time::Instant::now();
+    for i in 0..count {
         if let Err(e) = sender.send(&frame) {
             return fail(e);
+        }
+        if let Some(r) = rate {
+            let due = std::time::Duration::from_secs_f64(f64::from(i + 1) / r);
+            if let Some(ahead) = due.checked_sub(start.elapsed()) {
+                if ahead > std::time::Duration::from_micros(200) {
+                    std::thread::sleep(ahead);
+                }
+            }
         }
     }
     println!(

@@ -8,20 +8,28 @@
 //! socket's addresses come from its state changes seen since start and, for
 //! connections older than the tool, from the TCP events that carry its
 //! cookie (tcp_probe on every received segment), its state then from a
-//! sock_diag dump (`DropMonitor::enable_tcp_flows`).
+//! sock_diag dump (`netobs::correlate::join_tcp_sockets`).
 //!
 //! Where the kernel's kfree_skb has no `rx_sk` (Linux 6.1), no drop can be
 //! joined to its socket: the tool says so and shows the drops inside the
 //! kernel's TCP code (a `tcp*` function or a `TCP_*` reason) with `?` for
 //! the connection.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use netobs::trace::tracefs::stop_on_signals;
-use netobs::trace::{DropFilter, DropMonitor, Error, Kallsyms, Tracefs};
+use netobs::core::{ErrorInfo, ErrorKind};
+use netobs::trace::{DropFilter, DropMonitor, Kallsyms, Tracefs};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+#[path = "common/exit.rs"]
+mod exit;
+#[path = "common/signal.rs"]
+mod signal;
+
+fn main() -> std::process::ExitCode {
+    exit::run_tool("tcpdrop", || Ok(()), |()| run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (mut port, mut count) = (None::<u16>, None::<u64>);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -32,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(format!("unknown argument {a:?}; usage: tcpdrop [--port N] [--count N]").into()),
         }
     }
-    let stop = stop_on_signals()?;
+    let stop = signal::stop_on_signals()?;
     let syms = Kallsyms::load()?;
     let filter = DropFilter {
         socket_only: true,
@@ -41,22 +49,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Tracefs::find_or_mount()?;
     let mut mon = match DropMonitor::open(&t, &filter, None) {
         Ok(m) => m,
-        Err(e @ Error::Unsupported { .. }) => {
+        Err(e) if e.kind() == ErrorKind::Unsupported => {
             eprintln!("tcpdrop: {e}; showing drops in the kernel's TCP code without their connection");
             DropMonitor::open_tracepoint(&t, &DropFilter::default(), None)?
         }
         Err(e) => return Err(e.into()),
     };
+    mon.set_stop(&stop);
     let joined = mon.kfree_skb().has_rx_sk();
     if joined {
-        mon.enable_tcp_flows()?;
+        netobs::correlate::join_tcp_sockets(&mut mon, &[netobs::core::Netns::Current])?;
     }
     println!(
         "{:<14} {:<7} {:<2} {:<22} > {:<22} {:<11} {:<20} LOCATION",
         "TIME(ns)", "PID", "IP", "SADDR:SPORT", "DADDR:DPORT", "STATE", "REASON"
     );
     let mut seen = 0u64;
-    while !stop.load(Ordering::SeqCst) && count.is_none_or(|c| seen < c) {
+    while !stop.is_stopped() && count.is_none_or(|c| seen < c) {
         let mut lines = Vec::new();
         mon.poll_detailed(Some(Duration::from_millis(500)), |d| match d.tcp {
             Some(tcp) if port.is_none_or(|p| tcp.flow.sport == p || tcp.flow.dport == p) => {

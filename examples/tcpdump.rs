@@ -8,7 +8,7 @@
 //! live code in the kernel.
 //!
 //! ```text
-//! tcpdump [-i IF] [-n] [-S] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-x|-X]
+//! tcpdump [-i IF] [-n] [-S] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-q] [-x|-X]
 //!         [-d|-dd|-ddd] [-y EN10MB|LINUX_SLL|LINUX_SLL2|RAW] [--count] [EXPR...]
 //! ```
 
@@ -20,6 +20,9 @@ use netobs::capture::bpf::{self, Metadata, Program};
 use netobs::capture::file::{linktype, CaptureReader, PcapWriter, Precision};
 use netobs::capture::summary::Summarizer;
 use netobs::capture::{filter, hexdump, summary, CaptureConfig};
+
+#[path = "common/signal.rs"]
+mod signal;
 
 #[derive(Default)]
 struct Args {
@@ -34,12 +37,13 @@ struct Args {
     link: Option<u16>,
     count_only: bool,
     absolute_seq: bool,
+    quick: bool,
     expr: String,
 }
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!("tcpdump: {msg}");
-    eprintln!("usage: tcpdump [-i IF] [-n] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-x|-X] [-d|-dd|-ddd] [-y LINKTYPE] [--count] [EXPR]");
+    eprintln!("usage: tcpdump [-i IF] [-n] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-q] [-x|-X] [-d|-dd|-ddd] [-y LINKTYPE] [--count] [EXPR]");
     ExitCode::from(1)
 }
 
@@ -77,6 +81,7 @@ fn parse_args() -> Result<Args, String> {
             "-dd" => a.dump = 2,
             "-ddd" => a.dump = 3,
             "-S" => a.absolute_seq = true,
+            "-q" => a.quick = true,
             "-n" | "-nn" | "-U" => {}
             "--count" => a.count_only = true,
             s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
@@ -89,7 +94,8 @@ fn parse_args() -> Result<Args, String> {
 
 /// Summaries with relative TCP sequence numbers, or absolute with -S.
 fn describe(sum: &mut Summarizer, a: &Args, data: &[u8], wire_len: u32) -> String {
-    match (a.link_header, a.absolute_seq) {
+    // -q prints no sequence numbers: the summarizer's quick mode serves both.
+    match (a.link_header, a.absolute_seq && !a.quick) {
         (true, true) => summary::summary_after_link(data, wire_len),
         (true, false) => sum.summary_after_link(data, wire_len),
         (false, true) => summary::summary(data, wire_len),
@@ -103,7 +109,10 @@ fn print_packet(out: &mut impl Write, sum: &mut Summarizer, a: &Args, ts_ns: u64
     let usec = (ts_ns % 1_000_000_000) / 1000;
     let mut line = format!("{h:02}:{m:02}:{s:02}.{usec:06} ");
     if a.link_header {
-        line.push_str(&summary::link_header(data, wire_len));
+        line.push_str(&match a.quick {
+            true => summary::link_header_quick(data, wire_len),
+            false => summary::link_header(data, wire_len),
+        });
     }
     line.push_str(&describe(sum, a, data, wire_len));
     let _ = writeln!(out, "{line}");
@@ -209,7 +218,7 @@ fn read_file(a: &Args, path: &str) -> ExitCode {
         Err(c) => return c,
     };
     let mut n = 0u64;
-    let mut sum = Summarizer::new();
+    let mut sum = Summarizer::new().quick(a.quick);
     let meta = Metadata::default();
     loop {
         let rec = match r.next_record() {
@@ -261,13 +270,14 @@ fn live(a: &Args) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let stop = match netobs::capture::stop_on_interrupt() {
+    let stop = match signal::stop_on_signals() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("tcpdump: {e}");
+            eprintln!("tcpdump: install a signal handler: {e}");
             return ExitCode::from(1);
         }
     };
+    cap.set_stop(&stop);
     eprintln!(
         "listening on {}, link-type EN10MB (Ethernet), snapshot length {} bytes",
         a.interface.as_deref().unwrap_or("any"),
@@ -280,9 +290,9 @@ fn live(a: &Args) -> ExitCode {
         Err(c) => return c,
     };
     let mut n = 0u64;
-    let mut sum = Summarizer::new();
+    let mut sum = Summarizer::new().quick(a.quick);
     'capture: loop {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        if stop.is_stopped() {
             break;
         }
         let mut block = match cap.next_block(Some(Duration::from_millis(200))) {

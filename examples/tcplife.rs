@@ -4,7 +4,6 @@
 //!
 //! `cargo run --example tcplife -- [--port N] [--count N]`
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use netobs::trace::tcp::{LifeTracker, TcpWatch};
@@ -12,7 +11,11 @@ use netobs::trace::tcp::{LifeTracker, TcpWatch};
 #[path = "tcp/tool.rs"]
 mod tool;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    tool::exit_with("tcplife", run)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let tool::Tool { mut mon, count, stop } = tool::start(
         "tcplife",
         TcpWatch {
@@ -27,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut life = LifeTracker::default();
     let mut seen = 0u64;
     println!("PID     LADDR           LPORT RADDR           RPORT MS");
-    while !stop.load(Ordering::SeqCst) && count.is_none_or(|c| seen < c) {
+    while !stop.is_stopped() && count.is_none_or(|c| seen < c) {
         let mut done = Vec::new();
         mon.poll(Some(Duration::from_millis(500)), |e| done.extend(life.feed(e, close)))?;
         for l in done {

@@ -3,7 +3,6 @@
 //!
 //! `cargo run --example tcpretrans -- [--port N] [--count N]`
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use netobs::trace::tcp::{TcpEvent, TcpWatch};
@@ -11,7 +10,11 @@ use netobs::trace::tcp::{TcpEvent, TcpWatch};
 #[path = "tcp/tool.rs"]
 mod tool;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    tool::exit_with("tcpretrans", run)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let tool::Tool { mut mon, count, stop } = tool::start(
         "tcpretrans",
         TcpWatch {
@@ -21,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut seen = 0u64;
     println!("TIME(ns)       PID    IP LADDR:LPORT               T> RADDR:RPORT               STATE");
-    while !stop.load(Ordering::SeqCst) && count.is_none_or(|c| seen < c) {
+    while !stop.is_stopped() && count.is_none_or(|c| seen < c) {
         let mut events = Vec::new();
         mon.poll(Some(Duration::from_millis(500)), |e| events.push(*e))?;
         for e in events {

@@ -7,7 +7,6 @@
 //! names come from the kernel's own table. Ctrl-C ends it.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use netobs::trace::tcp::{TcpEvent, TcpWatch};
@@ -21,7 +20,11 @@ fn comm(pid: i32) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    tool::exit_with("tcpstates", run)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let tool::Tool { mut mon, count, stop } = tool::start(
         "tcpstates",
         TcpWatch {
@@ -34,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "SKADDR           C-PID  C-COMM     LADDR           LPORT RADDR           RPORT OLDSTATE    -> NEWSTATE    MS"
     );
-    while !stop.load(Ordering::SeqCst) && count.is_none_or(|c| seen < c) {
+    while !stop.is_stopped() && count.is_none_or(|c| seen < c) {
         let mut lines = Vec::new();
         mon.poll(Some(Duration::from_millis(500)), |e| {
             if let TcpEvent::State {

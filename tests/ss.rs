@@ -3,7 +3,7 @@
 //! nobody answers, CLOSE-WAIT, FIN-WAIT-2, TIME-WAIT, UDP bound and
 //! connected, unix stream/dgram/seqpacket named and unnamed, an MPTCP
 //! connection, a packet socket, netlink sockets), built by a Python process that holds them
-//! while both tools look.
+//! while both tools look; and the example's `--json` against ss's rows.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +20,9 @@ def tcp_listener(port, backlog=16):
 l = tcp_listener(5000)
 l6 = socket.socket(socket.AF_INET6); l6.bind(("::1", 5001)); l6.listen(8); keep.append(l6)
 l6any = socket.socket(socket.AF_INET6); l6any.bind(("::", 5002)); l6any.listen(8); keep.append(l6any)
+# IPv4-mapped IPv6: an IPv4 client of the dual-stack listener; the accepted
+# socket is AF_INET6 with ::ffff:127.0.0.1 at both ends
+m4 = socket.create_connection(("127.0.0.1", 5002)); m4a, _ = l6any.accept(); keep += [m4, m4a]
 # ESTAB pair with data queued in one direction
 c = socket.create_connection(("127.0.0.1", 5000)); a, _ = l.accept(); keep += [c, a]
 c.sendall(b"x" * 1000)
@@ -48,6 +51,8 @@ ul = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ul.bind(path); ul.listen
 ucl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); ucl.connect(path); keep.append(ucl)
 uacc, _ = ul.accept(); keep.append(uacc)
 ud = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); ud.bind("\0netobs-test-dgram"); keep.append(ud)
+# an abstract name with NULs inside, which ss prints with each NUL as "@"
+un = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); un.bind(b"\0netobs\0inner"); keep.append(un)
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
 keep += list(socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM))
@@ -201,6 +206,9 @@ fn ss_matches_iproute2() {
         &["-4tan"],
         &["-6tan"],
         &["-Htan"],
+        // service names from /etc/services (never for ephemeral ports)
+        &["-ta"],
+        &["-ua"],
         &["-tan", "state", "established"],
         &["-tan", "state", "close-wait", "state", "fin-wait-2"],
         &["-tan", "exclude", "listening"],
@@ -226,6 +234,8 @@ fn ss_matches_iproute2() {
         &["-a", "src", "unix:*"],
         &["src", "unix:*"],
         &["-xa", "sport", "=", ":1"],
+        &["-xa", "src", "unix:@netobs@inner"],
+        &["-xa", "src", "unix:@netobs@*"],
         &["-xa", "autobound"],
         // raw sockets: sock_diag where raw_diag is loaded, else the
         // /proc/net/raw{,6} tables, as ss reads them
@@ -242,6 +252,9 @@ fn ss_matches_iproute2() {
         &["-0an", "dev", "lo"],
     ] {
         same(ns, args);
+    }
+    for args in ["-tan", "-uan", "-xan"] {
+        json_lists_what_ss_lists(ns, args);
     }
     same_nsenter(ns, &["-tane"]);
     // -e through nsenter: `ss -N` remounts /sys in its own mount namespace,
@@ -306,6 +319,58 @@ fn ss_netlink_sockets_match_iproute2() {
     same(ns, &["-A", "netlink"]);
 }
 
+/// `--json OPTIONS` (one object a line in an array, serialized from the
+/// library's records) lists the sockets `ss OPTIONS` lists, compared on
+/// what both print: state, queues and ports (unix: inodes).
+fn json_lists_what_ss_lists(ns: &str, options: &str) {
+    let bin = example_bin("ss");
+    let out = output(bin.to_str().unwrap(), &["-N", ns, "--json", options]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("[\n  {") && text.ends_with("}\n]\n"), "{text}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert_eq!(rows.len(), text.lines().count() - 2, "one object a line");
+    let num = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    let unix = options.contains('x');
+    let mut ours: Vec<(String, u64, u64, String)> = rows
+        .iter()
+        .map(|v| {
+            let port = match (unix, num(v, if unix { "inode" } else { "sport" })) {
+                (false, 0) => "*".to_owned(),
+                (_, p) => p.to_string(),
+            };
+            (
+                v["state"].as_str().unwrap().to_owned(),
+                num(v, "recv_q"),
+                num(v, "send_q"),
+                port,
+            )
+        })
+        .collect();
+    let mut theirs: Vec<(String, u64, u64, String)> =
+        String::from_utf8_lossy(&output("ss", &["-N", ns, "-H", options]).stdout)
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                // -x shows the Netid column; a name and its inode are two fields.
+                let at = usize::from(unix);
+                let port = match unix {
+                    true => f[f.len() - 3].to_owned(),
+                    false => f[at + 3].rsplit(':').next().unwrap().to_owned(),
+                };
+                (
+                    f[at].to_owned(),
+                    f[at + 1].parse().unwrap(),
+                    f[at + 2].parse().unwrap(),
+                    port,
+                )
+            })
+            .collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs, "ss --json {options}");
+}
+
 /// Splits an `ss -i` info line into `name[:value]` words and reduces each
 /// value to its form (digits become 9), so moving figures compare by
 /// presence and form.
@@ -324,6 +389,53 @@ fn info_form(line: &str) -> Vec<String> {
             }
             s
         })
+        .collect()
+}
+
+/// The words of an `ss -i` info line that do not move while a connection
+/// is quiet, exactly as printed: the congestion control, window scales,
+/// segment sizes, the congestion window and threshold, the byte and
+/// segment counters, and the flags. (Timers, RTTs, rates and the `last*`
+/// ages move between two reads; they compare by form.)
+fn info_stable(line: &str) -> Vec<&str> {
+    const NAMES: &[&str] = &[
+        "wscale:",
+        "mss:",
+        "pmtu:",
+        "rcvmss:",
+        "advmss:",
+        "cwnd:",
+        "ssthresh:",
+        "bytes_sent:",
+        "bytes_acked:",
+        "bytes_received:",
+        "segs_out:",
+        "segs_in:",
+        "data_segs_out:",
+        "data_segs_in:",
+        "delivered:",
+        "rcv_ssthresh:",
+        "notsent:",
+        "reordering:",
+        "retrans:",
+        "lost:",
+        "sacked:",
+        "dsack_dups:",
+        "reord_seen:",
+    ];
+    const FLAGS: &[&str] = &[
+        "ts",
+        "sack",
+        "ecn",
+        "ecnseen",
+        "app_limited",
+        "cubic",
+        "reno",
+        "bbr",
+        "orphaned",
+    ];
+    line.split_whitespace()
+        .filter(|w| FLAGS.contains(w) || NAMES.iter().any(|n| w.starts_with(n)))
         .collect()
 }
 
@@ -349,6 +461,7 @@ fn ss_info_fields_match_iproute2() {
         let after = String::from_utf8_lossy(&after.stdout).into_owned();
         let wl: Vec<&str> = want.lines().collect();
         let gl: Vec<&str> = got.lines().collect();
+        let mut stable_lines = 0;
         let al: Vec<&str> = after.lines().collect();
         assert_eq!(wl.len(), gl.len(), "ss {full:?}\n{want}\n---\n{got}");
         for ((a, b), a2) in wl.iter().zip(&gl).zip(al.iter().chain(std::iter::repeat(&""))) {
@@ -376,15 +489,34 @@ fn ss_info_fields_match_iproute2() {
                 if nb != na2 {
                     assert_eq!(na, nb, "ss {full:?}\nwant: {a}\ngot:  {b}\nafter: {a2}");
                 }
+                // What does not move must be equal, value for value, to the
+                // read before ours or the one after (cwnd:10 is not cwnd:7).
+                let (sa, sb, sa2) = (info_stable(a), info_stable(b), info_stable(a2));
+                stable_lines += usize::from(!sb.is_empty());
+                if sb != sa2 {
+                    assert_eq!(
+                        sa, sb,
+                        "ss {full:?}: fields that do not move\nwant: {a}\ngot:  {b}\nafter: {a2}"
+                    );
+                }
             } else {
-                let (a, b) = (mask_timers(a.as_bytes()), mask_timers(b.as_bytes()));
-                assert_eq!(
-                    String::from_utf8_lossy(&a).trim_end(),
-                    String::from_utf8_lossy(&b).trim_end(),
-                    "ss {full:?}"
-                );
+                // The timer's retransmission count moves too (a SYN-SENT
+                // socket's SYN timer fires between two reads in the VMs).
+                let masked = |l: &str| {
+                    String::from_utf8_lossy(&mask_timers(l.as_bytes()))
+                        .trim_end()
+                        .to_owned()
+                };
+                let (a, b, a2) = (masked(a), masked(b), masked(a2));
+                if b != a2 {
+                    assert_eq!(a, b, "ss {full:?}\nafter: {a2}");
+                }
             }
         }
+        assert!(
+            stable_lines > 0,
+            "ss {full:?}: no info line with fields that do not move\n{got}"
+        );
     }
 }
 
@@ -449,4 +581,59 @@ fn ss_kill_needs_cap_net_admin() {
     assert!(err.contains("CAP_NET_ADMIN"), "{err}");
     // The socket is still there.
     assert!(std::net::TcpStream::connect(l.local_addr().unwrap()).is_ok());
+}
+
+/// `-K` with CAP_NET_ADMIN: the example destroys the sockets its filter
+/// selects (SOCK_DESTROY) and prints them, as ss does. Two equal
+/// connections in one namespace: ss kills one, the example the other;
+/// both print the same (ports aside), both clients see the abort, and the
+/// connections are gone from the table.
+#[test]
+fn ss_kill_destroys_like_ss() {
+    if !privileged("ss_kill_destroys_like_ss") {
+        return;
+    }
+    use std::io::Read;
+    let ns = TestNetns::new();
+    let (l, mut c1, mut c2) = netobs::core::Netns::named(ns.name())
+        .run(|| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let a = l.local_addr().unwrap();
+            let c1 = std::net::TcpStream::connect(a).unwrap();
+            let c2 = std::net::TcpStream::connect(a).unwrap();
+            (l, c1, c2)
+        })
+        .unwrap();
+    let _s1 = l.accept().unwrap();
+    let _s2 = l.accept().unwrap();
+    let (p1, p2) = (c1.local_addr().unwrap().port(), c2.local_addr().unwrap().port());
+    let bin = example_bin("ss");
+    let kill = |tool: &str, port: u16| {
+        let out = output(tool, &["-N", ns.name(), "-tnK", "sport", "=", &format!(":{port}")]);
+        assert!(
+            out.status.success(),
+            "{tool} -K: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).replace(&port.to_string(), "PORT")
+    };
+    let theirs = kill("ss", p1);
+    let ours = kill(bin.to_str().unwrap(), p2);
+    assert_eq!(theirs.lines().count(), 2, "ss killed one socket:\n{theirs}");
+    assert_eq!(ours, theirs);
+    for c in [&mut c1, &mut c2] {
+        let err = c.read(&mut [0u8; 8]).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ECONNABORTED), "{err}");
+    }
+    let left = String::from_utf8_lossy(&output("ss", &["-N", ns.name(), "-tn"]).stdout).into_owned();
+    // No socket left with a killed client's local address.
+    for p in [p1, p2] {
+        let local = format!("127.0.0.1:{p}");
+        assert!(
+            left.lines()
+                .skip(1)
+                .all(|l| l.split_whitespace().nth(3) != Some(local.as_str())),
+            "{local} still listed:\n{left}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The `tcpdump` and `errframe` examples against the real tcpdump:
 //! the same `-r FILE --count EXPR` over the corpus for every expression we
 //! compile, the same `-ddd` semantics, the same summary lines (`-n`, with
-//! relative or `-S` absolute TCP sequence numbers, `-e`, `-x`, `-X`) for IPv4/IPv6 TCP/UDP/ICMP/ARP traffic that the
+//! relative or `-S` absolute TCP sequence numbers, `-e`, `-q`, `-x`, `-X`) for IPv4/IPv6 TCP/UDP/ICMP/ARP traffic that the
 //! real tcpdump recorded on a veth pair, live capture counts, and a frame
 //! injected by errframe seen by tcpdump.
 
@@ -135,20 +135,9 @@ fn record_traffic() -> (tempfile_path::TempPath, TestNetns, TestNetns) {
     a.ip(&["-6", "addr", "add", "fd00:78::1/64", "dev", "va", "nodad"]);
     b.ip(&["-6", "addr", "add", "fd00:78::2/64", "dev", "vb", "nodad"]);
     let file = tempfile_path::TempPath::new("traffic.pcap");
-    let dump = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            b.name(),
-            "tcpdump",
-            "-i",
-            "vb",
-            "-n",
-            "-U",
-            "--immediate-mode",
-            "-w",
-            file.as_str(),
-        ])
+    let dump = b
+        .command("tcpdump")
+        .args(["-i", "vb", "-n", "-U", "--immediate-mode", "-w", file.as_str()])
         .args(["icmp or arp or tcp or udp or (icmp6 and (ip6[40] == 128 or ip6[40] == 129))"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -239,6 +228,8 @@ fn same_summary_lines_as_tcpdump() {
         &["-e", "-X"],
         &[],
         &["-e"],
+        &["-q"],
+        &["-q", "-e"],
     ] {
         let mut args = vec!["-n", "-r", f];
         args.extend_from_slice(flags);

@@ -195,7 +195,7 @@ fn kernel_joins_drops(test: &str, t: &Tracefs) -> bool {
     let e = DropMonitor::open_tracepoint(t, &filter, None).unwrap_err();
     assert!(e.to_string().contains("no rx_sk field"), "{e}");
     let mut mon = DropMonitor::open_tracepoint(t, &DropFilter::default(), None).unwrap();
-    let e = mon.enable_tcp_flows().unwrap_err();
+    let e = netobs::correlate::join_tcp_sockets(&mut mon, &[Netns::Current]).unwrap_err();
     assert!(e.to_string().contains("no rx_sk field"), "{e}");
     eprintln!("{test}: skipped: skb:kfree_skb has no field rx_sk on this kernel ({e})");
     false
@@ -236,15 +236,38 @@ fn zero_window_probe_drop_is_joined_to_its_tcp_socket() {
         ..Default::default()
     };
     let mut mon = DropMonitor::open(&t, &filter, None).unwrap();
-    mon.enable_tcp_flows().unwrap();
-    // A receiver that never reads behind a tiny receive buffer: the window
-    // closes and the sender's zero-window probes (old sequence numbers)
-    // are dropped by the receiving socket.
+    netobs::correlate::join_tcp_sockets(&mut mon, &[Netns::Current]).unwrap();
+    let sender_port = zero_window_probes(&ns, p);
+    let (drop, tcp) = first_joined_drop(&mut mon, p);
+    // The socket the kernel named (rx_sk) is the receiver's, as the test's
+    // own sockets say: local port p, peer the sender's port.
+    assert_eq!(
+        (
+            tcp.flow.saddr.to_string(),
+            tcp.flow.sport,
+            tcp.flow.daddr.to_string(),
+            tcp.flow.dport
+        ),
+        ("127.0.0.1".to_string(), p, "127.0.0.1".to_string(), sender_port),
+        "{drop:?}"
+    );
+    assert_eq!(mon.tcp_decoder().unwrap().state_name(tcp.state.unwrap()), "ESTABLISHED");
+    let reason = mon.kfree_skb().reason_name(drop.reason).unwrap();
+    eprintln!("receiver dropped a segment: {reason}");
+    assert!(reason.starts_with("TCP_"), "{reason}");
+}
+
+/// A receiver in `ns` that never reads, behind a tiny receive buffer: the
+/// window closes and the sender's zero-window probes (old sequence
+/// numbers) are dropped by the receiving socket, for 2.5 s. Returns the
+/// sender's port (the receiver's is `p`).
+fn zero_window_probes(ns: &TestNetns, p: u16) -> u16 {
     Netns::named(ns.name())
         .run(|| {
             let l = TcpListener::bind(("127.0.0.1", p)).unwrap();
             let c = TcpStream::connect(("127.0.0.1", p)).unwrap();
             let (_s, _) = l.accept().unwrap();
+            let sender_port = c.local_addr().unwrap().port();
             c.set_nonblocking(true).unwrap();
             let start = Instant::now();
             let mut c = c;
@@ -253,15 +276,9 @@ fn zero_window_probe_drop_is_joined_to_its_tcp_socket() {
                     std::thread::sleep(Duration::from_millis(10));
                 }
             }
+            sender_port
         })
-        .unwrap();
-    let (drop, tcp) = first_joined_drop(&mut mon, p);
-    assert_eq!(drop.rx_sk, tcp.flow.skaddr);
-    assert_eq!(tcp.flow.saddr.to_string(), "127.0.0.1");
-    assert_eq!(mon.tcp_decoder().unwrap().state_name(tcp.state.unwrap()), "ESTABLISHED");
-    let reason = mon.kfree_skb().reason_name(drop.reason).unwrap();
-    eprintln!("receiver dropped a segment: {reason}");
-    assert!(reason.starts_with("TCP_"), "{reason}");
+        .unwrap()
 }
 
 /// Attaches a classic BPF program that accepts nothing (`ret #0`) to `fd`.
@@ -318,7 +335,7 @@ fn drop_on_a_connection_older_than_the_monitor_is_joined_by_cookie() {
         ..Default::default()
     };
     let mut mon = DropMonitor::open(&t, &filter, None).unwrap();
-    mon.enable_tcp_flows_in(&[Netns::named(ns.name())]).unwrap();
+    netobs::correlate::join_tcp_sockets(&mut mon, &[Netns::named(ns.name())]).unwrap();
     // Data the server takes in (tcp_probe shows its address and cookie),
     // then a socket filter that rejects everything: the next segments die
     // in tcp_v4_rcv with reason SOCKET_FILTER and rx_sk = the server.
@@ -342,4 +359,158 @@ fn drop_on_a_connection_older_than_the_monitor_is_joined_by_cookie() {
         ss.contains(&format!(" sk:{cookie:x} ")),
         "cookie {cookie:x} not in\n{ss}"
     );
+}
+
+/// Spawns TCP tool example `tool` with `args` and waits for its header line
+/// (printed once the trace instance is ready).
+fn spawn_tool(tool: &str, args: &[&str]) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let mut child = Command::new(example_bin(tool))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut header = String::new();
+    out.read_line(&mut header).unwrap();
+    assert!(!header.is_empty(), "{tool} printed no header");
+    (child, out)
+}
+
+/// The rest of a tool's output once it exits (bounded: the VMs are slow).
+fn finish(mut child: std::process::Child, mut out: std::io::BufReader<std::process::ChildStdout>) -> String {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("still running after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    rest
+}
+
+/// tcplife's line for a connection whose lifetime is known: the client
+/// stays connected 400 ms, so its line shows its own port, the server's,
+/// and at least 400 ms.
+#[test]
+fn tcplife_example_prints_a_known_lifetime() {
+    if !privileged("tcplife_example_prints_a_known_lifetime") {
+        return;
+    }
+    let ns = TestNetns::new();
+    let p = port(4);
+    let (child, out) = spawn_tool("tcplife", &["--port", &p.to_string(), "--count", "3"]);
+    let client_port = Netns::named(ns.name())
+        .run(|| {
+            let l = TcpListener::bind(("127.0.0.1", p)).unwrap();
+            let c = TcpStream::connect(("127.0.0.1", p)).unwrap();
+            let (s, _) = l.accept().unwrap();
+            std::thread::sleep(Duration::from_millis(400));
+            let port = c.local_addr().unwrap().port();
+            drop(c);
+            drop(s);
+            drop(l);
+            port
+        })
+        .unwrap();
+    let rest = finish(child, out);
+    // PID LADDR LPORT RADDR RPORT MS
+    let client = rest
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() == 6 && f[2] == client_port.to_string())
+        .unwrap_or_else(|| panic!("no line for the client port {client_port}:\n{rest}"));
+    assert_eq!(
+        (client[1], client[3], client[4]),
+        ("127.0.0.1", "127.0.0.1", p.to_string().as_str())
+    );
+    let ms: f64 = client[5].parse().unwrap();
+    assert!((400.0..60_000.0).contains(&ms), "lifetime {ms} ms:\n{rest}");
+}
+
+/// tcpretrans's line for a retransmission forced by taking the peer's
+/// link down: the flow's addresses and ports and the state.
+#[test]
+fn tcpretrans_example_prints_a_forced_retransmission() {
+    if !privileged("tcpretrans_example_prints_a_forced_retransmission") {
+        return;
+    }
+    let (ns, peer) = connected_pair("nbtra1", "nbtrb1", "10.77.10", 1);
+    let p = port(5);
+    let (child, out) = spawn_tool("tcpretrans", &["--port", &p.to_string(), "--count", "1"]);
+    let listener = Netns::named(peer.name())
+        .run(|| TcpListener::bind(("10.77.10.2", p)).unwrap())
+        .unwrap();
+    let mut c = Netns::named(ns.name())
+        .run(|| TcpStream::connect(("10.77.10.2", p)).unwrap())
+        .unwrap();
+    let (_s, _) = listener.accept().unwrap();
+    let local = c.local_addr().unwrap().port();
+    peer.ip(&["link", "set", "nbtrb1", "down"]);
+    c.write_all(b"lost in transit").unwrap();
+    let rest = finish(child, out);
+    let line = rest.lines().next().unwrap_or_else(|| panic!("no retransmission line"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    // TIME PID IP LADDR:LPORT R> RADDR:RPORT STATE
+    assert_eq!(
+        f[2..],
+        [
+            "4",
+            &format!("10.77.10.1:{local}"),
+            "R>",
+            &format!("10.77.10.2:{p}"),
+            "ESTABLISHED"
+        ],
+        "{line}"
+    );
+}
+
+/// tcpdrop's line for a segment the receiving socket drops (zero-window
+/// probes behind a receiver that never reads): the flow and its state and
+/// a TCP reason. Without rx_sk (6.1) the example says it cannot join and
+/// shows the drop without its connection.
+#[test]
+fn tcpdrop_example_prints_the_drop_with_its_flow() {
+    if !privileged("tcpdrop_example_prints_the_drop_with_its_flow") {
+        return;
+    }
+    let t = Tracefs::find_or_mount().unwrap();
+    let joins = t.event_format("skb", "kfree_skb").unwrap().field("rx_sk").is_some();
+    let ns = TestNetns::new();
+    let p = port(6);
+    let args = if joins {
+        vec!["--port".to_string(), p.to_string(), "--count".into(), "1".into()]
+    } else {
+        vec!["--count".into(), "1".into()]
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (mut child, out) = spawn_tool("tcpdrop", &args);
+    let mut stderr = child.stderr.take().unwrap();
+    let _ = zero_window_probes(&ns, p);
+    let rest = finish(child, out);
+    let mut err = String::new();
+    stderr.read_to_string(&mut err).unwrap();
+    let line = rest
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no drop line; stderr: {err}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    // TIME PID IP SADDR:SPORT > DADDR:DPORT STATE REASON LOCATION
+    if joins {
+        assert_eq!(f[2], "4", "{line}");
+        assert!(
+            f[3] == format!("127.0.0.1:{p}") || f[5] == format!("127.0.0.1:{p}"),
+            "{line}"
+        );
+        assert_eq!(f[6], "ESTABLISHED", "{line}");
+        assert!(f[7].starts_with("TCP_"), "{line}");
+    } else {
+        assert!(err.contains("without their connection"), "{err}");
+        assert_eq!((f[3], f[5]), ("?", "?"), "{line}");
+        eprintln!("tcpdrop without rx_sk: {line}");
+    }
 }

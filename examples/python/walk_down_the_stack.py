@@ -184,6 +184,28 @@ assert len(packets) == 20, "the 10 small requests and their 10 replies"
 assert sizes == [142], "no frame longer than vb's MTU arrived"
 
 # %% [markdown]
+# ## All at once: `netobs.diagnose()`
+#
+# The walk above, in one call: it reads the socket, protocol, softnet,
+# qdisc, interface and driver counters of both namespaces at the start and
+# the end of a window, streams the kernel's drops during it (joined to the
+# devices they happened on, so drops elsewhere on the machine are left
+# out), and says which layer loses packets, with the evidence and the next
+# thing to look at. In a notebook the report draws the stack with the
+# losing layer marked.
+
+# %%
+pinger = subprocess.Popen(["ip", "netns", "exec", NS_A, "ping", "-c", "30", "-i", "0.05", "-W", "1", "-s", "1400", "10.98.0.2"], stdout=subprocess.DEVNULL)
+report = netobs.diagnose([NS_A, NS_B], seconds=2)
+pinger.wait()
+print(report.verdict.layer, "-", report.verdict.summary)
+assert report.verdict.layer == "interface", report.verdict
+report.layers.to_pandas()[["layer", "lost", "top"]]
+
+# %%
+report
+
+# %% [markdown]
 # ## Clean up
 
 # %%

@@ -1,11 +1,14 @@
 //! Start-up shared by the TCP tools examples (included with `#[path]`):
 //! the command line `[--port N] [--count N]`, the signal flag and the monitor.
 
-use std::sync::atomic::AtomicBool;
-
+use netobs::core::stop::Stop;
 use netobs::trace::tcp::{TcpMonitor, TcpWatch};
-use netobs::trace::tracefs::stop_on_signals;
 use netobs::trace::Tracefs;
+
+#[path = "../common/exit.rs"]
+mod exit;
+#[path = "../common/signal.rs"]
+mod signal;
 
 /// What a tool runs with.
 pub struct Tool {
@@ -13,15 +16,16 @@ pub struct Tool {
     pub mon: TcpMonitor,
     /// Stop after this many printed events.
     pub count: Option<u64>,
-    /// Set by SIGINT/SIGTERM.
-    pub stop: &'static AtomicBool,
+    /// Tripped by SIGINT/SIGTERM; the monitor's waits end with it.
+    pub stop: Stop,
 }
 
 /// Parses the command line, installs the signal handlers and opens the monitor.
 pub fn start(tool: &str, watch: TcpWatch) -> Result<Tool, Box<dyn std::error::Error>> {
     let (watch, count) = parse(tool, watch)?;
-    let stop = stop_on_signals()?;
-    let mon = TcpMonitor::open(&Tracefs::find_or_mount()?, watch)?;
+    let stop = signal::stop_on_signals()?;
+    let mut mon = TcpMonitor::open(&Tracefs::find_or_mount()?, watch)?;
+    mon.set_stop(&stop);
     Ok(Tool { mon, count, stop })
 }
 
@@ -42,4 +46,10 @@ fn parse(tool: &str, mut watch: TcpWatch) -> Result<(TcpWatch, Option<u64>), Str
         }
     }
     Ok((watch, count))
+}
+
+/// Runs a tool's body and turns its error into `TOOL: message` on stderr
+/// and exit status 1.
+pub fn exit_with(tool: &str, run: impl FnOnce() -> Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    exit::run_tool(tool, || Ok(()), |()| run())
 }

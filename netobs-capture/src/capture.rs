@@ -6,10 +6,11 @@
 //! [`Block`] borrows one such block; its [`Packet`]s are views into it,
 //! and dropping the block gives it back to the kernel.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use netobs_core::netns::Netns;
+use netobs_core::stop::{self, Stop, Wake};
 
 use crate::bpf::{self, Metadata, Program};
 use crate::error::{Error, Result};
@@ -239,6 +240,9 @@ pub struct Capture {
     filter: Option<Program>,
     userspace_filter: Option<Program>,
     stats: Stats,
+    stop: Option<Stop>,
+    /// poll(2)'s answer, kept so a wait allocates nothing.
+    revents: Vec<i16>,
 }
 
 fn io_err(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
@@ -364,6 +368,8 @@ impl Capture {
             filter,
             userspace_filter: cfg.userspace_filter.clone(),
             stats: Stats::default(),
+            stop: None,
+            revents: Vec::with_capacity(1),
         })
     }
 
@@ -389,32 +395,45 @@ impl Capture {
         self.set_filter(&prog)
     }
 
+    /// Makes [`next_block`](Self::next_block) return `None` at once when
+    /// `stop` is tripped (from another thread or a signal handler), as it
+    /// does on timeout. The library installs no signal handler itself.
+    pub fn set_stop(&mut self, stop: &Stop) {
+        self.stop = Some(stop.clone());
+    }
+
     /// Waits up to `timeout` (forever with `None`) for the next block.
-    /// Returns `None` on timeout.
+    /// Returns `None` on timeout, when the [`Stop`] given to
+    /// [`set_stop`](Self::set_stop) is tripped, or when a signal handler of
+    /// the program interrupted the wait (EINTR).
     pub fn next_block(&mut self, timeout: Option<Duration>) -> Result<Option<Block<'_>>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if self.ring.is_user(self.next) {
                 break;
             }
-            let wait = match deadline {
-                None => -1,
+            let left = match deadline {
+                None => None,
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         return Ok(None);
                     }
-                    left.as_millis().clamp(1, i32::MAX as u128) as i32
+                    Some(left)
                 }
             };
-            let revents = sys::poll_in(self.fd.as_raw_fd(), wait).map_err(io_err("poll packet socket"))?;
-            if sys::STOP.load(std::sync::atomic::Ordering::Relaxed) {
-                return Ok(None);
-            }
-            if revents & libc::POLLERR != 0 {
-                let err: libc::c_int = sys::getsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_ERROR)
-                    .map_err(io_err("getsockopt(SO_ERROR)"))?;
-                return Err(Error::os("capture", std::io::Error::from_raw_os_error(err)));
+            match stop::wait(&[self.fd.as_fd()], left, self.stop.as_ref(), &mut self.revents)
+                .map_err(io_err("poll packet socket"))?
+            {
+                Wake::Stopped | Wake::Interrupted => return Ok(None),
+                Wake::Timeout => {}
+                Wake::Ready => {
+                    if self.revents[0] & libc::POLLERR != 0 {
+                        let err: libc::c_int = sys::getsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_ERROR)
+                            .map_err(io_err("getsockopt(SO_ERROR)"))?;
+                        return Err(Error::os("capture", std::io::Error::from_raw_os_error(err)));
+                    }
+                }
             }
         }
         let index = self.next;
@@ -776,15 +795,6 @@ impl<'a> Packet<'a> {
             ..Metadata::default()
         }
     }
-}
-
-/// Makes SIGINT and SIGTERM set a flag instead of killing the process,
-/// and returns the flag: a capture loop checks it between blocks to stop
-/// cleanly and report its statistics, as tcpdump does on Ctrl-C. A
-/// blocked [`Capture::next_block`] returns early when the signal arrives.
-pub fn stop_on_interrupt() -> Result<&'static std::sync::atomic::AtomicBool> {
-    sys::install_stop_handler().map_err(io_err("sigaction(SIGINT)"))?;
-    Ok(&sys::STOP)
 }
 
 /// Asks the kernel whether it accepts `prog` as a socket filter, without

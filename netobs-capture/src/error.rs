@@ -2,6 +2,8 @@
 
 use std::io;
 
+use netobs_core::{ErrorInfo, ErrorKind};
+
 /// Bytes that do not form the header a view expects.
 ///
 /// Views never panic: a buffer too short for its fixed header, or a length
@@ -114,9 +116,10 @@ pub enum Error {
     /// A filter expression that does not compile.
     #[error(transparent)]
     Filter(#[from] FilterError),
-    /// A namespace could not be entered.
+    /// An error of netobs-core: a namespace that could not be entered, a
+    /// /proc file that could not be read or parsed.
     #[error(transparent)]
-    Netns(#[from] netobs_core::Error),
+    Core(#[from] netobs_core::Error),
 }
 
 impl Error {
@@ -138,3 +141,79 @@ impl Error {
 
 /// Result of socket operations.
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl ErrorInfo for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { source, .. } => source.raw_os_error().map_or(ErrorKind::Io, ErrorKind::from_errno),
+            Error::Permission { .. } => ErrorKind::Permission,
+            Error::NoSuchInterface(_) | Error::InterfaceDown(_) => ErrorKind::NotFound,
+            Error::Config(_) | Error::Check(_) | Error::Filter(_) => ErrorKind::InvalidInput,
+            Error::Core(e) => e.kind(),
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Io { source, .. } | Error::InterfaceDown(source) => source.raw_os_error(),
+            Error::Permission { .. } => Some(libc::EPERM),
+            Error::NoSuchInterface(_) => Some(libc::ENODEV),
+            Error::Config(_) | Error::Check(_) => Some(libc::EINVAL),
+            Error::Filter(_) => None,
+            Error::Core(e) => e.errno(),
+        }
+    }
+
+    fn capability(&self) -> Option<&'static str> {
+        match self {
+            Error::Permission { cap, .. } => Some(cap),
+            Error::Core(e) => e.capability(),
+            _ => None,
+        }
+    }
+
+    fn kernel_message(&self) -> Option<&str> {
+        match self {
+            Error::Core(e) => e.kernel_message(),
+            _ => None,
+        }
+    }
+
+    fn subject(&self) -> Option<String> {
+        match self {
+            Error::NoSuchInterface(name) => Some(name.clone()),
+            Error::Core(e) => e.subject(),
+            _ => None,
+        }
+    }
+
+    fn column(&self) -> Option<usize> {
+        match self {
+            Error::Filter(f) => Some(f.column),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// The errno behind the error, if any (as [`ErrorInfo::errno`]).
+    pub fn errno(&self) -> Option<i32> {
+        ErrorInfo::errno(self)
+    }
+}
+
+impl ErrorInfo for FileError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            FileError::Io(e) => e.raw_os_error().map_or(ErrorKind::Io, ErrorKind::from_errno),
+            FileError::Truncated { .. } | FileError::Corrupt { .. } => ErrorKind::Decode,
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        match self {
+            FileError::Io(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}

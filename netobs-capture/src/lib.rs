@@ -10,11 +10,12 @@ pub mod file;
 pub mod filter;
 pub mod hexdump;
 pub mod inject;
+pub mod ptype;
 pub mod summary;
 #[allow(unsafe_code)]
 mod sys;
 pub mod wire;
 
-pub use capture::{kernel_accepts, stop_on_interrupt, Block, Capture, CaptureConfig, Direction, Fanout, Packet, Stats};
+pub use capture::{kernel_accepts, Block, Capture, CaptureConfig, Direction, Fanout, Packet, Stats};
 pub use error::{CheckError, Error, FileError, FilterError, Result, WireError};
 pub use inject::{BulkSender, PacketSender};

@@ -1,46 +1,54 @@
-//! One-line packet summaries in the style of `tcpdump -n -S` for the
-//! common cases: ARP, IPv4/IPv6 with TCP (flags, seq, ack, win, options),
-//! UDP, ICMP/ICMPv6 echo, 802.1Q/QinQ tags. Anything else is named by
-//! its protocol number or EtherType. Application protocols are not
-//! decoded. The free functions print absolute sequence numbers (tcpdump's
-//! `-S`); a [`Summarizer`] remembers TCP conversations and prints them
-//! relative to the first ones seen, as tcpdump does by default.
+//! One-line packet summaries as `tcpdump -n -S` (4.99) prints them,
+//! through the transport layer: ARP (arp_print), IPv4/IPv6 with TCP
+//! (flags, seq, ack, win, options; tcp_print), UDP (udp_print),
+//! ICMP/ICMPv6 with every type tcpdump names, quoted headers and neighbour
+//! discovery (icmp_print, icmp6_print; module `icmp`), 802.1Q/QinQ tags
+//! (shown after the link header with `-e`, skipped without, as
+//! ether_print does). Lengths come from the IP and UDP headers, so a capture
+//! cut by its snap length reads as the packet that was sent. Other IP
+//! protocols are named by number (`ip-proto-N LENGTH`); application
+//! protocols are not decoded, so a line stops where tcpdump's would go on
+//! into DNS, HTTP and the like. The free functions print absolute sequence
+//! numbers (tcpdump's `-S`); a [`Summarizer`] remembers TCP conversations
+//! and prints them relative to the first ones seen, as tcpdump does by
+//! default, and with [`Summarizer::quick`] prints `tcpdump -q`'s lines.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
-use crate::wire::{
-    ethertype, ipproto, ArpPacket, EthernetFrame, IcmpMessage, Ipv4Packet, Ipv6Packet, MacAddr, TcpSegment, UdpDatagram,
-};
+use crate::wire::{ethertype, ipproto, ArpPacket, EthernetFrame, Ipv4Packet, Ipv6Packet, TcpSegment, UdpDatagram};
 
-fn ethertype_name(t: u16) -> Option<&'static str> {
-    Some(match t {
-        ethertype::IPV4 => "IPv4",
-        ethertype::IPV6 => "IPv6",
-        ethertype::ARP => "ARP",
-        ethertype::RARP => "Reverse ARP",
-        ethertype::VLAN => "802.1Q",
-        ethertype::QINQ => "802.1Q-QinQ",
-        _ => return None,
-    })
-}
+mod icmp;
 
-fn ethertype_text(t: u16) -> String {
-    match ethertype_name(t) {
-        Some(n) => format!("ethertype {n} (0x{t:04x})"),
-        None => format!("ethertype Unknown (0x{t:04x})"),
+/// ether_type_print (print-ether.c): `ethertype NAME (0xXXXX)`, or with
+/// `-q` only the name.
+fn ethertype_text(t: u16, quick: bool) -> String {
+    match (netobs_core::names::ethertype::tcpdump_name(t), quick) {
+        (Some(n), false) => format!("ethertype {n} (0x{t:04x})"),
+        (None, false) => format!("ethertype Unknown (0x{t:04x})"),
+        (Some(n), true) => n.to_string(),
+        (None, true) => format!("Unknown Ethertype (0x{t:04x})"),
     }
 }
 
 /// The `-e` prefix: `SRC > DST, ethertype IPv4 (0x0800), length N: `.
 pub fn link_header(frame: &[u8], wire_len: u32) -> String {
+    link_header_with(frame, wire_len, false)
+}
+
+/// The `-e -q` prefix: `SRC > DST, IPv4, length N: `.
+pub fn link_header_quick(frame: &[u8], wire_len: u32) -> String {
+    link_header_with(frame, wire_len, true)
+}
+
+fn link_header_with(frame: &[u8], wire_len: u32, quick: bool) -> String {
     match EthernetFrame::parse(frame) {
         Ok(eth) => format!(
             "{} > {}, {}, length {wire_len}: ",
             eth.src(),
             eth.dst(),
-            ethertype_text(eth.ethertype())
+            ethertype_text(eth.ethertype(), quick)
         ),
         Err(_) => format!("[|ether], length {wire_len}: "),
     }
@@ -49,13 +57,13 @@ pub fn link_header(frame: &[u8], wire_len: u32) -> String {
 /// The summary of an Ethernet frame after the timestamp, e.g.
 /// `IP 10.0.0.1.4000 > 10.0.0.2.5000: UDP, length 18`.
 pub fn summary(frame: &[u8], wire_len: u32) -> String {
-    summarize(frame, wire_len, true, None)
+    summarize(frame, wire_len, true, false, None)
 }
 
 /// The summary after a [`link_header`] prefix (`tcpdump -e`): the
 /// EtherType is already shown, so the protocol name (IP, IP6, ARP) is not.
 pub fn summary_after_link(frame: &[u8], wire_len: u32) -> String {
-    summarize(frame, wire_len, false, None)
+    summarize(frame, wire_len, false, false, None)
 }
 
 /// One TCP conversation, both directions under one key: (lower address,
@@ -69,6 +77,7 @@ type ConversationKey = (String, String, u32);
 #[derive(Debug, Default)]
 pub struct Summarizer {
     conversations: HashMap<ConversationKey, (u32, u32)>,
+    quick: bool,
 }
 
 impl Summarizer {
@@ -77,14 +86,21 @@ impl Summarizer {
         Self::default()
     }
 
+    /// tcpdump's `-q` (quick output): TCP as `tcp LENGTH`, EtherTypes by
+    /// name only.
+    pub fn quick(mut self, quick: bool) -> Self {
+        self.quick = quick;
+        self
+    }
+
     /// Like [`summary`], with relative sequence numbers.
     pub fn summary(&mut self, frame: &[u8], wire_len: u32) -> String {
-        summarize(frame, wire_len, true, Some(&mut self.conversations))
+        summarize(frame, wire_len, true, self.quick, Some(&mut self.conversations))
     }
 
     /// Like [`summary_after_link`], with relative sequence numbers.
     pub fn summary_after_link(&mut self, frame: &[u8], wire_len: u32) -> String {
-        summarize(frame, wire_len, false, Some(&mut self.conversations))
+        summarize(frame, wire_len, false, self.quick, Some(&mut self.conversations))
     }
 }
 
@@ -96,18 +112,21 @@ pub fn undecoded_payload(frame: &[u8]) -> Option<&[u8]> {
     let eth = EthernetFrame::parse(frame).ok()?;
     let known = matches!(
         eth.inner_ethertype(),
-        ethertype::IPV4 | ethertype::IPV6 | ethertype::ARP
+        ethertype::IPV4 | ethertype::IPV6 | ethertype::ARP | ethertype::RARP
     );
     (!known && eth.vlan_tags().count() == 0 && !eth.payload().is_empty()).then(|| eth.payload())
 }
 
-fn summarize(frame: &[u8], wire_len: u32, name: bool, conv: Conversations<'_>) -> String {
+fn summarize(frame: &[u8], wire_len: u32, name: bool, quick: bool, conv: Conversations<'_>) -> String {
     let Ok(eth) = EthernetFrame::parse(frame) else {
         return "[|ether]".into();
     };
     let mut out = String::new();
     let tags = eth.vlan_tags().count();
-    if tags > 0 {
+    // Without -e tcpdump prints only the packet inside the tags
+    // (ether_print_common hands it to ethertype_print); with -e each tag
+    // is shown after the link header.
+    if tags > 0 && !name {
         // Each tag is followed by the EtherType it announces.
         let mut types: Vec<u16> = eth.vlan_tags().skip(1).map(|t| t.tpid).collect();
         types.push(eth.inner_ethertype());
@@ -117,12 +136,13 @@ fn summarize(frame: &[u8], wire_len: u32, name: bool, conv: Conversations<'_>) -
                 "vlan {}, p {}, {}, ",
                 tag.id(),
                 tag.priority(),
-                ethertype_text(next)
+                ethertype_text(next, quick)
             );
         }
     }
     let payload = eth.payload();
-    let name = name && tags == 0;
+    // What the link layer carried, from the frame's length on the wire.
+    let network_len = (wire_len as usize).saturating_sub(eth.header_len()) as u32;
     let strip = |s: String, prefix: &str| {
         if name {
             s
@@ -131,119 +151,286 @@ fn summarize(frame: &[u8], wire_len: u32, name: bool, conv: Conversations<'_>) -
         }
     };
     match eth.inner_ethertype() {
-        ethertype::IPV4 => out.push_str(&strip(ipv4(payload, conv), "IP ")),
-        ethertype::IPV6 => out.push_str(&strip(ipv6(payload, conv), "IP6 ")),
-        ethertype::ARP => out.push_str(&strip(arp(payload), "ARP, ")),
-        t if tags > 0 => {
-            let _ = write!(out, "length {}", payload.len());
-            let _ = t;
+        ethertype::IPV4 => out.push_str(&strip(ipv4(payload, network_len, quick, conv), "IP ")),
+        ethertype::IPV6 => out.push_str(&strip(ipv6(payload, network_len, quick, conv), "IP6 ")),
+        // ethertype_print hands reverse ARP to arp_print as well.
+        ethertype::ARP | ethertype::RARP => out.push_str(&strip(arp(payload, network_len), "ARP, ")),
+        _ if tags > 0 && !name => {
+            let _ = write!(out, "length {network_len}");
         }
         // An EtherType tcpdump does not decode: it shows the link header
         // (already there with -e) and then dumps the payload.
-        _ if name => out = link_header(frame, wire_len),
+        _ if name => out = link_header_with(frame, wire_len, quick),
         _ => {}
     }
     out
 }
 
-fn arp(p: &[u8]) -> String {
+/// arp_print (print-arp.c); `length` is what the link layer carried.
+fn arp(p: &[u8], length: u32) -> String {
     let Ok(a) = ArpPacket::parse(p) else {
         return "ARP, [|arp]".into();
     };
+    let (hrd, pro) = (a.hardware_type(), a.protocol_type());
+    let (hln, pln) = (a.sender_hw().len(), a.sender_proto().len());
+    // Address formats tcpdump does not know: only the types and lengths.
+    if (pro != ethertype::IPV4 && pro != 0x1000) || pln != 4 || hln == 0 {
+        let hardware = match hrd {
+            1 => "Ethernet".to_string(),
+            6 => "TokenRing".into(),
+            7 => "ArcNet".into(),
+            15 => "FrameRelay".into(),
+            23 => "Strip".into(),
+            24 => "IEEE 1394".into(),
+            19 => "ATM".into(),
+            32 => "InfiniBand".into(),
+            h => format!("Unknown Hardware ({h})"),
+        };
+        let protocol = match netobs_core::names::ethertype::tcpdump_name(pro) {
+            Some(n) => n.to_string(),
+            None => format!("Unknown Protocol (0x{pro:04x})"),
+        };
+        return format!("ARP, {hardware} (len {hln}), {protocol} (len {pln}), length {length}");
+    }
     let ip = |b: &[u8]| match <[u8; 4]>::try_from(b) {
         Ok(o) => Ipv4Addr::from(o).to_string(),
         Err(_) => "?".into(),
     };
-    let mac = |b: &[u8]| match <[u8; 6]>::try_from(b) {
-        Ok(o) => MacAddr(o).to_string(),
-        Err(_) => "?".into(),
+    // linkaddr_string: the bytes in hex, colon-separated, any length.
+    let hw = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");
+    let (sha, spa, tha, tpa) = (a.sender_hw(), a.sender_proto(), a.target_hw(), a.target_proto());
+    let text = match a.operation() {
+        1 => {
+            // The target's hardware address when the sender filled it in.
+            let known = if tha.iter().any(|&x| x != 0) {
+                format!(" ({})", hw(tha))
+            } else {
+                String::new()
+            };
+            format!("Request who-has {}{known} tell {}", ip(tpa), ip(spa))
+        }
+        2 => format!("Reply {} is-at {}", ip(spa), hw(sha)),
+        3 => format!("Reverse Request who-is {} tell {}", hw(tha), hw(sha)),
+        4 => format!("Reverse Reply {} at {}", hw(tha), ip(tpa)),
+        8 => format!("Inverse Request who-is {} tell {}", hw(tha), hw(sha)),
+        9 => format!("Inverse Reply {} at {}", hw(sha), ip(spa)),
+        // tcpdump names the operation and dumps the packet in hex.
+        10 => return "ARP, NACK Reply ".into(),
+        op => return format!("ARP, Unknown ({op}) "),
     };
-    match a.operation() {
-        1 => format!(
-            "ARP, Request who-has {} tell {}, length {}",
-            ip(a.target_proto()),
-            ip(a.sender_proto()),
-            p.len()
-        ),
-        2 => format!(
-            "ARP, Reply {} is-at {}, length {}",
-            ip(a.sender_proto()),
-            mac(a.sender_hw()),
-            p.len()
-        ),
-        op => format!("ARP, op {op}, length {}", p.len()),
-    }
+    format!("ARP, {text}, length {length}")
 }
 
-fn ipv4(p: &[u8], conv: Conversations<'_>) -> String {
+/// ip_print; `link_len` is what the link layer carried, to tell how much
+/// of the datagram never arrived.
+fn ipv4(p: &[u8], link_len: u32, quick: bool, conv: Conversations<'_>) -> String {
     let Ok(ip) = Ipv4Packet::parse(p) else {
         return "IP [|ip]".into();
     };
     let (src, dst) = (ip.src().to_string(), ip.dst().to_string());
     let body = ip.payload();
+    // The transport's length as the IP header declares it (ip_print).
+    let length = (ip.total_len() as usize).saturating_sub(ip.header_len()) as u32;
+    // A total length beyond what the link carried.
+    let missing = match ip.total_len() as u32 > link_len {
+        true => format!("truncated-ip - {} bytes missing! ", ip.total_len() as u32 - link_len),
+        false => String::new(),
+    };
     if ip.frag_offset() != 0 {
-        return format!("IP {src} > {dst}: ip-proto-{}", ip.protocol());
+        return format!("IP {missing}{src} > {dst}: ip-proto-{}", ip.protocol());
     }
-    format!("IP {}", transport(ip.protocol(), &src, &dst, body, false, conv))
+    let net = Network {
+        src: &src,
+        dst: &dst,
+        length,
+        fragment: ip.more_frags(),
+        v6: false,
+        quick,
+        after_extensions: false,
+    };
+    format!("IP {missing}{}", transport(ip.protocol(), net, body, conv))
 }
 
-fn ipv6(p: &[u8], conv: Conversations<'_>) -> String {
+/// ip6_print, with `link_len` as for [`ipv4`].
+fn ipv6(p: &[u8], link_len: u32, quick: bool, conv: Conversations<'_>) -> String {
     let Ok(ip) = Ipv6Packet::parse(p) else {
         return "IP6 [|ip6]".into();
     };
-    let up = ip.upper_layer();
     let (src, dst) = (ip.src().to_string(), ip.dst().to_string());
-    format!("IP6 {}", transport(up.protocol, &src, &dst, up.payload, true, conv))
-}
-
-fn transport(proto: u8, src: &str, dst: &str, body: &[u8], v6: bool, conv: Conversations<'_>) -> String {
-    match proto {
-        ipproto::TCP => match TcpSegment::parse(body) {
-            Ok(t) => {
-                let base = conv.and_then(|c| relative_base(c, &t, src, dst));
-                format!("{src}.{} > {dst}.{}: {}", t.src_port(), t.dst_port(), tcp(&t, base))
-            }
-            Err(_) => format!("{src} > {dst}: tcp [|tcp]"),
-        },
-        ipproto::UDP => match UdpDatagram::parse(body) {
-            Ok(u) => format!(
-                "{src}.{} > {dst}.{}: UDP, length {}",
-                u.src_port(),
-                u.dst_port(),
-                u.len().saturating_sub(8)
-            ),
-            Err(_) => format!("{src} > {dst}: udp [|udp]"),
-        },
-        ipproto::ICMP if !v6 => format!("{src} > {dst}: ICMP {}", icmp(body)),
-        ipproto::ICMPV6 if v6 => format!("{src} > {dst}: ICMP6, {}", icmp6(body)),
-        n => format!("{src} > {dst}: ip-proto-{n} {}", body.len()),
+    let walk = Ipv6Extensions::walk(&ip);
+    // A payload length beyond what the link carried (ip6_print, no space
+    // after it).
+    let declared = 40 + ip.payload_len() as u32;
+    let missing = match declared > link_len && ip.payload_len() != 0 {
+        true => format!("truncated-ip6 - {} bytes missing!", declared - link_len),
+        false => String::new(),
+    };
+    // The payload length less the extension headers crossed (ip6_print).
+    let length = (ip.payload_len() as u32).saturating_sub(walk.consumed);
+    if walk.stop {
+        return format!("IP6 {missing}{src} > {dst}: {}", walk.printed);
+    }
+    let net = Network {
+        src: &src,
+        dst: &dst,
+        length,
+        fragment: walk.fragment,
+        v6: true,
+        quick,
+        after_extensions: walk.consumed > 0,
+    };
+    let upper = transport(walk.protocol, net, walk.payload, conv);
+    match walk.consumed {
+        0 => format!("IP6 {missing}{upper}"),
+        // ip6_print names the addresses before the first extension header.
+        _ => format!("IP6 {missing}{src} > {dst}: {}{upper}", walk.printed),
     }
 }
 
-fn icmp(body: &[u8]) -> String {
-    echo(body, 8, 0).unwrap_or_else(|t| format!("type-#{t}, length {}", body.len()))
+/// ip6_print's walk over the extension headers it names without -v:
+/// hop-by-hop (`HBH `), destination options (`DSTOPT `) and fragment
+/// (`frag (OFFSET|LENGTH) `, hbhopt_process, dstopt_process,
+/// frag6_print). A later fragment ends the line; a routing header is left
+/// to the protocol printer (not decoded).
+struct Ipv6Extensions<'a> {
+    printed: String,
+    protocol: u8,
+    payload: &'a [u8],
+    /// Bytes of extension headers crossed.
+    consumed: u32,
+    fragment: bool,
+    /// A non-first fragment: nothing after its header is decoded.
+    stop: bool,
 }
 
-fn icmp6(body: &[u8]) -> String {
-    echo(body, 128, 129).unwrap_or_else(|t| format!("type {t}, length {}", body.len()))
+impl<'a> Ipv6Extensions<'a> {
+    fn walk(ip: &Ipv6Packet<'a>) -> Self {
+        let mut w = Ipv6Extensions {
+            printed: String::new(),
+            protocol: ip.next_header(),
+            payload: ip.payload(),
+            consumed: 0,
+            fragment: false,
+            stop: false,
+        };
+        loop {
+            let rest = w.payload;
+            let len = match w.protocol {
+                0 | 60 if rest.len() >= 2 => (rest[1] as usize + 1) * 8,
+                ipproto::FRAGMENT => 8,
+                _ => break,
+            };
+            if rest.len() < len {
+                break;
+            }
+            match w.protocol {
+                0 => w.printed.push_str("HBH "),
+                60 => w.printed.push_str("DSTOPT "),
+                _ => {
+                    let offset = u16::from_be_bytes([rest[2], rest[3]]) & 0xfff8;
+                    let remaining = (ip.payload_len() as u32).saturating_sub(w.consumed + 8);
+                    let _ = write!(w.printed, "frag ({offset}|{remaining})");
+                    w.fragment = true;
+                    if offset != 0 {
+                        w.stop = true;
+                        return w;
+                    }
+                    w.printed.push(' ');
+                }
+            }
+            w.protocol = rest[0];
+            w.payload = &rest[len..];
+            w.consumed += len as u32;
+        }
+        w
+    }
 }
 
-/// An echo request/reply line, or Err(type) for other messages.
-fn echo(body: &[u8], request: u8, reply: u8) -> Result<String, u8> {
-    let Ok(m) = IcmpMessage::parse(body) else {
-        return Ok("[|icmp]".into());
-    };
-    let kind = match m.msg_type() {
-        t if t == request => "request",
-        t if t == reply => "reply",
-        t => return Err(t),
-    };
-    Ok(format!(
-        "echo {kind}, id {}, seq {}, length {}",
-        m.echo_ident(),
-        m.echo_seq(),
-        body.len()
-    ))
+/// What the network layer tells the transport printers.
+#[derive(Debug, Clone, Copy)]
+struct Network<'a> {
+    src: &'a str,
+    dst: &'a str,
+    /// The transport's length from the IP header.
+    length: u32,
+    /// Part of a fragmented datagram (its lengths cannot be checked).
+    fragment: bool,
+    v6: bool,
+    /// `-q`: tcp_print stops after the length.
+    quick: bool,
+    /// ip6_print has already named the addresses before extension
+    /// headers: TCP and UDP show only ports, others nothing.
+    after_extensions: bool,
+}
+
+/// The endpoints before a transport's text: `SRC.PORT > DST.PORT: ` (tcp_print,
+/// udpipaddr_print), `SRC > DST: ` without ports, and after IPv6 extension
+/// headers only the ports, or nothing.
+struct Endpoints<'a> {
+    net: Network<'a>,
+    ports: Option<(u16, u16)>,
+}
+
+impl std::fmt::Display for Endpoints<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Network { src, dst, .. } = self.net;
+        match (self.ports, self.net.after_extensions) {
+            (Some((sp, dp)), false) => write!(f, "{src}.{sp} > {dst}.{dp}: "),
+            (Some((sp, dp)), true) => write!(f, "{sp} > {dp}: "),
+            (None, false) => write!(f, "{src} > {dst}: "),
+            (None, true) => Ok(()),
+        }
+    }
+}
+
+/// The transport summary; `length` is the transport's length from the IP
+/// header, which may exceed the captured `body`.
+fn transport(proto: u8, net: Network<'_>, body: &[u8], conv: Conversations<'_>) -> String {
+    let Network {
+        src,
+        dst,
+        length,
+        fragment,
+        v6,
+        quick,
+        ..
+    } = net;
+    let at = |ports: Option<(u16, u16)>| Endpoints { net, ports };
+    match proto {
+        ipproto::TCP => match TcpSegment::parse(body) {
+            Ok(t) if quick => format!(
+                "{}tcp {}",
+                at(Some((t.src_port(), t.dst_port()))),
+                length.saturating_sub(t.header_len() as u32)
+            ),
+            Ok(t) => {
+                let base = conv.and_then(|c| relative_base(c, &t, src, dst));
+                format!("{}{}", at(Some((t.src_port(), t.dst_port()))), tcp(&t, base, length))
+            }
+            Err(_) => format!("{}tcp [|tcp]", at(None)),
+        },
+        ipproto::UDP => match UdpDatagram::parse(body) {
+            Ok(u) => {
+                let at = at(Some((u.src_port(), u.dst_port())));
+                match u.len() {
+                    // udp_print: the UDP header's length, which must cover
+                    // the header and stay within the IP payload.
+                    _ if length < 8 => format!("{at}truncated-udp {length}"),
+                    n if n < 8 => format!("{at}truncated-udplength {n}"),
+                    n if n as u32 > length && !fragment => {
+                        format!("{at}UDP, bad length {} > {}", n - 8, length - 8)
+                    }
+                    n => format!("{at}UDP, length {}", n - 8),
+                }
+            }
+            Err(_) => format!("{}udp [|udp]", at(None)),
+        },
+        ipproto::ICMP if !v6 => format!("{}{}", at(None), icmp::icmp(body, length)),
+        ipproto::ICMPV6 if v6 => format!("{}{}", at(None), icmp::icmp6(body, length)),
+        // ip_print has printed `SRC > DST: ` and ip_demux_print adds
+        // ` ip-proto-N LENGTH` (a first fragment's; later ones stop earlier).
+        n => format!("{} ip-proto-{n} {length}", at(None)),
+    }
 }
 
 /// The (seq, ack) to subtract for this segment, tcpdump's way: only
@@ -288,7 +475,9 @@ fn relative_base(
     }
 }
 
-fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>) -> String {
+/// tcp_print (print-tcp.c); `length` is the segment's length from the IP
+/// header, so a truncated capture still shows the sequence range sent.
+fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>, length: u32) -> String {
     let f = t.flags().0;
     let mut flags = String::new();
     for (bit, c) in [
@@ -308,7 +497,7 @@ fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>) -> String {
     if flags.is_empty() {
         flags.push_str("none");
     }
-    let len = t.payload().len() as u32;
+    let len = length.saturating_sub(t.header_len() as u32);
     let (base_seq, base_ack) = base.unwrap_or((0, 0));
     let (seq, ack) = (t.seq().wrapping_sub(base_seq), t.ack().wrapping_sub(base_ack));
     let mut s = format!("Flags [{flags}]");
@@ -326,7 +515,9 @@ fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>) -> String {
     if f & 0x20 != 0 {
         let _ = write!(s, ", urg {}", t.urgent());
     }
-    let opts = tcp_options(t.options());
+    // SACK blocks acknowledge the peer's sequence space: relative to the
+    // same base as the ack number.
+    let opts = tcp_options(t.options(), base_ack);
     if !opts.is_empty() {
         let _ = write!(s, ", options [{opts}]");
     }
@@ -334,8 +525,20 @@ fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>) -> String {
     s
 }
 
+/// print_tcp_fastopen_option: a cookie request, a cookie, or invalid.
+fn fast_open(cookie: &[u8]) -> String {
+    match cookie.len() {
+        0 => " cookiereq".into(),
+        n if n % 2 != 0 || !(4..=16).contains(&n) => " (invalid)".into(),
+        _ => format!(
+            " cookie {}",
+            cookie.iter().map(|x| format!("{x:02x}")).collect::<String>()
+        ),
+    }
+}
+
 /// TCP options as tcpdump prints them (RFC 9293, 7323, 2018).
-fn tcp_options(mut o: &[u8]) -> String {
+fn tcp_options(mut o: &[u8], sack_base: u32) -> String {
     let mut parts = Vec::new();
     while let Some(&kind) = o.first() {
         match kind {
@@ -362,6 +565,7 @@ fn tcp_options(mut o: &[u8]) -> String {
         let v = &o[2..len];
         let be16 = |b: &[u8]| u16::from_be_bytes([b[0], b[1]]);
         let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         parts.push(match (kind, v.len()) {
             (2, 2) => format!("mss {}", be16(v)),
             (3, 1) => format!("wscale {}", v[0]),
@@ -369,15 +573,40 @@ fn tcp_options(mut o: &[u8]) -> String {
             (5, n) if n % 8 == 0 => {
                 let blocks: Vec<String> = v
                     .chunks(8)
-                    .map(|b| format!("{{{}:{}}}", be32(b), be32(&b[4..])))
+                    .map(|b| {
+                        format!(
+                            "{{{}:{}}}",
+                            be32(b).wrapping_sub(sack_base),
+                            be32(&b[4..]).wrapping_sub(sack_base)
+                        )
+                    })
                     .collect();
                 format!("sack {} {}", n / 8, blocks.join(""))
             }
             (8, 8) => format!("TS val {} ecr {}", be32(v), be32(&v[4..])),
-            (k, _) => format!(
-                "unknown-{k} 0x{}",
-                v.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            ),
+            (6, 4) => format!("echo {}", be32(v)),
+            (7, 4) => format!("echoreply {}", be32(v)),
+            (11, 4) => format!("cc {}", be32(v)),
+            (12, 4) => format!("ccnew {}", be32(v)),
+            (13, 4) => format!(" {}", be32(v)),
+            // tcpdump built with libcrypto, as Debian's is, without -M.
+            (19, 16) => format!("md5 shared secret not supplied with -M, can't check - {}", hex(v)),
+            (28, 2) => {
+                let uto = be16(v);
+                let value = if uto & 1 == 1 {
+                    (uto >> 1) as u32 * 60
+                } else {
+                    (uto >> 1) as u32
+                };
+                format!("uto 0x{uto:x} {value}")
+            }
+            // tcp_print adds a space before print_tcp_fastopen_option's own.
+            (34, _) => format!("tfo {}", fast_open(v)),
+            // RFC 6994 experiment identifiers; TCP Fast Open's is decoded.
+            (254, n) if n >= 2 && be16(v) == 0xf989 => format!("exp-tfo{}", fast_open(&v[2..])),
+            (254, n) if n >= 2 => format!("exp-{:04x}", be16(v)),
+            (k, 0) => format!("unknown-{k}"),
+            (k, _) => format!("unknown-{k} 0x{}", hex(v)),
         });
         o = &o[len..];
     }

@@ -125,11 +125,6 @@ pub(crate) fn if_nametoindex(name: &str) -> Option<u32> {
     (i != 0).then_some(i)
 }
 
-/// poll(2) one descriptor for reading; returns the revents.
-pub(crate) fn poll_in(fd: RawFd, timeout_ms: i32) -> io::Result<i16> {
-    poll(fd, libc::POLLIN | libc::POLLERR, timeout_ms)
-}
-
 /// poll(2) one descriptor for writing (TX ring slots freed); returns revents.
 pub(crate) fn poll_out(fd: RawFd, timeout_ms: i32) -> io::Result<i16> {
     poll(fd, libc::POLLOUT | libc::POLLERR, timeout_ms)
@@ -289,30 +284,4 @@ impl Drop for RingMap {
             libc::munmap(self.base.as_ptr() as *mut libc::c_void, self.size * self.count);
         }
     }
-}
-
-/// Set by the SIGINT/SIGTERM handler of [`install_stop_handler`].
-pub(crate) static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn on_stop_signal(_sig: libc::c_int) {
-    // Only an atomic store: async-signal-safe.
-    STOP.store(true, Ordering::Relaxed);
-}
-
-/// Installs a SIGINT and SIGTERM handler that sets [`STOP`]; a blocking
-/// poll() then returns EINTR, so a capture loop can stop and print its
-/// statistics (as tcpdump does on Ctrl-C).
-pub(crate) fn install_stop_handler() -> io::Result<()> {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: sigaction is zeroed plain data, then given a handler
-        // that only stores to an atomic (async-signal-safe); no SA_RESTART
-        // so poll() is interrupted.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_stop_signal as *const () as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            cvt(libc::sigaction(sig, &sa, std::ptr::null_mut()))?;
-        }
-    }
-    Ok(())
 }

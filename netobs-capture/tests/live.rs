@@ -26,7 +26,7 @@ use netobs_capture::filter::{compile_with, CodeMode};
 use netobs_capture::wire::{build_frame, MacAddr};
 use netobs_capture::{Capture, CaptureConfig, Direction, Fanout, PacketSender};
 use netobs_core::netns::Netns;
-use netobs_testsupport::{privileged, TestNetns};
+use netobs_testsupport::{patience, privileged, TestNetns};
 
 const A_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x0a]);
 const B_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x0b]);
@@ -55,7 +55,7 @@ fn world() -> (TestNetns, TestNetns) {
 /// Every packet the capture sees until `idle` passes without one.
 fn collect(cap: &mut Capture, idle: Duration) -> Vec<(Vec<u8>, Metadata, u8)> {
     let mut out = Vec::new();
-    while let Some(mut block) = cap.next_block(Some(idle)).unwrap() {
+    while let Some(mut block) = cap.next_block(Some(patience(idle))).unwrap() {
         for p in block.packets() {
             out.push((p.data().to_vec(), p.metadata(), p.pkttype()));
         }
@@ -453,7 +453,7 @@ fn interface_going_down_is_reported() {
     let mut result = Ok(None);
     for _ in 0..10 {
         result = cap
-            .next_block(Some(Duration::from_millis(200)))
+            .next_block(Some(patience(Duration::from_millis(200))))
             .map(|b| b.map(|b| b.index()));
         if result.is_err() {
             break;
@@ -829,7 +829,7 @@ fn real_vlan_devices_capture_and_filter() {
     // the last block), not until the first idle gap.
     let frames_until = |cap: &mut Capture, n: usize| {
         let mut out = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(3);
+        let deadline = Instant::now() + patience(Duration::from_secs(3));
         while out.len() < n && Instant::now() < deadline {
             if let Some(mut block) = cap.next_block(Some(Duration::from_millis(200))).unwrap() {
                 out.extend(block.packets().map(|p| (p.data().to_vec(), p.metadata())));
@@ -865,4 +865,36 @@ fn real_vlan_devices_capture_and_filter() {
     assert!(icmp
         .iter()
         .all(|(d, m)| d[12..14] == [0x08, 0x00] && m.vlan_tci.is_none()));
+}
+
+#[test]
+fn stop_handle_ends_a_waiting_next_block() {
+    if !privileged("stop_handle_ends_a_waiting_next_block") {
+        return;
+    }
+    // Nothing sends on lo of a new namespace: only the stop ends the wait.
+    let ns = TestNetns::new();
+    let mut cap = CaptureConfig::new()
+        .interface("lo")
+        .open_in(&Netns::named(ns.name()))
+        .unwrap();
+    let stop = netobs_core::stop::Stop::new().unwrap();
+    cap.set_stop(&stop);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            stop.stop();
+        });
+        let start = Instant::now();
+        assert!(cap.next_block(Some(Duration::from_secs(60))).unwrap().is_none());
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(10), "next_block returned after {took:?}");
+    });
+    // Tripped, it stays tripped: the next wait returns at once; reset, the
+    // wait is a plain timeout again.
+    assert!(cap.next_block(Some(Duration::from_secs(60))).unwrap().is_none());
+    stop.reset();
+    let start = Instant::now();
+    assert!(cap.next_block(Some(Duration::from_millis(300))).unwrap().is_none());
+    assert!(start.elapsed() >= Duration::from_millis(250));
 }

@@ -1,6 +1,107 @@
-//! Error types of netobs-core.
+//! Error types of netobs-core, and the one error vocabulary every netobs
+//! crate speaks: [`ErrorKind`] and [`ErrorInfo`].
 
 use std::io;
+
+/// What kind of failure an error is, in the same words for every netobs
+/// crate, so a tool or a binding maps errors without matching each crate's
+/// variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No such interface, namespace, event, field or file (ENOENT, ENODEV).
+    NotFound,
+    /// A privilege is missing (EPERM, EACCES): [`ErrorInfo::capability`]
+    /// names the capability when it is known.
+    Permission,
+    /// The running kernel or the driver does not offer this (EOPNOTSUPP, a
+    /// missing generic-netlink family, event field or tracer).
+    Unsupported,
+    /// The kernel refused the request; the Display text carries its errno
+    /// and extended-ack message.
+    Kernel,
+    /// Malformed bytes from the kernel or from a file.
+    Decode,
+    /// The answer was interrupted or lost messages (NLM_F_DUMP_INTR,
+    /// ENOBUFS, EINTR): asking again may succeed.
+    Interrupted,
+    /// The caller's input is invalid: a filter that does not parse, an
+    /// unknown name, a configuration the kernel cannot take.
+    InvalidInput,
+    /// Any other system call failure.
+    Io,
+}
+
+impl ErrorKind {
+    /// The kind an errno alone says.
+    pub fn from_errno(errno: i32) -> ErrorKind {
+        match errno {
+            libc::EPERM | libc::EACCES => ErrorKind::Permission,
+            libc::ENOENT | libc::ENODEV | libc::ENXIO | libc::ESRCH => ErrorKind::NotFound,
+            libc::EOPNOTSUPP | libc::EPROTONOSUPPORT | libc::EAFNOSUPPORT | libc::ENOSYS => ErrorKind::Unsupported,
+            libc::EINTR | libc::ENOBUFS | libc::EAGAIN => ErrorKind::Interrupted,
+            libc::EINVAL | libc::ERANGE | libc::E2BIG => ErrorKind::InvalidInput,
+            _ => ErrorKind::Io,
+        }
+    }
+
+    /// A short lower-case name (`"not_found"`, `"permission"`, ...), for
+    /// bindings and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Permission => "permission",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Kernel => "kernel",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+/// What every netobs crate's error tells beyond its Display text.
+pub trait ErrorInfo: std::error::Error {
+    /// The kind of failure.
+    fn kind(&self) -> ErrorKind;
+    /// The OS errno behind it, when there is one.
+    fn errno(&self) -> Option<i32>;
+    /// For [`ErrorKind::Permission`]: the capability that would allow it
+    /// (`"CAP_NET_ADMIN"`), when known.
+    fn capability(&self) -> Option<&'static str> {
+        None
+    }
+    /// The kernel's own explanation (netlink extended ack, tracefs
+    /// error_log), when it sent one.
+    fn kernel_message(&self) -> Option<&str> {
+        None
+    }
+    /// The byte offset in the request of the attribute the kernel's
+    /// extended ack points at, when it sent one.
+    fn kernel_offset(&self) -> Option<u32> {
+        None
+    }
+    /// The file or object involved (a namespace path, an interface name).
+    fn subject(&self) -> Option<String> {
+        None
+    }
+    /// For a filter expression that does not parse: its 1-based column.
+    fn column(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// strerror(3)'s text of `errno` (`"Permission denied"`), without the
+/// ` (os error N)` that Rust's io::Error Display appends: what iproute2,
+/// ethtool and ss print after their own words.
+pub fn strerror(errno: i32) -> String {
+    let s = io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
 
 /// Bytes that do not form a valid netlink message or attribute.
 ///
@@ -93,9 +194,10 @@ pub enum Error {
     /// No such interface.
     #[error("interface \"{0}\" not found")]
     NoSuchInterface(String),
-    /// No such network namespace.
-    #[error("network namespace \"{name}\" not found: {source}")]
-    NoSuchNetns {
+    /// A network namespace that cannot be opened: absent (ENOENT), or not
+    /// ours to open (EACCES/EPERM: another user's /proc/PID/ns/net).
+    #[error("cannot open network namespace \"{name}\": {}{}", strerror(source.raw_os_error().unwrap_or(0)), netns_hint(source))]
+    Netns {
         /// Name or path given.
         name: String,
         /// The error from opening it.
@@ -116,6 +218,23 @@ pub enum Error {
     /// The kernel sent something the protocol does not allow here.
     #[error("unexpected netlink reply: {0}")]
     Protocol(&'static str),
+    /// A /proc file that does not have the layout the kernel writes.
+    #[error("{path}: malformed line {line}: {reason}")]
+    ProcFormat {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+fn netns_hint(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EPERM) => " (need root, or CAP_SYS_ADMIN and ptrace access to the process)",
+        _ => "",
+    }
 }
 
 fn kernel_error_text(errno: i32, msg: Option<&str>, offset: Option<u32>) -> String {
@@ -135,7 +254,7 @@ impl Error {
     /// The errno behind this error, when there is one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::Io { source, .. } | Error::NoSuchNetns { source, .. } => source.raw_os_error(),
+            Error::Io { source, .. } | Error::Netns { source, .. } => source.raw_os_error(),
             Error::Kernel { errno, .. } => Some(*errno),
             Error::Overrun => Some(libc::ENOBUFS),
             Error::NoSuchInterface(_) => Some(libc::ENODEV),
@@ -147,6 +266,65 @@ impl Error {
 
     pub(crate) fn io(op: &'static str, source: io::Error) -> Self {
         Error::Io { op, source }
+    }
+}
+
+impl ErrorInfo for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { source, .. } | Error::Netns { source, .. } => {
+                source.raw_os_error().map_or(ErrorKind::Io, ErrorKind::from_errno)
+            }
+            Error::Kernel { errno, .. } => match ErrorKind::from_errno(*errno) {
+                k @ (ErrorKind::Permission | ErrorKind::NotFound | ErrorKind::Unsupported) => k,
+                _ => ErrorKind::Kernel,
+            },
+            Error::Decode(_) | Error::Protocol(_) | Error::Truncated { .. } | Error::ProcFormat { .. } => {
+                ErrorKind::Decode
+            }
+            Error::DumpInterrupted | Error::Overrun => ErrorKind::Interrupted,
+            Error::NoSuchInterface(_) => ErrorKind::NotFound,
+            Error::Permission { .. } => ErrorKind::Permission,
+            Error::NoSuchFamily(_) => ErrorKind::Unsupported,
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        Error::errno(self)
+    }
+
+    fn capability(&self) -> Option<&'static str> {
+        match self {
+            Error::Permission { cap, .. } => Some(cap),
+            Error::Netns { .. } if self.kind() == ErrorKind::Permission => Some("CAP_SYS_ADMIN"),
+            // Netlink requests that change or reveal privileged state.
+            Error::Kernel { errno: libc::EPERM, .. } => Some("CAP_NET_ADMIN"),
+            _ => None,
+        }
+    }
+
+    fn kernel_message(&self) -> Option<&str> {
+        match self {
+            Error::Kernel { msg, .. } => msg.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn kernel_offset(&self) -> Option<u32> {
+        match self {
+            Error::Kernel { offset, .. } => *offset,
+            _ => None,
+        }
+    }
+
+    fn subject(&self) -> Option<String> {
+        match self {
+            Error::Netns { name, .. } => Some(name.clone()),
+            Error::NoSuchInterface(name) => Some(name.clone()),
+            Error::NoSuchFamily(name) => Some(name.clone()),
+            Error::ProcFormat { path, .. } => Some(path.clone()),
+            _ => None,
+        }
     }
 }
 

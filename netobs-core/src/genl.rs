@@ -132,3 +132,103 @@ impl NetlinkSocket {
         Ok(&self.families[i])
     }
 }
+
+/// A NETLINK_GENERIC socket bound to one family: the client the ethtool,
+/// netdev and NET_DM families are spoken through. It resolves the family
+/// once, builds requests in one reused buffer, and joins the family's
+/// multicast groups by name.
+///
+/// ```no_run
+/// use netobs_core::genl::GenlSocket;
+///
+/// // The kernel's view of the netdev family: its id and groups.
+/// let genl = GenlSocket::open("netdev")?;
+/// println!("{} = {}, groups {:?}", genl.family().name, genl.family().id, genl.family().mcast_groups);
+/// # Ok::<(), netobs_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct GenlSocket {
+    sock: NetlinkSocket,
+    family: GenlFamily,
+    req: MsgBuf,
+}
+
+impl GenlSocket {
+    /// Opens a socket in the caller's namespace and resolves family `name`;
+    /// a kernel without it gives [`Error::NoSuchFamily`].
+    pub fn open(name: &str) -> Result<Self> {
+        let mut sock = NetlinkSocket::open(Protocol::Generic)?;
+        let family = sock.genl_family(name)?.clone();
+        Ok(GenlSocket {
+            sock,
+            family,
+            req: MsgBuf::new(),
+        })
+    }
+
+    /// [`open`](Self::open) inside `netns`, without moving the caller's thread.
+    pub fn open_in(name: &str, netns: &crate::Netns) -> Result<Self> {
+        netns.run(|| Self::open(name))?
+    }
+
+    /// The family as the kernel registered it.
+    pub fn family(&self) -> &GenlFamily {
+        &self.family
+    }
+
+    /// Starts a request of the family: `cmd` at `version`. Add attributes
+    /// to the returned buffer (or later through [`msg`](Self::msg)), then
+    /// send it with [`request`](Self::request), [`dump`](Self::dump) or
+    /// [`ack`](Self::ack).
+    pub fn begin(&mut self, cmd: u8, version: u8) -> &mut MsgBuf {
+        genl_request(&mut self.req, self.family.id, cmd, version)
+    }
+
+    /// The request being built.
+    pub fn msg(&mut self) -> &mut MsgBuf {
+        &mut self.req
+    }
+
+    /// Sends the request built and returns the single answer message.
+    pub fn request(&mut self) -> Result<NlMsg<'_>> {
+        self.sock.request(&mut self.req)
+    }
+
+    /// Sends the request built as a dump and returns the answer's walker.
+    pub fn dump(&mut self) -> Result<crate::socket::Dump<'_>> {
+        self.sock.dump(&mut self.req)
+    }
+
+    /// Sends the request built with NLM_F_ACK and waits for the kernel's
+    /// acknowledgement.
+    pub fn ack(&mut self) -> Result<()> {
+        self.sock.ack(&mut self.req)
+    }
+
+    /// Joins the family's multicast group `group` by name; notifications
+    /// are then read with [`recv_events`](Self::recv_events). A group the
+    /// family lacks is [`Error::Protocol`].
+    pub fn join(&mut self, group: &str) -> Result<()> {
+        let id = self
+            .family
+            .mcast_group(group)
+            .ok_or(Error::Protocol("the family has no multicast group of that name"))?;
+        self.sock.join_group(id)
+    }
+
+    /// [`NetlinkSocket::recv_events`] on this socket.
+    pub fn recv_events(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+        stop: Option<&crate::stop::Stop>,
+        f: impl FnMut(&NlMsg<'_>) -> Result<()>,
+    ) -> Result<usize> {
+        self.sock.recv_events(timeout, stop, f)
+    }
+}
+
+impl std::os::fd::AsFd for GenlSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}

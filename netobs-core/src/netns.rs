@@ -53,12 +53,10 @@ impl Netns {
     pub fn open(&self) -> Result<Option<OwnedFd>> {
         match self {
             Netns::Current => Ok(None),
-            Netns::Path(p) => File::open(p)
-                .map(|f| Some(f.into()))
-                .map_err(|source| Error::NoSuchNetns {
-                    name: p.display().to_string(),
-                    source,
-                }),
+            Netns::Path(p) => File::open(p).map(|f| Some(f.into())).map_err(|source| Error::Netns {
+                name: p.display().to_string(),
+                source,
+            }),
             Netns::Fd(fd) => fd.try_clone().map(Some).map_err(|e| Error::io("dup netns fd", e)),
         }
     }

@@ -4,6 +4,8 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
+use std::time::Duration;
+
 use netlink_sys::{protocols, Socket};
 
 use crate::error::{Error, Result};
@@ -11,7 +13,8 @@ use crate::genl::GenlFamily;
 use crate::netns::Netns;
 use crate::nlattr::align4;
 use crate::nlmsg::consts::*;
-use crate::nlmsg::{decode_status, MsgBuf, NlMsg};
+use crate::nlmsg::{decode_status, MsgBuf, NlMsg, NlMsgs};
+use crate::stop::{self, Stop, Wake};
 use crate::sys;
 
 /// Netlink protocols netobs talks.
@@ -34,6 +37,37 @@ impl Protocol {
             Protocol::SockDiag => protocols::NETLINK_SOCK_DIAG,
             Protocol::Generic => protocols::NETLINK_GENERIC,
             Protocol::Other(n) => n as isize,
+        }
+    }
+}
+
+/// How often an interrupted dump is run again by [`retry_interrupted`]
+/// before its [`Error::DumpInterrupted`] reaches the caller.
+pub const DUMP_RETRIES: u32 = 3;
+
+/// Runs `attempt` (one whole dump, starting from a clean slate each time)
+/// again while it ends in [`Error::DumpInterrupted`] (NLM_F_DUMP_INTR: the
+/// table changed during the dump, so the answer may be inconsistent), at
+/// most [`DUMP_RETRIES`] more times, as iproute2 users do by hand.
+///
+/// ```no_run
+/// use netobs_core::socket::retry_interrupted;
+/// use netobs_core::{NetlinkSocket, Protocol};
+///
+/// let mut sock = NetlinkSocket::open(Protocol::Route)?;
+/// let mut names = Vec::new();
+/// retry_interrupted(|| {
+///     names.clear();
+///     sock.for_each_link(|l| names.extend(l.name().map(str::to_owned)))
+/// })?;
+/// # Ok::<(), netobs_core::Error>(())
+/// ```
+pub fn retry_interrupted<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut tries = 0;
+    loop {
+        match attempt() {
+            Err(Error::DumpInterrupted) if tries < DUMP_RETRIES => tries += 1,
+            r => return r,
         }
     }
 }
@@ -108,9 +142,45 @@ impl NetlinkSocket {
         self.port
     }
 
-    /// The underlying `netlink_sys::Socket`, e.g. to join multicast groups.
-    pub fn inner(&self) -> &Socket {
-        &self.sock
+    /// Joins multicast group `group` (NETLINK_ADD_MEMBERSHIP: an
+    /// `RTNLGRP_*` number, or a generic netlink family's group id from
+    /// [`GenlFamily::mcast_group`]). The kernel then queues the group's
+    /// notifications on this socket; read them with
+    /// [`recv_events`](Self::recv_events).
+    pub fn join_group(&mut self, group: u32) -> Result<()> {
+        self.sock
+            .add_membership(group)
+            .map_err(|e| Error::io("join netlink multicast group", e))
+    }
+
+    /// Hands every message of the notifications queued now to `f` (in
+    /// order, NLMSG_ERROR and NLMSG_DONE included: they are the sender's
+    /// business), first waiting up to `timeout` (None: forever) when none
+    /// is queued. A tripped `stop`, or a signal handler of the program
+    /// (EINTR), ends the wait. Returns the number of messages; an error of
+    /// `f` ends the call. ENOBUFS (the socket's queue overflowed, so
+    /// notifications were lost) is [`Error::Overrun`].
+    pub fn recv_events(
+        &mut self,
+        timeout: Option<Duration>,
+        stop: Option<&Stop>,
+        mut f: impl FnMut(&NlMsg<'_>) -> Result<()>,
+    ) -> Result<usize> {
+        let mut revents = Vec::with_capacity(1);
+        match stop::wait(&[self.sock.as_fd()], timeout, stop, &mut revents)
+            .map_err(|e| Error::io("poll netlink socket", e))?
+        {
+            Wake::Ready => {}
+            Wake::Timeout | Wake::Stopped | Wake::Interrupted => return Ok(0),
+        }
+        let mut n = 0;
+        while let Some(len) = self.recv_datagram(true)? {
+            for msg in NlMsgs::new(&self.rx[..len]) {
+                f(&msg?)?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     fn send_msg(&mut self, req: &mut MsgBuf, flags: u16) -> Result<u32> {
@@ -132,11 +202,20 @@ impl NetlinkSocket {
     /// iproute2's `rtnl_recvmsg` does, so the buffer can grow before the read
     /// and nothing is ever cut off.
     fn recv(&mut self) -> Result<usize> {
+        self.recv_datagram(false)?
+            .ok_or(Error::Protocol("blocking netlink receive returned nothing"))
+    }
+
+    /// [`recv`](Self::recv), or with `nowait` (MSG_DONTWAIT) None when
+    /// nothing is queued.
+    fn recv_datagram(&mut self, nowait: bool) -> Result<Option<usize>> {
+        let dontwait = if nowait { libc::MSG_DONTWAIT } else { 0 };
         loop {
             let mut empty: &mut [u8] = &mut [];
-            let want = match self.sock.recv(&mut empty, libc::MSG_PEEK | libc::MSG_TRUNC) {
+            let want = match self.sock.recv(&mut empty, libc::MSG_PEEK | libc::MSG_TRUNC | dontwait) {
                 Ok(n) => n,
                 Err(e) => match e.raw_os_error() {
+                    Some(libc::EAGAIN) if nowait => return Ok(None),
                     Some(libc::EINTR) => continue,
                     Some(libc::ENOBUFS) => return Err(Error::Overrun),
                     _ => return Err(Error::io("recv netlink", e)),
@@ -147,9 +226,9 @@ impl NetlinkSocket {
             }
             let cap = self.rx.len();
             let mut buf: &mut [u8] = &mut self.rx[..];
-            match self.sock.recv(&mut buf, libc::MSG_TRUNC) {
+            match self.sock.recv(&mut buf, libc::MSG_TRUNC | dontwait) {
                 Ok(n) if n > cap => return Err(Error::Truncated { len: n, cap }),
-                Ok(n) => return Ok(n),
+                Ok(n) => return Ok(Some(n)),
                 Err(e) => match e.raw_os_error() {
                     Some(libc::EINTR) => continue,
                     Some(libc::ENOBUFS) => return Err(Error::Overrun),

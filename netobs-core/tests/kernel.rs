@@ -1,9 +1,11 @@
 //! netobs-core against the real kernel, in namespaces the tests build.
 
+use std::time::Duration;
+
 use netobs_core::genl::GENL_ID_CTRL;
 use netobs_core::nlmsg::MsgBuf;
 use netobs_core::rtnetlink::{self, stats_filter_bit, Link, OperState, IFLA_STATS_LINK_64, STATS_ALL_GROUPS};
-use netobs_core::{Error, NetlinkSocket, Netns, Protocol};
+use netobs_core::{Error, ErrorInfo, ErrorKind, NetlinkSocket, Netns, Protocol};
 use netobs_testsupport::{connected_pair, privileged, TestNetns};
 
 /// `left` here, `right` in a second namespace, pinged across the pair.
@@ -163,8 +165,14 @@ fn sock_diag_socket_opens() {
 #[test]
 fn missing_namespace_is_a_clear_error() {
     match NetlinkSocket::open_in(Protocol::Route, &Netns::named("nbt-does-not-exist")) {
-        Err(e @ Error::NoSuchNetns { .. }) => {
-            assert!(e.to_string().contains("nbt-does-not-exist"), "{e}")
+        Err(e @ Error::Netns { .. }) => {
+            assert_eq!(
+                e.to_string(),
+                "cannot open network namespace \"/run/netns/nbt-does-not-exist\": No such file or directory"
+            );
+            assert_eq!(e.kind(), ErrorKind::NotFound);
+            assert_eq!(ErrorInfo::errno(&e), Some(libc::ENOENT));
+            assert_eq!(e.subject().as_deref(), Some("/run/netns/nbt-does-not-exist"));
         }
         other => panic!("{other:?}"),
     }
@@ -227,4 +235,85 @@ fn record_fixture() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     std::fs::write(dir.join("links.bin"), &out).unwrap();
     std::fs::write(dir.join("links.ip-s-s.txt"), ns.ip(&["-s", "-s", "link"])).unwrap();
+}
+
+/// Qdisc counters against `tc -s -j qdisc show` in the same namespace: a
+/// token bucket at 8 kbit/s in front of a veth, flooded with pings, drops
+/// and counts overlimits; every qdisc's counters must equal tc's.
+#[test]
+fn qdisc_counters_match_tc() {
+    if !privileged("qdisc_counters_match_tc") {
+        return;
+    }
+    let a = TestNetns::new();
+    let b = TestNetns::new();
+    // No IPv6 chatter (DAD, router solicitations) through the qdiscs
+    // between the two reads.
+    a.quiet_ipv6();
+    b.quiet_ipv6();
+    a.veth_to("qa", &b, "qb", Some("10.79.0.1/24"), Some("10.79.0.2/24"));
+    let tc = |args: &[&str]| {
+        let out = a.exec("tc", args);
+        assert!(
+            out.status.success(),
+            "tc {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    tc(&[
+        "qdisc", "replace", "dev", "qa", "root", "tbf", "rate", "8kbit", "burst", "1600", "limit", "3000",
+    ]);
+    let _ = a.exec(
+        "ping",
+        &["-c", "40", "-i", "0.005", "-s", "1000", "-w", "3", "10.79.0.2"],
+    );
+    // Let the bucket drain its queue so nothing moves between the reads.
+    for _ in 0..50 {
+        let now: Vec<serde_json::Value> = serde_json::from_str(&tc(&["-s", "-j", "qdisc", "show"])).unwrap();
+        if now.iter().all(|q| q["qlen"] == 0 && q["backlog"] == 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut sock = NetlinkSocket::open_in(Protocol::Route, &Netns::named(a.name())).unwrap();
+    // A frame that still passes (an ARP refresh) between the reads moves
+    // the counters: take tc's read between two equal reads of ours.
+    let (mut ours, mut theirs) = (Vec::new(), String::new());
+    for _ in 0..10 {
+        ours = sock.qdiscs().unwrap();
+        theirs = tc(&["-s", "-j", "qdisc", "show"]);
+        if sock.qdiscs().unwrap() == ours {
+            break;
+        }
+    }
+    let names: std::collections::HashMap<u32, String> =
+        sock.links().unwrap().into_iter().map(|l| (l.index, l.name)).collect();
+    let parsed: Vec<serde_json::Value> = serde_json::from_str(&theirs).unwrap();
+    assert_eq!(ours.len(), parsed.len(), "{theirs}");
+    let mut tbf_drops = 0;
+    for q in &ours {
+        let dev = &names[&q.ifindex];
+        let t = parsed
+            .iter()
+            .find(|t| t["dev"] == dev.as_str() && t["handle"] == q.handle_text().as_str())
+            .unwrap_or_else(|| panic!("{dev} {} not in tc's {theirs}", q.handle_text()));
+        assert_eq!(t["kind"], q.kind.as_str());
+        let s = q.stats.expect("TCA_STATS2");
+        for (name, value) in [
+            ("bytes", s.bytes),
+            ("packets", s.packets),
+            ("drops", u64::from(s.drops)),
+            ("overlimits", u64::from(s.overlimits)),
+            ("requeues", u64::from(s.requeues)),
+            ("backlog", u64::from(s.backlog)),
+            ("qlen", u64::from(s.qlen)),
+        ] {
+            assert_eq!(t[name].as_u64(), Some(value), "{dev} {} {name}: {theirs}", q.kind);
+        }
+        if q.kind == "tbf" {
+            tbf_drops = s.drops;
+        }
+    }
+    assert!(tbf_drops > 0, "the bucket dropped nothing: {theirs}");
 }

@@ -311,13 +311,7 @@ unsafe impl Send for GuardedArea {}
 unsafe impl Sync for GuardedArea {}
 
 fn page_size() -> usize {
-    // SAFETY: sysconf takes an integer and returns one.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as usize
-    } else {
-        4096
-    }
+    netobs_core::page_size()
 }
 
 impl GuardedArea {

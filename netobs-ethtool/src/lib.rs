@@ -13,10 +13,13 @@
 //! - [`poll`]: driver statistics of every interface of a namespace in one
 //!   call, and a poller with per-second deltas and cached names.
 //! - [`qstats`]: per-queue statistics of the netdev family (QSTATS_GET).
+//! - [`fmt`]: what `ethtool` prints, as `Display` adapters over the
+//!   records above (and, with the `serde` feature, `ethtool --json`).
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod fmt;
 #[allow(unsafe_code)]
 pub mod ioctl;
 pub mod netlink;
@@ -114,6 +117,13 @@ impl Error {
         }
     }
 
+    fn core_error(&self) -> Option<&netobs_core::Error> {
+        match self {
+            Error::Core(e) | Error::Netlink { source: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+
     /// A netlink failure of request `what` about `ifname`: EOPNOTSUPP
     /// becomes [`Error::NotSupported`], the rest keeps the kernel's error.
     fn from_netlink(what: &'static str, ifname: String, e: netobs_core::Error) -> Self {
@@ -147,30 +157,62 @@ impl Error {
     }
 }
 
-/// A NETLINK_GENERIC socket bound to one resolved family, with its
-/// reusable request buffer.
-#[derive(Debug)]
-struct GenlClient {
-    sock: netobs_core::NetlinkSocket,
-    family: u16,
-    req: netobs_core::MsgBuf,
+impl netobs_core::ErrorInfo for Error {
+    fn kind(&self) -> netobs_core::ErrorKind {
+        use netobs_core::ErrorKind;
+        match self {
+            Error::NoSuchInterface(_) => ErrorKind::NotFound,
+            Error::NotSupported { .. } | Error::NoFamily(_) => ErrorKind::Unsupported,
+            Error::Permission { .. } => ErrorKind::Permission,
+            Error::Unstable(_) => ErrorKind::Interrupted,
+            Error::Io { source, .. } => source.raw_os_error().map_or(ErrorKind::Io, ErrorKind::from_errno),
+            Error::Netlink { source: e, .. } | Error::Core(e) => e.kind(),
+            Error::UnknownGroup(_) => ErrorKind::InvalidInput,
+            Error::Decode(_) => ErrorKind::Decode,
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        Error::errno(self)
+    }
+
+    fn capability(&self) -> Option<&'static str> {
+        match self {
+            Error::Permission { .. } => Some("CAP_NET_ADMIN"),
+            _ => self.core_error().and_then(|e| e.capability()),
+        }
+    }
+
+    fn kernel_message(&self) -> Option<&str> {
+        self.core_error().and_then(|e| e.kernel_message())
+    }
+
+    fn kernel_offset(&self) -> Option<u32> {
+        self.core_error().and_then(|e| e.kernel_offset())
+    }
+
+    fn subject(&self) -> Option<String> {
+        match self {
+            Error::NoSuchInterface(i) | Error::Unstable(i) => Some(i.clone()),
+            Error::NotSupported { ifname, .. } | Error::Permission { ifname, .. } | Error::Io { ifname, .. }
+                if !ifname.is_empty() =>
+            {
+                Some(ifname.clone())
+            }
+            Error::Netlink { ifname, .. } if !ifname.is_empty() => Some(ifname.clone()),
+            Error::NoFamily(f) => Some((*f).to_owned()),
+            _ => self.core_error().and_then(|e| e.subject()),
+        }
+    }
 }
 
-impl GenlClient {
-    /// Opens the socket in the caller's namespace and resolves `family`
-    /// ([`Error::NoFamily`] when the kernel lacks it).
-    fn open(name: &'static str) -> Result<Self> {
-        let mut sock = netobs_core::NetlinkSocket::open(netobs_core::Protocol::Generic)?;
-        let family = match sock.genl_family(name) {
-            Ok(f) => f.id,
-            Err(netobs_core::Error::NoSuchFamily(_)) => return Err(Error::NoFamily(name)),
-            Err(e) => return Err(e.into()),
-        };
-        Ok(GenlClient {
-            sock,
-            family,
-            req: netobs_core::MsgBuf::new(),
-        })
+/// Opens a generic-netlink socket for family `name` in the caller's
+/// namespace; a kernel without the family gives [`Error::NoFamily`].
+fn open_family(name: &'static str) -> Result<netobs_core::genl::GenlSocket> {
+    match netobs_core::genl::GenlSocket::open(name) {
+        Ok(s) => Ok(s),
+        Err(netobs_core::Error::NoSuchFamily(_)) => Err(Error::NoFamily(name)),
+        Err(e) => Err(e.into()),
     }
 }
 

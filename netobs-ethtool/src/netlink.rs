@@ -14,11 +14,11 @@
 //! sends beyond the 6.1 uapi headers stay reachable by number through
 //! [`Reply::get`].
 
-use netobs_core::genl::genl_request;
+use netobs_core::genl::GenlSocket;
 use netobs_core::nlattr::{Attr, AttrIndex, Attrs};
 use netobs_core::{DecodeError, MsgBuf, Netns, NlMsg};
 
-use crate::{Error, GenlClient, Result};
+use crate::{Error, Result};
 
 /// Family name (ETHTOOL_GENL_NAME).
 pub const ETHTOOL_GENL_NAME: &str = "ethtool";
@@ -76,6 +76,15 @@ pub mod sset {
     pub const LINK_MODES: u32 = 9;
     /// Standard statistics group names: "eth-phy", "eth-mac", ... (global).
     pub const STATS_STD: u32 = 16;
+}
+
+/// Link mode bits (enum ethtool_link_mode_bit_indices,
+/// include/uapi/linux/ethtool.h), as indices into the LINKMODES bitsets.
+pub mod link_mode {
+    /// ETHTOOL_LINK_MODE_Pause_BIT: symmetric pause frames advertised.
+    pub const PAUSE: u32 = 13;
+    /// ETHTOOL_LINK_MODE_Asym_Pause_BIT: asymmetric pause frames advertised.
+    pub const ASYM_PAUSE: u32 = 14;
 }
 
 // Request/reply header, ETHTOOL_A_HEADER_*.
@@ -737,6 +746,10 @@ pub struct Pause {
     pub tx: Option<bool>,
     pub tx_pause_frames: Option<u64>,
     pub rx_pause_frames: Option<u64>,
+    /// Whether the reply carried the ETHTOOL_A_PAUSE_STATS nest. The kernel
+    /// sends it whenever [`flags::STATS`] was asked (net/ethtool/pause.c,
+    /// `pause_fill_reply`), empty when the driver counts nothing.
+    pub stats_present: bool,
 }
 
 impl Pause {
@@ -755,6 +768,38 @@ impl Pause {
             tx: b(TX),
             tx_pause_frames: stat(STAT_TX_FRAMES),
             rx_pause_frames: stat(STAT_RX_FRAMES),
+            stats_present: r.get(STATS).is_some(),
+        }
+    }
+}
+
+/// The pause frame directions autonegotiation resolved, from the pause
+/// bits both link partners advertise (IEEE 802.3 Annex 28B; ethtool -a
+/// shows them as "RX negotiated"/"TX negotiated", netlink/pause.c).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PauseNegotiated {
+    /// This end honours pause frames it receives.
+    pub rx: bool,
+    /// This end sends pause frames.
+    pub tx: bool,
+}
+
+impl PauseNegotiated {
+    /// Resolves the advertised `(Pause, Asym_Pause)` bits of this end
+    /// (`ours`) and of the link partner (`peer`): symmetric pause when both
+    /// advertise Pause; otherwise, when both advertise Asym_Pause, the end
+    /// that also advertises Pause receives and the other sends.
+    pub fn resolve(ours: (bool, bool), peer: (bool, bool)) -> Self {
+        let ((our_pause, our_asym), (peer_pause, peer_asym)) = (ours, peer);
+        if our_pause && peer_pause {
+            PauseNegotiated { rx: true, tx: true }
+        } else if our_asym && peer_asym {
+            PauseNegotiated {
+                rx: our_pause,
+                tx: !our_pause && peer_pause,
+            }
+        } else {
+            PauseNegotiated::default()
         }
     }
 }
@@ -990,11 +1035,66 @@ pub struct Features {
 }
 
 impl Features {
+    /// From a FEATURES_GET reply and the names of the ETH_SS_FEATURES
+    /// string set (one bit per name; a bitset the kernel left out reads
+    /// as all off).
+    pub fn from_reply(r: &Reply<'_>, names: Vec<String>) -> Result<Self, DecodeError> {
+        let n = names.len() as u32;
+        let bits = |k: u16| -> Result<Vec<bool>, DecodeError> {
+            let b = r.bitset(k)?;
+            Ok((0..n).map(|i| b.as_ref().is_some_and(|b| b.is_set(i))).collect())
+        };
+        use attr::features::*;
+        Ok(Features {
+            hw: bits(HW)?,
+            wanted: bits(WANTED)?,
+            active: bits(ACTIVE)?,
+            nochange: bits(NOCHANGE)?,
+            names,
+        })
+    }
+
     /// Whether feature `i` shows as `[fixed]`: not changeable by the driver
     /// or never changeable.
     pub fn fixed(&self, i: usize) -> bool {
         !self.hw.get(i).copied().unwrap_or(false) || self.nochange.get(i).copied().unwrap_or(false)
     }
+
+    /// Feature `i` with its name and bits; a bit missing from a shorter
+    /// bitset reads as off.
+    pub fn get(&self, i: usize) -> Option<Feature<'_>> {
+        let bit = |v: &[bool]| v.get(i).copied().unwrap_or(false);
+        Some(Feature {
+            index: i,
+            name: self.names.get(i)?,
+            active: bit(&self.active),
+            wanted: bit(&self.wanted),
+            changeable: bit(&self.hw),
+            fixed: self.fixed(i),
+        })
+    }
+
+    /// Every feature in bit order.
+    pub fn iter(&self) -> impl Iterator<Item = Feature<'_>> + '_ {
+        (0..self.names.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// One feature bit of [`Features`], named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feature<'a> {
+    /// Bit index in the ETH_SS_FEATURES string set.
+    pub index: usize,
+    /// Kernel name ("tx-scatter-gather", ...); may be empty for an unused bit.
+    pub name: &'a str,
+    /// In effect (`features`).
+    pub active: bool,
+    /// Asked for by the user (`wanted_features`).
+    pub wanted: bool,
+    /// The driver can change it (`hw_features`).
+    pub changeable: bool,
+    /// Shown as `[fixed]`: not changeable, or never changeable.
+    pub fixed: bool,
 }
 
 /// Standard statistics of one device, owned, with names resolved.
@@ -1051,7 +1151,7 @@ struct RawGroup {
 /// namespace.
 #[derive(Debug)]
 pub struct EthtoolNetlink {
-    genl: GenlClient,
+    genl: GenlSocket,
 }
 
 impl EthtoolNetlink {
@@ -1059,7 +1159,7 @@ impl EthtoolNetlink {
     /// A kernel without it gives [`Error::NoFamily`].
     pub fn open() -> Result<Self> {
         Ok(EthtoolNetlink {
-            genl: GenlClient::open(ETHTOOL_GENL_NAME)?,
+            genl: crate::open_family(ETHTOOL_GENL_NAME)?,
         })
     }
 
@@ -1070,27 +1170,27 @@ impl EthtoolNetlink {
 
     /// The family id the kernel assigned.
     pub fn family_id(&self) -> u16 {
-        self.genl.family
+        self.genl.family().id
     }
 
     /// Starts request `cmd` with its header nest (device name first, then
     /// flags, as ethtool does, so extended-ack offsets agree).
     fn begin(&mut self, cmd: u8, dev: Option<Dev<'_>>, flags: u32) -> &mut MsgBuf {
-        genl_request(&mut self.genl.req, self.genl.family, cmd, ETHTOOL_GENL_VERSION);
-        let h = self.genl.req.nest_begin(header_attr(cmd));
+        let req = self.genl.begin(cmd, ETHTOOL_GENL_VERSION);
+        let h = req.nest_begin(header_attr(cmd));
         match dev {
             Some(Dev::Name(n)) => {
-                self.genl.req.attr_str(HEADER_DEV_NAME, n);
+                req.attr_str(HEADER_DEV_NAME, n);
             }
             Some(Dev::Index(i)) => {
-                self.genl.req.attr_u32(HEADER_DEV_INDEX, i);
+                req.attr_u32(HEADER_DEV_INDEX, i);
             }
             None => {}
         }
         if flags != 0 {
-            self.genl.req.attr_u32(HEADER_FLAGS, flags);
+            req.attr_u32(HEADER_FLAGS, flags);
         }
-        self.genl.req.nest_end(h)
+        req.nest_end(h)
     }
 
     fn map_err(cmd: u8, dev: Option<Dev<'_>>, e: netobs_core::Error) -> Error {
@@ -1098,7 +1198,7 @@ impl EthtoolNetlink {
     }
 
     fn send_get(&mut self, cmd: u8, dev: Dev<'_>) -> Result<Reply<'_>> {
-        match self.genl.sock.request(&mut self.genl.req) {
+        match self.genl.request() {
             Ok(m) => Ok(Reply::parse(&m)?),
             Err(e) => Err(Self::map_err(cmd, Some(dev), e)),
         }
@@ -1124,7 +1224,7 @@ impl EthtoolNetlink {
         extra: impl FnOnce(&mut MsgBuf),
     ) -> Result<Reply<'_>> {
         self.begin(cmd, dev, flags);
-        extra(&mut self.genl.req);
+        extra(self.genl.msg());
         self.send_get(cmd, dev.unwrap_or(Dev::Name("")))
     }
 
@@ -1133,11 +1233,7 @@ impl EthtoolNetlink {
     /// implement the request are left out of the dump by the kernel.
     pub fn dump(&mut self, cmd: u8, flags: u32, mut each: impl FnMut(&Reply<'_>) -> Result<()>) -> Result<()> {
         self.begin(cmd, None, flags);
-        let mut d = self
-            .genl
-            .sock
-            .dump(&mut self.genl.req)
-            .map_err(|e| Self::map_err(cmd, None, e))?;
+        let mut d = self.genl.dump().map_err(|e| Self::map_err(cmd, None, e))?;
         while let Some(m) = d.next().map_err(|e| Self::map_err(cmd, None, e))? {
             let r = Reply::parse(&m)?;
             each(&r)?;
@@ -1180,6 +1276,23 @@ impl EthtoolNetlink {
         self.get(msg::PAUSE_GET, dev, f).map(|r| Pause::from_reply(&r))
     }
 
+    /// What autonegotiation resolved for pause frames, asked as `ethtool -a`
+    /// asks it: only when `pause` has autonegotiation on, from the
+    /// advertised link modes of both ends (LINKMODES_GET, compact bitsets).
+    /// `None` when autonegotiation is off or the kernel did not send both
+    /// ends' modes (no link partner known).
+    pub fn pause_negotiated(&mut self, dev: Dev<'_>, pause: &Pause) -> Result<Option<PauseNegotiated>> {
+        if pause.autoneg != Some(true) {
+            return Ok(None);
+        }
+        let r = self.get(msg::LINKMODES_GET, dev, flags::COMPACT_BITSETS)?;
+        let (Some(ours), Some(peer)) = (r.bitset(attr::linkmodes::OURS)?, r.bitset(attr::linkmodes::PEER)?) else {
+            return Ok(None);
+        };
+        let bits = |b: &Bitset<'_>| (b.is_set(link_mode::PAUSE), b.is_set(link_mode::ASYM_PAUSE));
+        Ok(Some(PauseNegotiated::resolve(bits(&ours), bits(&peer))))
+    }
+
     /// LINKINFO_GET.
     pub fn link_info(&mut self, dev: Dev<'_>) -> Result<LinkInfo> {
         self.get(msg::LINKINFO_GET, dev, 0).map(|r| LinkInfo::from_reply(&r))
@@ -1217,19 +1330,7 @@ impl EthtoolNetlink {
     pub fn features(&mut self, dev: Dev<'_>) -> Result<Features> {
         let names = self.string_set(None, sset::FEATURES)?;
         let r = self.get(msg::FEATURES_GET, dev, flags::COMPACT_BITSETS)?;
-        let n = names.len() as u32;
-        let bits = |k: u16| -> Result<Vec<bool>> {
-            let b = r.bitset(k)?;
-            Ok((0..n).map(|i| b.as_ref().is_some_and(|b| b.is_set(i))).collect())
-        };
-        use attr::features::*;
-        Ok(Features {
-            hw: bits(HW)?,
-            wanted: bits(WANTED)?,
-            active: bits(ACTIVE)?,
-            nochange: bits(NOCHANGE)?,
-            names,
-        })
+        Ok(Features::from_reply(&r, names)?)
     }
 
     /// STATS_GET for the standard groups named in `groups` (names from

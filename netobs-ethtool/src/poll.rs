@@ -81,19 +81,14 @@ impl StatsPoller {
     /// are added, gone ones dropped; known ones keep their cached names.
     pub fn refresh_interfaces(&mut self) -> Result<()> {
         let mut now: Vec<(u32, String)> = Vec::new();
-        let mut tries = 0;
-        loop {
+        netobs_core::socket::retry_interrupted(|| {
             now.clear();
-            match self.rtnl.for_each_link(|l| {
+            self.rtnl.for_each_link(|l| {
                 if let Some(name) = l.name() {
                     now.push((l.index(), name.to_owned()));
                 }
-            }) {
-                Err(netobs_core::Error::DumpInterrupted) if tries < 3 => tries += 1,
-                Err(e) => return Err(e.into()),
-                Ok(()) => break,
-            }
-        }
+            })
+        })?;
         let mut old = std::mem::take(&mut self.ifaces);
         for (ifindex, ifname) in now {
             match old.iter().position(|i| i.ifindex == ifindex && i.ifname == ifname) {

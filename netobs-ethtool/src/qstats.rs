@@ -9,11 +9,11 @@
 //! queue. A device whose driver has no queue statistics is left out of a
 //! dump, and asked for by ifindex it answers EOPNOTSUPP.
 
-use netobs_core::genl::genl_request;
+use netobs_core::genl::GenlSocket;
 use netobs_core::nlattr::AttrIndex;
 use netobs_core::{DecodeError, Netns};
 
-use crate::{Error, GenlClient, Result};
+use crate::{Error, Result};
 
 /// Family name (NETDEV_FAMILY_NAME, include/uapi/linux/netdev.h).
 pub const NETDEV_FAMILY_NAME: &str = "netdev";
@@ -169,7 +169,7 @@ pub struct QStatsOwned {
 /// A NETLINK_GENERIC socket talking to the netdev family.
 #[derive(Debug)]
 pub struct NetdevNetlink {
-    genl: GenlClient,
+    genl: GenlSocket,
 }
 
 impl NetdevNetlink {
@@ -177,7 +177,7 @@ impl NetdevNetlink {
     /// answers [`Error::NoFamily`] (not supported by this kernel).
     pub fn open() -> Result<Self> {
         Ok(NetdevNetlink {
-            genl: GenlClient::open(NETDEV_FAMILY_NAME)?,
+            genl: crate::open_family(NETDEV_FAMILY_NAME)?,
         })
     }
 
@@ -190,22 +190,17 @@ impl NetdevNetlink {
     /// device that has them, summed per device or `per_queue`. A device
     /// whose driver keeps none answers [`Error::NotSupported`].
     pub fn qstats(&mut self, ifindex: Option<u32>, per_queue: bool) -> Result<Vec<QStatsOwned>> {
-        genl_request(
-            &mut self.genl.req,
-            self.genl.family,
-            NETDEV_CMD_QSTATS_GET,
-            NETDEV_FAMILY_VERSION,
-        );
+        let req = self.genl.begin(NETDEV_CMD_QSTATS_GET, NETDEV_FAMILY_VERSION);
         if let Some(i) = ifindex {
-            self.genl.req.attr_u32(NETDEV_A_QSTATS_IFINDEX, i);
+            req.attr_u32(NETDEV_A_QSTATS_IFINDEX, i);
         }
         if per_queue {
-            self.genl.req.attr_u32(NETDEV_A_QSTATS_SCOPE, NETDEV_QSTATS_SCOPE_QUEUE);
+            req.attr_u32(NETDEV_A_QSTATS_SCOPE, NETDEV_QSTATS_SCOPE_QUEUE);
         }
         let ifname = ifindex.map(|i| format!("ifindex {i}")).unwrap_or_default();
         let map = |e| Error::from_netlink("get queue statistics", ifname.clone(), e);
         let mut out = Vec::new();
-        let mut d = self.genl.sock.dump(&mut self.genl.req).map_err(map)?;
+        let mut d = self.genl.dump().map_err(map)?;
         while let Some(m) = d.next().map_err(map)? {
             let q = QStats::parse_payload(m.payload())?;
             out.push(QStatsOwned {

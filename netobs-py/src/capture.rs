@@ -16,18 +16,30 @@ use netobs_capture::bpf::Program;
 use netobs_capture::file::{linktype, CaptureReader, PcapWriter, Precision};
 use netobs_capture::filter::CodeMode;
 use netobs_capture::{filter, hexdump, summary, CaptureConfig};
+use netobs_core::stop::Stop;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::errors::{ErrorParts, PyResultExt};
+use crate::errors::{ErrorParts, IntoPyErr, PyResultExt};
 use crate::netns::netns_arg;
+use crate::wait;
 
-/// The longest wait without the GIL before signals are checked.
-const SLICE: Duration = Duration::from_millis(200);
-
-/// The snap length tcpdump uses by default.
+/// The snap length tcpdump uses by default, and the largest it takes
+/// (libpcap's MAXIMUM_SNAPLEN). The Python signatures spell it out so
+/// `help()` shows the number.
 const DEFAULT_SNAPLEN: u32 = 262_144;
+
+/// A snap length from Python: 1 to 262144 bytes, else ValueError (not the
+/// OverflowError of a negative number into an unsigned int).
+fn snaplen_arg(v: i64) -> PyResult<u32> {
+    match u32::try_from(v) {
+        Ok(n) if (1..=DEFAULT_SNAPLEN).contains(&n) => Ok(n),
+        _ => Err(PyValueError::new_err(format!(
+            "snaplen must be between 1 and {DEFAULT_SNAPLEN} bytes, not {v}"
+        ))),
+    }
+}
 
 /// `sll_pkttype` as a word (include/uapi/linux/if_packet.h).
 fn direction_name(pkttype: u8) -> &'static str {
@@ -109,14 +121,14 @@ impl Packet {
         hexdump::tcpdump_hex(body, ascii)
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
             "Packet(timestamp={}, length={}, caplen={}, interface={}, direction={})",
             self.timestamp,
             self.length,
             self.data.len(),
             self.interface,
-            self.direction.map_or("None".to_string(), |d| format!("{d:?}"))
+            crate::py_repr(py, self.direction)
         )
     }
 }
@@ -124,14 +136,7 @@ impl Packet {
 /// Compiles a pcap-filter expression; a bad one raises FilterError with
 /// the 1-based `column` where it goes wrong.
 fn compile(py: Python<'_>, expr: &str, link: u16, snaplen: u32, mode: CodeMode) -> PyResult<Program> {
-    filter::compile_with(expr, link, snaplen, mode).map_err(|e| {
-        ErrorParts {
-            class: Some("FilterError"),
-            column: Some(e.column),
-            ..ErrorParts::new(None, e.to_string())
-        }
-        .into_pyerr(py)
-    })
+    filter::compile_with(expr, link, snaplen, mode).map_err(|e| netobs_capture::Error::from(e).into_pyerr(py))
 }
 
 /// `tcpdump -dd EXPR`: the classic BPF program netobs compiles for the
@@ -139,16 +144,16 @@ fn compile(py: Python<'_>, expr: &str, link: u16, snaplen: u32, mode: CodeMode) 
 /// for a live Linux socket (`tcpdump -i IF -dd`: VLAN tags and packet
 /// direction from the kernel's metadata), otherwise the savefile code.
 #[pyfunction]
-#[pyo3(signature = (expr, linktype=1, snaplen=DEFAULT_SNAPLEN, live=false))]
+#[pyo3(signature = (expr, linktype=1, snaplen=262144, live=false))]
 fn compile_filter(
     py: Python<'_>,
     expr: &str,
     linktype: u16,
-    snaplen: u32,
+    snaplen: i64,
     live: bool,
 ) -> PyResult<Vec<(u16, u8, u8, u32)>> {
     let mode = if live { CodeMode::LinuxLive } else { CodeMode::Offline };
-    let prog = compile(py, expr, linktype, snaplen, mode)?;
+    let prog = compile(py, expr, linktype, snaplen_arg(snaplen)?, mode)?;
     Ok(prog.insns.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect())
 }
 
@@ -197,8 +202,9 @@ fn read_pcap(py: Python<'_>, path: PathBuf, filter: Option<&str>) -> PyResult<Ve
 /// Writes packets to a pcap file with nanosecond time stamps (what
 /// `tcpdump -w --time-stamp-precision=nano` writes); returns the count.
 #[pyfunction]
-#[pyo3(signature = (path, packets, snaplen=DEFAULT_SNAPLEN))]
-fn write_pcap(py: Python<'_>, path: PathBuf, packets: &Bound<'_, PyAny>, snaplen: u32) -> PyResult<usize> {
+#[pyo3(signature = (path, packets, snaplen=262144))]
+fn write_pcap(py: Python<'_>, path: PathBuf, packets: &Bound<'_, PyAny>, snaplen: i64) -> PyResult<usize> {
+    let snaplen = snaplen_arg(snaplen)?;
     let mut list = Vec::new();
     for p in packets.try_iter()? {
         list.push(p?.cast_into::<Packet>()?);
@@ -236,6 +242,8 @@ pub struct Capture {
     inner: Option<Mutex<netobs_capture::Capture>>,
     queue: VecDeque<Packet>,
     interface: String,
+    /// Given to the capture; woken by Ctrl-C while a read waits.
+    stop: Stop,
 }
 
 impl Capture {
@@ -248,12 +256,13 @@ impl Capture {
     }
 
     /// Moves the packets of the next block into the queue, waiting up to
-    /// `timeout` for one.
-    fn fill(&mut self, py: Python<'_>, timeout: Duration) -> PyResult<()> {
+    /// `timeout` (None: until one comes) for one; Ctrl-C ends the wait.
+    fn fill(&mut self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<()> {
+        let stop = self.stop.clone();
         let cap = self.capture()?;
         let mut got = Vec::new();
-        py.detach(|| -> netobs_capture::Result<()> {
-            if let Some(mut block) = cap.next_block(Some(timeout))? {
+        wait::blocking(py, &stop, || -> netobs_capture::Result<()> {
+            if let Some(mut block) = cap.next_block(timeout)? {
                 got.extend(block.packets().map(|p| Packet {
                     timestamp: p.ts_ns(),
                     length: p.wire_len(),
@@ -264,7 +273,7 @@ impl Capture {
                 }));
             }
             Ok(())
-        })
+        })?
         .py_err(py)?;
         self.queue.extend(got);
         Ok(())
@@ -274,16 +283,17 @@ impl Capture {
 #[pymethods]
 impl Capture {
     #[new]
-    #[pyo3(signature = (interface, filter=None, snaplen=DEFAULT_SNAPLEN, promiscuous=false, netns=None))]
+    #[pyo3(signature = (interface, filter=None, snaplen=262144, promiscuous=false, netns=None))]
     fn new(
         py: Python<'_>,
         interface: String,
         filter: Option<&str>,
-        snaplen: u32,
+        snaplen: i64,
         promiscuous: bool,
         netns: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let netns = netns_arg(netns)?;
+        let snaplen = snaplen_arg(snaplen)?;
         let mut cfg = CaptureConfig::new()
             .interface(&interface)
             .snaplen(snaplen)
@@ -294,11 +304,14 @@ impl Capture {
             // skb metadata where the kernel moved them.
             cfg = cfg.filter(compile(py, expr, linktype::ETHERNET, snaplen, CodeMode::LinuxLive)?);
         }
-        let cap = py.detach(|| cfg.open_in(&netns)).py_err(py)?;
+        let mut cap = py.detach(|| cfg.open_in(&netns)).py_err(py)?;
+        let stop = wait::new_stop()?;
+        cap.set_stop(&stop);
         Ok(Capture {
             inner: Some(Mutex::new(cap)),
             queue: VecDeque::new(),
             interface,
+            stop,
         })
     }
 
@@ -333,13 +346,12 @@ impl Capture {
     fn read(&mut self, py: Python<'_>, timeout: f64) -> PyResult<Vec<Packet>> {
         let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
         loop {
-            let left = deadline.saturating_duration_since(Instant::now()).min(SLICE);
+            let left = deadline.saturating_duration_since(Instant::now());
             // A zero timeout still looks at the ring once.
-            self.fill(py, left.max(Duration::from_millis(1)))?;
+            self.fill(py, Some(left.max(Duration::from_millis(1))))?;
             if !self.queue.is_empty() || Instant::now() >= deadline {
                 break;
             }
-            py.check_signals()?;
         }
         Ok(self.queue.drain(..).collect())
     }
@@ -370,15 +382,14 @@ impl Capture {
             if let Some(p) = self.queue.pop_front() {
                 return Ok(p);
             }
-            self.fill(py, SLICE)?;
-            py.check_signals()?;
+            self.fill(py, None)?;
         }
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "Capture(interface={:?}{})",
-            self.interface,
+            "Capture(interface={}{})",
+            crate::py_repr(py, Some(&self.interface)),
             if self.inner.is_none() { ", closed" } else { "" }
         )
     }

@@ -1,16 +1,17 @@
 //! The one place where Rust errors become Python exceptions.
 //!
-//! Every binding converts its crate's error with [`IntoPyErr`]; the
-//! exception classes live in Python (`netobs/errors.py`), where
-//! `_from_errno(errno, message, kernel_message, filename)` picks the class
-//! from the errno: EPERM/EACCES give `NetobsPermissionError` (a
-//! `PermissionError`), EOPNOTSUPP `NotSupportedError`, ENODEV
-//! `InterfaceNotFoundError`, ENOENT `NotFoundError` (a `FileNotFoundError`),
-//! anything else `NetobsError`; an error that is the caller's input (a bad
-//! filter, an unknown state) names `FilterError`, also a `ValueError`. All
-//! are `OSError`s built with `(errno, message)`, so `.errno` and
-//! `.strerror` are set.
+//! Every binding converts its crate's error with [`IntoPyErr`], one
+//! implementation for all crates over [`ErrorInfo`]; the exception classes
+//! live in Python (`netobs/errors.py`), where `_from_errno(errno, message,
+//! kernel_message, filename, kind, column)` picks the class from the kind:
+//! permission gives `NetobsPermissionError` (a `PermissionError`),
+//! unsupported `NotSupportedError`, not found `InterfaceNotFoundError`
+//! (ENODEV) or `NotFoundError` (a `FileNotFoundError`), invalid input
+//! `FilterError` (a `ValueError`), anything else `NetobsError`. All are
+//! `OSError`s built with `(errno, message)`, so `.errno` and `.strerror`
+//! are set.
 
+use netobs_core::ErrorInfo;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
@@ -24,8 +25,9 @@ pub struct ErrorParts {
     pub kernel_message: Option<String>,
     /// The file involved (a namespace path), for `OSError.filename`.
     pub filename: Option<String>,
-    /// A class chosen by kind rather than errno (`"FilterError"`).
-    pub class: Option<&'static str>,
+    /// The error's kind ([`netobs_core::ErrorKind::name`]), which picks
+    /// the class.
+    pub kind: Option<&'static str>,
     /// The 1-based column of a bad filter expression.
     pub column: Option<usize>,
 }
@@ -38,7 +40,7 @@ impl ErrorParts {
             message,
             kernel_message: None,
             filename: None,
-            class: None,
+            kind: None,
             column: None,
         }
     }
@@ -55,7 +57,7 @@ impl ErrorParts {
                 &self.message,
                 self.kernel_message,
                 self.filename,
-                self.class,
+                self.kind,
                 self.column,
             ))
         });
@@ -71,7 +73,9 @@ impl ErrorParts {
     }
 }
 
-/// Conversion of a netobs crate's error into a Python exception.
+/// Conversion of a netobs crate's error into a Python exception: one
+/// conversion for every crate, through the errors' common vocabulary
+/// ([`ErrorInfo`]: kind, errno, kernel text, subject, column).
 pub trait IntoPyErr {
     /// The parts of the error (errno, message, kernel text, file).
     fn parts(&self) -> ErrorParts;
@@ -85,109 +89,15 @@ pub trait IntoPyErr {
     }
 }
 
-impl IntoPyErr for netobs_core::Error {
+impl<E: ErrorInfo> IntoPyErr for E {
     fn parts(&self) -> ErrorParts {
-        use netobs_core::Error;
-        let kernel_message = match self {
-            Error::Kernel { msg, .. } => msg.clone(),
-            _ => None,
-        };
-        let filename = match self {
-            Error::NoSuchNetns { name, .. } => Some(name.clone()),
-            _ => None,
-        };
         ErrorParts {
-            kernel_message,
-            filename,
-            ..ErrorParts::new(self.errno(), self.to_string())
-        }
-    }
-}
-
-impl IntoPyErr for netobs_ethtool::Error {
-    fn parts(&self) -> ErrorParts {
-        match self {
-            netobs_ethtool::Error::Core(e) => e.parts(),
-            _ => ErrorParts::new(self.errno(), self.to_string()),
-        }
-    }
-}
-
-impl IntoPyErr for netobs_sockdiag::Error {
-    fn parts(&self) -> ErrorParts {
-        use netobs_sockdiag::Error;
-        match self {
-            Error::Netlink(e) => e.parts(),
-            Error::Filter { column, .. } => ErrorParts {
-                class: Some("FilterError"),
-                column: Some(*column),
-                ..ErrorParts::new(None, self.to_string())
-            },
-            Error::UnknownState(_) => ErrorParts {
-                class: Some("FilterError"),
-                ..ErrorParts::new(None, self.to_string())
-            },
-            _ => ErrorParts::new(self.errno(), self.to_string()),
-        }
-    }
-}
-
-impl IntoPyErr for netobs_trace::Error {
-    fn parts(&self) -> ErrorParts {
-        use netobs_trace::Error;
-        match self {
-            Error::Netlink(e) => e.parts(),
-            // The kernel's error_log text says where the expression is wrong.
-            Error::Filter { log, .. } => ErrorParts {
-                class: Some("FilterError"),
-                kernel_message: Some(log.clone()),
-                ..ErrorParts::new(self.errno(), self.to_string())
-            },
-            Error::NoSuchEvent { .. } => ErrorParts::new(Some(libc::ENOENT), self.to_string()),
-            Error::Permission { path, .. } => ErrorParts {
-                filename: Some(path.display().to_string()),
-                ..ErrorParts::new(self.errno(), self.to_string())
-            },
-            // /proc/kallsyms shows zeros to non-root: a permission problem.
-            Error::KallsymsHidden => ErrorParts::new(Some(libc::EPERM), self.to_string()),
-            _ => ErrorParts::new(self.errno(), self.to_string()),
-        }
-    }
-}
-
-impl IntoPyErr for netobs_capture::FileError {
-    fn parts(&self) -> ErrorParts {
-        match self {
-            netobs_capture::FileError::Io(e) => ErrorParts::new(e.raw_os_error(), self.to_string()),
-            // Truncated or corrupt: NetobsError with the offset in the text.
-            _ => ErrorParts::new(None, self.to_string()),
-        }
-    }
-}
-
-impl IntoPyErr for netobs_capture::Error {
-    fn parts(&self) -> ErrorParts {
-        use netobs_capture::Error;
-        match self {
-            Error::Netns(e) => e.parts(),
-            Error::Filter(f) => ErrorParts {
-                class: Some("FilterError"),
-                column: Some(f.column),
-                ..ErrorParts::new(None, self.to_string())
-            },
-            Error::Check(_) => ErrorParts {
-                class: Some("FilterError"),
-                ..ErrorParts::new(Some(libc::EINVAL), self.to_string())
-            },
-            Error::Io { source, .. } | Error::InterfaceDown(source) => {
-                ErrorParts::new(source.raw_os_error(), self.to_string())
-            }
-            Error::Permission { .. } => ErrorParts::new(Some(libc::EPERM), self.to_string()),
-            Error::NoSuchInterface(name) => ErrorParts {
-                filename: Some(name.clone()),
-                ..ErrorParts::new(Some(libc::ENODEV), self.to_string())
-            },
-            Error::Config(_) => ErrorParts::new(Some(libc::EINVAL), self.to_string()),
+            errno: self.errno(),
+            message: self.to_string(),
+            kernel_message: self.kernel_message().map(str::to_owned),
+            filename: self.subject(),
+            kind: Some(self.kind().name()),
+            column: self.column(),
         }
     }
 }

@@ -135,11 +135,12 @@ struct Everything {
     features: Option<Features>,
 }
 
-/// `Ok(None)` for EOPNOTSUPP: a normal answer of virtual devices.
+/// `Ok(None)` for what the driver or kernel does not offer (EOPNOTSUPP is
+/// a normal answer of virtual devices).
 fn supported<T>(r: netobs_ethtool::Result<T>) -> netobs_ethtool::Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(netobs_ethtool::Error::NotSupported { .. }) => Ok(None),
+        Err(e) if netobs_core::ErrorInfo::kind(&e) == netobs_core::ErrorKind::Unsupported => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -231,14 +232,13 @@ fn ethtool<'py>(py: Python<'py>, ifname: &str, netns: Option<&Bound<'py, PyAny>>
     let features = match all.features {
         Some(f) => {
             let mut t = TableBuilder::new(&[FEATURE_COLUMNS]);
-            let bit = |v: &[bool], i: usize| Some(v.get(i).copied().unwrap_or(false));
-            for (i, name) in f.names.iter().enumerate() {
+            for feature in f.iter() {
                 t.row()
-                    .str(Some(name.clone()))
-                    .bool(bit(&f.active, i))
-                    .bool(bit(&f.wanted, i))
-                    .bool(bit(&f.hw, i))
-                    .bool(Some(f.fixed(i)));
+                    .str(Some(feature.name.to_owned()))
+                    .bool(Some(feature.active))
+                    .bool(Some(feature.wanted))
+                    .bool(Some(feature.changeable))
+                    .bool(Some(feature.fixed));
             }
             t.into_py(py, "Feature")?
         }

@@ -11,6 +11,7 @@
 #![deny(unsafe_code)]
 
 mod capture;
+mod diagnose;
 mod errors;
 mod ethtool;
 mod links;
@@ -19,8 +20,21 @@ mod sockets;
 mod stats;
 mod table;
 mod trace;
+mod wait;
 
 use pyo3::prelude::*;
+
+/// Python's `repr()` of an optional string (`'eth0'`, `None`), for the
+/// classes' own reprs: Rust's `{:?}` quoting is not Python's.
+pub(crate) fn py_repr(py: Python<'_>, s: Option<&str>) -> String {
+    match s {
+        None => "None".to_owned(),
+        Some(s) => pyo3::types::PyString::new(py, s)
+            .repr()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|_| format!("'{s}'")),
+    }
+}
 
 #[pymodule]
 fn _netobs(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -31,5 +45,6 @@ fn _netobs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sockets::register(m)?;
     trace::register(m)?;
     capture::register(m)?;
+    diagnose::register(m)?;
     Ok(())
 }

@@ -1,13 +1,12 @@
 //! Bindings of netobs-core's rtnetlink links (RTM_GETLINK) and counter
 //! rates: `links()`, `link()`, `link_counters()`, `link_rates()`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netobs_core::rates::{CounterSnapshot, LinkRate};
-use netobs_core::rtnetlink::{
-    link_type_name, HwAddr, Link, LinkStats64, IFLA_ALLMULTI, IFLA_GRO_MAX_SIZE, IFLA_GSO_MAX_SEGS, IFLA_GSO_MAX_SIZE,
-    IFLA_TSO_MAX_SEGS, IFLA_TSO_MAX_SIZE,
-};
+use netobs_core::rtnetlink::{link_type_name, HwAddr, Link, LinkFlags, LinkFlagsDisplay, LinkStats64};
+use netobs_core::socket::retry_interrupted;
+use netobs_core::stop;
 use netobs_core::{Error, NetlinkSocket, Netns, Protocol};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -15,6 +14,7 @@ use pyo3::prelude::*;
 use crate::errors::PyResultExt;
 use crate::netns::netns_arg;
 use crate::table::{ColumnKind::*, Columns, RowWriter, TableBuilder};
+use crate::wait;
 
 /// Columns of `netobs.Link` (python/netobs/_rows.py), in row order: the
 /// link's attributes, then [`STATS64_COLUMNS`].
@@ -124,27 +124,17 @@ fn hwaddr(bytes: Option<&[u8]>, link_type: u16) -> Option<String> {
     bytes.map(|bytes| HwAddr { bytes, link_type }.to_string())
 }
 
-/// A u32 attribute netobs-core has no accessor for (its size was checked
-/// by `Link::parse`).
-fn attr_u32(l: &Link<'_>, kind: u16) -> Option<u64> {
-    l.attr(kind).and_then(|a| a.u32().ok()).map(u64::from)
-}
-
 fn write_link(t: &mut TableBuilder, l: &Link<'_>) {
     let ty = l.link_type();
     let mut r = t.row();
     r.u64(u64::from(l.index()))
-        .str(Some(
-            String::from_utf8_lossy(l.name_bytes().unwrap_or_default()).into_owned(),
-        ))
+        .str(Some(l.name_lossy().into_owned()))
         .str(l.kind().map(str::to_owned))
         .str(link_type_name(ty).map(str::to_owned))
         .u64(u64::from(ty))
         .u64(u64::from(l.flags().bits()))
-        .str(
-            l.operstate()
-                .map(|o| o.name().map(str::to_owned).unwrap_or_else(|| format!("{o:?}"))),
-        )
+        // As ip spells it: "UP", "LOWERLAYERDOWN", ..., "0x7" for a value it has no name for.
+        .str(l.operstate().map(|o| o.to_string()))
         .u64(l.mtu().map(u64::from))
         .u64(l.min_mtu().map(u64::from))
         .u64(l.max_mtu().map(u64::from))
@@ -165,14 +155,14 @@ fn write_link(t: &mut TableBuilder, l: &Link<'_>) {
         .u64(l.carrier_changes().map(u64::from))
         .bool(l.proto_down())
         .u64(l.promiscuity().map(u64::from))
-        .u64(attr_u32(l, IFLA_ALLMULTI))
+        .u64(l.allmulti().map(u64::from))
         .u64(l.num_tx_queues().map(u64::from))
         .u64(l.num_rx_queues().map(u64::from))
-        .u64(attr_u32(l, IFLA_GSO_MAX_SIZE))
-        .u64(attr_u32(l, IFLA_GSO_MAX_SEGS))
-        .u64(attr_u32(l, IFLA_GRO_MAX_SIZE))
-        .u64(attr_u32(l, IFLA_TSO_MAX_SIZE))
-        .u64(attr_u32(l, IFLA_TSO_MAX_SEGS));
+        .u64(l.gso_max_size().map(u64::from))
+        .u64(l.gso_max_segs().map(u64::from))
+        .u64(l.gro_max_size().map(u64::from))
+        .u64(l.tso_max_size().map(u64::from))
+        .u64(l.tso_max_segs().map(u64::from));
     write_stats64(&mut r, l.stats64());
 }
 
@@ -192,15 +182,11 @@ pub fn dump_table(
     mut dump: impl FnMut(&mut NetlinkSocket, &mut TableBuilder) -> Result<(), Error>,
 ) -> Result<TableBuilder, Error> {
     let mut sock = NetlinkSocket::open_in(Protocol::Route, netns)?;
-    let mut tries = 0;
-    loop {
+    retry_interrupted(|| {
         table.clear();
-        match dump(&mut sock, &mut table) {
-            Err(Error::DumpInterrupted) if tries < 3 => tries += 1,
-            Err(e) => return Err(e),
-            Ok(()) => return Ok(table),
-        }
-    }
+        dump(&mut sock, &mut table)
+    })?;
+    Ok(table)
 }
 
 /// Every link of the namespace with its attributes and all counters, like
@@ -258,6 +244,9 @@ fn link<'py>(
 #[pyclass(frozen, module = "netobs")]
 pub struct LinkCounters {
     snap: CounterSnapshot,
+    /// The namespace's identity (the inode of its nsfs file), so that
+    /// snapshots of different namespaces are not subtracted.
+    netns_ino: Option<u64>,
 }
 
 /// Columns of `netobs.LinkRate`, the fields of netobs-core's `LinkRate`.
@@ -306,6 +295,16 @@ impl LinkCounters {
     /// driver reset: 64-bit counters do not wrap in practice), so its
     /// delta is its current value, never a huge or negative number.
     fn rates_since<'py>(&self, py: Python<'py>, earlier: &LinkCounters) -> PyResult<Bound<'py, PyAny>> {
+        if self.netns_ino != earlier.netns_ino {
+            return Err(PyValueError::new_err(
+                "the two snapshots are of different network namespaces; their links cannot be subtracted",
+            ));
+        }
+        if self.snap.taken < earlier.snap.taken {
+            return Err(PyValueError::new_err(
+                "this snapshot is older than `earlier`: subtract the earlier snapshot from the later one",
+            ));
+        }
         rates_table(&self.snap.rates_since(&earlier.snap)).into_py(py, "LinkRate")
     }
 
@@ -332,7 +331,14 @@ fn take(netns: &Netns) -> Result<CounterSnapshot, Error> {
 fn link_counters(py: Python<'_>, netns: Option<&Bound<'_, PyAny>>) -> PyResult<LinkCounters> {
     let netns = netns_arg(netns)?;
     let snap = py.detach(|| take(&netns)).py_err(py)?;
-    Ok(LinkCounters { snap })
+    let netns_ino = netns
+        .run(|| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata("/proc/thread-self/ns/net").map(|m| m.ino()).ok()
+        })
+        .ok()
+        .flatten();
+    Ok(LinkCounters { snap, netns_ino })
 }
 
 /// Per-second rates of every link over `interval` seconds (what nicstat
@@ -346,16 +352,43 @@ fn link_rates<'py>(py: Python<'py>, interval: f64, netns: Option<&Bound<'py, PyA
         )));
     }
     let netns = netns_arg(netns)?;
-    let rates = py
-        .detach(|| -> Result<Vec<LinkRate>, Error> {
+    let (mut sock, first) = py
+        .detach(|| -> Result<_, Error> {
             let mut sock = NetlinkSocket::open_in(Protocol::Route, &netns)?;
             let first = CounterSnapshot::take(&mut sock)?;
-            std::thread::sleep(Duration::from_secs_f64(interval));
+            Ok((sock, first))
+        })
+        .py_err(py)?;
+    // Sleeps in poll(2) on nothing but the stop handle, so Ctrl-C ends it.
+    let deadline = Instant::now() + Duration::from_secs_f64(interval);
+    let stop = wait::new_stop()?;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        wait::blocking(py, &stop, || stop::wait(&[], Some(left), Some(&stop), &mut Vec::new()))??;
+    }
+    let rates = py
+        .detach(|| -> Result<Vec<LinkRate>, Error> {
             let second = CounterSnapshot::take(&mut sock)?;
             Ok(second.rates_since(&first))
         })
         .py_err(py)?;
     rates_table(&rates).into_py(py, "LinkRate")
+}
+
+/// The words of `ip link`'s flag list for IFF_* `flags` (NO-CARRIER, the
+/// named flags in ip's order, unnamed bits in hex), from netobs-core's
+/// `LinkFlagsDisplay`: `Link.flag_names` is this. M-DOWN needs the peer's
+/// state and is left out.
+#[pyfunction]
+fn link_flag_names(flags: u32) -> Vec<String> {
+    let display = LinkFlagsDisplay {
+        flags: LinkFlags::from_bits_retain(flags),
+        lower_down: false,
+    };
+    display.words().map(|w| w.to_string()).collect()
 }
 
 /// Adds the link functions and classes to the module.
@@ -364,6 +397,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(link, m)?)?;
     m.add_function(wrap_pyfunction!(link_counters, m)?)?;
     m.add_function(wrap_pyfunction!(link_rates, m)?)?;
+    m.add_function(wrap_pyfunction!(link_flag_names, m)?)?;
     m.add_class::<LinkCounters>()?;
     Ok(())
 }

@@ -8,12 +8,12 @@
 //! every network namespace, so `netns=` of `DropMonitor` only says where
 //! the sockets of TCP drops are looked up (sock_diag), and `TraceSession`
 //! has none; filter by protocol, reason or fields instead. Blocking reads
-//! run without the GIL in slices of at most [`SLICE`], checking for Ctrl-C
-//! between them.
+//! run without the GIL, and Ctrl-C ends them at once (see [`crate::wait`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use netobs_core::stop::Stop;
 use netobs_core::Netns;
 use netobs_trace::format::FieldLocation;
 use netobs_trace::{
@@ -26,9 +26,7 @@ use pyo3::types::{PyBytes, PyDict};
 use crate::errors::PyResultExt;
 use crate::netns::netns_arg;
 use crate::table::{ColumnKind::*, Columns, TableBuilder};
-
-/// The longest wait without the GIL before signals are checked.
-const SLICE: Duration = Duration::from_millis(200);
+use crate::wait;
 
 /// A positive, finite number of seconds.
 fn seconds(what: &str, s: f64) -> PyResult<Duration> {
@@ -98,6 +96,7 @@ static DROP_EVENT_COLUMNS: Columns = &[
     ("dport", U64),
     ("tcp_state", Str),
     ("sock_cookie", U64),
+    ("device", Str),
 ];
 
 /// A drop with its stack and TCP socket, owned so it outlives the read.
@@ -105,6 +104,7 @@ struct DropRecord {
     drop: SkbDrop,
     stack: Vec<u64>,
     tcp: Option<TcpSocket>,
+    device: Option<String>,
 }
 
 /// The drop monitor with its symbol table and the reasons kept.
@@ -114,15 +114,21 @@ struct Monitor {
     /// Reason codes kept when more than one reason was asked for (one is
     /// filtered by the kernel).
     keep: Option<Vec<u32>>,
+    /// Given to the monitor; woken by Ctrl-C while a read waits.
+    stop: Stop,
 }
 
 impl Monitor {
-    /// Polls until a drop is read or `deadline` (at most [`SLICE`]); only
-    /// drops of the kept reasons reach `f`.
-    fn poll_until(&mut self, deadline: Instant, f: &mut impl FnMut(&DropDetail<'_>)) -> netobs_trace::Result<u64> {
-        let left = deadline.saturating_duration_since(Instant::now()).min(SLICE);
+    /// Polls until a drop is read or `deadline` (None: no deadline), or
+    /// Ctrl-C; only drops of the kept reasons reach `f`.
+    fn poll_until(
+        &mut self,
+        deadline: Option<Instant>,
+        f: &mut impl FnMut(&DropDetail<'_>),
+    ) -> netobs_trace::Result<u64> {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let keep = self.keep.clone();
-        self.mon.poll_detailed(Some(left), |d| {
+        self.mon.poll_detailed(left, |d| {
             if keep.as_ref().is_none_or(|k| k.contains(&d.drop.reason)) {
                 f(d)
             }
@@ -168,7 +174,7 @@ impl DropMonitor {
 #[pymethods]
 impl DropMonitor {
     #[new]
-    #[pyo3(signature = (interval=1.0, reasons=None, protocol=None, location=None, stacks=false, tcp=false, netns=None))]
+    #[pyo3(signature = (interval=1.0, reasons=None, protocol=None, location=None, stacks=false, tcp=false, netns=None, devices=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -179,6 +185,7 @@ impl DropMonitor {
         stacks: bool,
         tcp: bool,
         netns: Option<&Bound<'_, PyAny>>,
+        devices: bool,
     ) -> PyResult<Self> {
         let interval = seconds("interval", interval)?;
         let reasons = reasons_arg(reasons)?;
@@ -188,6 +195,7 @@ impl DropMonitor {
             None if tcp => Some(Netns::Current),
             None => None,
         };
+        let stop = wait::new_stop()?;
         let monitor = py
             .detach(|| -> netobs_trace::Result<Monitor> {
                 let tracefs = Tracefs::find_or_mount()?;
@@ -198,7 +206,7 @@ impl DropMonitor {
                     location,
                     socket_only: false,
                 };
-                let mut mon = if stacks || tcp_netns.is_some() {
+                let mut mon = if stacks || devices || tcp_netns.is_some() {
                     netobs_trace::DropMonitor::open_tracepoint(&tracefs, &filter, Some(&syms))?
                 } else {
                     netobs_trace::DropMonitor::open(&tracefs, &filter, Some(&syms))?
@@ -206,8 +214,11 @@ impl DropMonitor {
                 if stacks {
                     mon.enable_stacks()?;
                 }
+                if devices {
+                    mon.enable_devices(std::time::Duration::from_millis(200))?;
+                }
                 if let Some(ns) = &tcp_netns {
-                    mon.enable_tcp_flows_in(std::slice::from_ref(ns))?;
+                    netobs::correlate::join_tcp_sockets(&mut mon, std::slice::from_ref(ns))?;
                 }
                 let keep = if reasons.len() > 1 {
                     let table = mon.kfree_skb().reasons();
@@ -215,7 +226,10 @@ impl DropMonitor {
                     for r in &reasons {
                         let code = table.value(r).ok_or_else(|| netobs_trace::Error::Parse {
                             what: "reasons".into(),
-                            msg: format!("the kernel has no drop reason {r:?} (see skb:kfree_skb's format)"),
+                            msg: format!(
+                                "the kernel has no drop reason {r:?} (closest: {}; all in skb:kfree_skb's format)",
+                                table.closest(r, 3).join(", ")
+                            ),
                         })?;
                         codes.push(code as u32);
                     }
@@ -223,7 +237,13 @@ impl DropMonitor {
                 } else {
                     None
                 };
-                Ok(Monitor { mon, syms, keep })
+                mon.set_stop(&stop);
+                Ok(Monitor {
+                    mon,
+                    syms,
+                    keep,
+                    stop: stop.clone(),
+                })
             })
             .py_err(py)?;
         Ok(DropMonitor {
@@ -275,10 +295,9 @@ impl DropMonitor {
         let deadline = Instant::now() + span;
         let m = self.monitor()?;
         let mut counts = DropCounts::default();
+        let stop = m.stop.clone();
         while Instant::now() < deadline {
-            py.detach(|| m.poll_until(deadline, &mut |d| counts.add(&d.drop)))
-                .py_err(py)?;
-            py.check_signals()?;
+            wait::blocking(py, &stop, || m.poll_until(Some(deadline), &mut |d| counts.add(&d.drop)))?.py_err(py)?;
         }
         let mut t = TableBuilder::new(&[DROP_COLUMNS]);
         for (key, n) in counts.top(usize::MAX) {
@@ -305,22 +324,22 @@ impl DropMonitor {
         };
         let m = self.monitor()?;
         let mut drops = Vec::new();
+        let stop = m.stop.clone();
         loop {
-            let until = deadline.unwrap_or_else(|| Instant::now() + SLICE);
-            py.detach(|| {
-                m.poll_until(until, &mut |d| {
+            wait::blocking(py, &stop, || {
+                m.poll_until(deadline, &mut |d| {
                     drops.push(DropRecord {
                         drop: d.drop,
                         stack: d.stack.to_vec(),
                         tcp: d.tcp,
+                        device: d.device.map(|s| s.name.to_owned()),
                     })
                 })
-            })
+            })?
             .py_err(py)?;
             if !drops.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
-            py.check_signals()?;
         }
         let mut t = TableBuilder::new(&[DROP_EVENT_COLUMNS]);
         let nonzero = |v: u64| (v != 0).then_some(v);
@@ -348,7 +367,8 @@ impl DropMonitor {
                 .str(flow.map(|f| f.daddr.to_string()))
                 .u64(flow.map(|f| u64::from(f.dport)))
                 .str(state)
-                .u64(r.tcp.and_then(|t| t.cookie));
+                .u64(r.tcp.and_then(|t| t.cookie))
+                .str(r.device.clone());
         }
         t.into_py(py, "DropEvent")
     }
@@ -378,12 +398,12 @@ impl DropMonitor {
         self.summary(py, None)
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "DropMonitor(instance={:?}, interval={}, filter={:?}{})",
-            self.instance,
+            "DropMonitor(instance={}, interval={}, filter={}{})",
+            crate::py_repr(py, Some(&self.instance)),
             self.interval.as_secs_f64(),
-            self.kernel_filter,
+            crate::py_repr(py, self.kernel_filter.as_deref()),
             if self.inner.is_none() { ", closed" } else { "" }
         )
     }
@@ -448,10 +468,12 @@ struct Session {
     decoders: HashMap<u16, usize>,
     events: Vec<EventDecoder>,
     queue: VecDeque<Event>,
+    /// Given to the reader; woken by Ctrl-C while a read waits.
+    stop: Stop,
 }
 
 impl Session {
-    fn open(events: &[String], filters: &HashMap<String, String>) -> netobs_trace::Result<Self> {
+    fn open(events: &[String], filters: &HashMap<String, String>, stop: Stop) -> netobs_trace::Result<Self> {
         let tracefs = Tracefs::find_or_mount()?;
         let parse_err = |msg: String| netobs_trace::Error::Parse {
             what: "events".into(),
@@ -477,47 +499,52 @@ impl Session {
             decoders.insert(format.id, decoded.len());
             decoded.push(event_decoder(name, &format));
         }
-        let reader = RawReader::open(&instance)?;
+        let mut reader = RawReader::open(&instance)?;
+        reader.set_stop(&stop);
         Ok(Session {
             reader,
             decoders,
             events: decoded,
             queue: VecDeque::new(),
+            stop,
         })
     }
 
-    /// Reads what is available, waiting up to `timeout` when nothing is.
-    fn fill(&mut self, timeout: Duration) -> netobs_trace::Result<()> {
-        let mut err = None;
+    /// Reads what is available, waiting up to `timeout` (None: until
+    /// something comes) when nothing is; Ctrl-C ends the wait.
+    fn fill(&mut self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<()> {
+        let stop = self.stop.clone();
+        wait::blocking(py, &stop, || self.fill_detached(timeout))?.py_err(py)
+    }
+
+    /// Reads what is there (waiting up to `timeout`) and queues it in
+    /// timestamp order: the ring is per CPU, so one read's events are
+    /// merged by time, as trace-cmd merges its per-CPU files. Across reads
+    /// the order holds too, except for an event its CPU had not yet
+    /// committed when an earlier read looked at that CPU.
+    fn fill_detached(&mut self, timeout: Option<Duration>) -> netobs_trace::Result<()> {
         let (decoders, events, queue) = (&self.decoders, &self.events, &mut self.queue);
-        self.reader.read(Some(timeout), |cpu, page| {
-            for r in page.records() {
-                let rec = match r {
-                    Ok(rec) => rec,
-                    Err(source) => {
-                        err = Some(netobs_trace::Error::Page { cpu, source });
-                        break;
-                    }
-                };
-                let Some(&i) = rec.event_id().and_then(|id| decoders.get(&id)) else {
-                    continue;
-                };
-                let pid_field = netobs_trace::FieldRef {
-                    offset: 4,
-                    size: 4,
-                    signed: true,
-                    location: FieldLocation::Inline,
-                };
-                queue.push_back(Event {
-                    event: i,
-                    timestamp: rec.timestamp,
-                    cpu,
-                    pid: rec.int(&pid_field),
-                    values: events[i].fields.iter().map(|f| f.decode(rec.data)).collect(),
-                });
-            }
+        let before = queue.len();
+        let pid_field = netobs_trace::FieldRef {
+            offset: 4,
+            size: 4,
+            signed: true,
+            location: FieldLocation::Inline,
+        };
+        self.reader.read_records(timeout, |cpu, rec| {
+            let Some(&i) = rec.event_id().and_then(|id| decoders.get(&id)) else {
+                return;
+            };
+            queue.push_back(Event {
+                event: i,
+                timestamp: rec.timestamp,
+                cpu,
+                pid: rec.int(&pid_field),
+                values: events[i].fields.iter().map(|f| f.decode(rec.data)).collect(),
+            });
         })?;
-        err.map_or(Ok(()), Err)
+        queue.make_contiguous()[before..].sort_by_key(|e| e.timestamp);
+        Ok(())
     }
 }
 
@@ -588,7 +615,8 @@ impl TraceSession {
             ));
         }
         let filters = filters.unwrap_or_default();
-        let session = py.detach(|| Session::open(&events, &filters)).py_err(py)?;
+        let stop = wait::new_stop()?;
+        let session = py.detach(|| Session::open(&events, &filters, stop)).py_err(py)?;
         Ok(TraceSession {
             instance: session.reader.instance().name().to_owned(),
             inner: Some(session),
@@ -620,12 +648,11 @@ impl TraceSession {
         let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
         let s = self.session()?;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now()).min(SLICE);
-            py.detach(|| s.fill(left)).py_err(py)?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            s.fill(py, Some(left))?;
             if !s.queue.is_empty() || Instant::now() >= deadline {
                 break;
             }
-            py.check_signals()?;
         }
         let events: Vec<Event> = s.queue.drain(..).collect();
         events.into_iter().map(|e| event_dict(py, s, e)).collect()
@@ -659,15 +686,14 @@ impl TraceSession {
             if let Some(e) = s.queue.pop_front() {
                 return event_dict(py, s, e);
             }
-            py.detach(|| s.fill(SLICE)).py_err(py)?;
-            py.check_signals()?;
+            s.fill(py, None)?;
         }
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "TraceSession(instance={:?}{})",
-            self.instance,
+            "TraceSession(instance={}{})",
+            crate::py_repr(py, Some(&self.instance)),
             if self.inner.is_none() { ", closed" } else { "" }
         )
     }

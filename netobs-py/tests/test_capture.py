@@ -142,3 +142,15 @@ def test_compile_filter_error_has_a_column():
 def test_read_pcap_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         netobs.read_pcap(tmp_path / "none.pcap")
+
+
+def test_bad_snaplen_is_a_value_error_and_help_shows_the_default(make_netns):
+    ns = make_netns()
+    for bad in (-1, 0, 262145, 2**40):
+        with pytest.raises(ValueError, match="snaplen must be between 1 and 262144"):
+            netobs.Capture("lo", snaplen=bad, netns=ns.name)
+        with pytest.raises(ValueError, match="snaplen"):
+            netobs.compile_filter("udp", snaplen=bad)
+    assert "snaplen=262144" in netobs.Capture.__text_signature__
+    with netobs.Capture("lo", netns=ns.name) as cap:
+        assert repr(cap) == "Capture(interface='lo')"

@@ -86,6 +86,11 @@ def test_states_and_kernel_filters(socket_world):
     assert our_rows(dash_l) == ss_rows(ns.name, "-tul")
     estab = netobs.sockets(states=["established"], netns=ns.name)
     assert {s.state for s in estab} == {"ESTAB"} and len(estab) == 8
+    # The names the State column shows are taken too.
+    assert our_rows(netobs.sockets(states="ESTAB", netns=ns.name)) == our_rows(estab)
+    assert our_rows(netobs.sockets(kinds="udp", states="UNCONN", netns=ns.name)) == our_rows(
+        netobs.sockets(kinds="udp", states="unconnected", netns=ns.name)
+    )
     for expr in ("sport = :5000", "dport = :5000 or dport = :5001", "dst [::1]", "not sport = :5000"):
         got = our_rows(netobs.sockets(filter=expr, netns=ns.name))
         assert got == ss_rows(ns.name, "-ta", expr), expr
@@ -197,8 +202,32 @@ def test_unix_sockets_match_ss(socket_world):
     # The listener and the connection it accepted, which shares its name.
     assert {(s.src, s.sport) for s in named} == {(f[4], int(f[5])) for f in map(str.split, theirs)}
     assert {s.src for s in named} == {f"@{ns.name}"} and len(named) == 2
-    with pytest.raises(netobs.FilterError, match="not to packet"):
-        netobs.sockets(kinds=("tcp", "packet"), filter="sport = :22", netns=ns.name)
+
+
+# Holds unix datagram sockets with abstract names that have NULs inside
+# (and at the end), which ss prints with every NUL as "@"; prints "ready".
+ABSTRACT_NAMES = r"""
+import socket, sys
+keep = []
+for name in (b"\0a\0b", b"\0netobs\0inner\0", b"\0plain"):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(name); keep.append(s)
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_unix_names_with_nuls_print_as_ss_prints_them(make_netns):
+    ns = make_netns()
+    with script_in_netns(ns, ABSTRACT_NAMES) as p:
+        assert p.stdout.readline().strip() == "ready"
+        theirs = {line.split()[4] for line in run("ss", "-N", ns.name, "-H", "-xa").splitlines()}
+        ours = {s.src for s in netobs.sockets(kinds="unix", netns=ns.name)}
+        assert ours == theirs == {"@a@b", "@netobs@inner@", "@plain"}
+        # Filters see the names as printed, as ss's do.
+        for expr in ("src unix:@a@b", "src unix:@netobs@*", "not src unix:@a*"):
+            theirs = {line.split()[4] for line in run("ss", "-N", ns.name, "-H", "-xa", expr).splitlines()}
+            ours = {s.src for s in netobs.sockets(kinds="unix", filter=expr, netns=ns.name)}
+            assert ours == theirs, expr
 
 
 # Holds, in the namespace it runs in, a raw packet socket for EtherType
@@ -213,6 +242,24 @@ g = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16); g.bind((0, 0))
 print("ready", flush=True)
 sys.stdin.readline()
 """
+
+
+def own_dump_socket(proto, port):
+    """Whether a netlink socket is the sock_diag socket (protocol 4, a
+    nonzero port) of the tool dumping, which differs between ss and netobs."""
+    return proto == 4 and port != 0
+
+
+def ss_netlink_rows(ns, *args):
+    """`ss -N NS -H -n ARGS` of netlink sockets ("UNCONN 0 0 16:6775 *") as
+    (state, rqueue, wqueue, protocol, port), without ss's own socket."""
+    rows = set()
+    for line in run("ss", "-N", ns, "-H", "-n", *args).splitlines():
+        state, rq, wq, local = line.split()[:4]
+        proto, port = map(int, local.split(":"))
+        if not own_dump_socket(proto, port):
+            rows.add((state, int(rq), int(wq), proto, port))
+    return rows
 
 
 def test_packet_and_netlink_sockets_match_ss(make_netns):
@@ -234,17 +281,8 @@ def test_packet_and_netlink_sockets_match_ss(make_netns):
         assert {(s.kind, s.sport) for s in table} == {("p_raw", 0x4321), ("p_dgr", 0x0800)}
         assert all(s.family == "packet" for s in table)
 
-        # ss -f netlink -n: "UNCONN 0 0 16:6775 *"; each dumper's own
-        # sock_diag socket (protocol 4, a nonzero port) differs between the two.
-        def own_dump_socket(proto, port):
-            return proto == 4 and port != 0
-
-        theirs = set()
-        for line in run("ss", "-N", ns.name, "-H", "-n", "-f", "netlink", "-a").splitlines():
-            state, rq, wq, local = line.split()[:4]
-            proto, port = map(int, local.split(":"))
-            if not own_dump_socket(proto, port):
-                theirs.add((state, int(rq), int(wq), proto, port))
+        # ss -f netlink -n: "UNCONN 0 0 16:6775 *".
+        theirs = ss_netlink_rows(ns.name, "-f", "netlink", "-a")
         table = netobs.sockets(kinds="netlink", netns=ns.name)
         # ss's names of netlink protocols (include/uapi/linux/netlink.h numbers).
         names = "rtnl unused usersock fw tcpdiag nflog xfrm selinux iscsi audit fiblookup connector nft ip6fw dec-rt uevent genl"
@@ -259,6 +297,26 @@ def test_packet_and_netlink_sockets_match_ss(make_netns):
         assert {(s.kind, s.family, s.dst) for s in table} == {("nl", "netlink", "*")}
         # No state of theirs is a connection state.
         assert len(netobs.sockets(kinds=("packet", "netlink"), states="established", netns=ns.name)) == 0
+
+        # Filters apply to packet and netlink sockets as ss applies them:
+        # the bound interface as the port and the interface of a packet
+        # socket, the port id of a netlink one (negative when the kernel
+        # chose it), the protocol number as the first bytes of the address
+        # (-A: ss's -0 and -f would read addresses as their family's).
+        for expr in ("sport = :1", "dev lo", "not sport = :0", "autobound", "src 0.0.0.0/8", "sport > :0"):
+            theirs = {
+                int(line.split()[4].rpartition(":")[0].strip("[]")) for line in run("ss", "-N", ns.name, "-H", "-n", "-A", "packet", "-a", expr).splitlines()
+            }
+            ours = {s.sport for s in netobs.sockets(kinds="packet", filter=expr, netns=ns.name)}
+            assert ours == theirs, expr
+            theirs = {row[3:] for row in ss_netlink_rows(ns.name, "-A", "netlink", "-a", expr)}
+            ours = {
+                (number[s.src], s.sport)
+                for s in netobs.sockets(kinds="netlink", filter=expr, netns=ns.name)
+                if not own_dump_socket(number[s.src], s.sport)
+            }
+            assert ours == theirs, expr
+        assert {s.sport for s in netobs.sockets(kinds="packet", filter="dev lo", netns=ns.name)} == {0x4321}
 
 
 RAW_SOCKETS = r"""
@@ -289,3 +347,43 @@ def test_raw_sockets_match_ss(make_netns):
         assert our_rows(table) == theirs
         assert {(s.src, s.sport) for s in table} == {("0.0.0.0", 1), ("127.0.0.1", 253), ("::1", 58)}
         assert all(s.kind == "raw" and s.inode > 0 for s in table)
+
+
+MPTCP_CONNECTION = r"""
+import socket, sys
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); l.bind(("127.0.0.1", 5100)); l.listen(4)
+c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262); c.connect(("127.0.0.1", 5100))
+a, _ = l.accept()
+c.sendall(b"m" * 2000)
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_mptcp_info_columns_match_ss(make_netns):
+    """`info=True` fills the mptcp_* columns of MPTCP sockets from their
+    struct mptcp_info, as `ss -Mi` prints it (token, write_seq, ... in hex)."""
+    ns = make_netns()
+    with script_in_netns(ns, MPTCP_CONNECTION) as p:
+        assert p.stdout.readline().strip() == "ready"
+        table = netobs.sockets(kinds="mptcp", info=True, netns=ns.name)
+        assert {s.kind for s in table} == {"mptcp"} and len(table) == 3
+        assert all(s.tcpi_state is None for s in table)
+        lines = run("ss", "-N", ns.name, "-H", "-n", "-M", "-a", "-i").splitlines()
+        # ss prints each socket's line, then its info on a line starting with a tab.
+        theirs = {}
+        for head, info in zip(lines[::2], lines[1::2]):
+            local, peer = head.split()[3:5]
+            fields = dict(w.split(":", 1) for w in info.split() if ":" in w)
+            theirs[(local, peer)] = fields
+        for s in table:
+            local = f"{s.src}:{s.sport if s.sport else '*'}"
+            peer = f"{s.dst}:{s.dport if s.dport else '*'}"
+            fields = theirs[(local, peer)]
+            if s.mptcp_token:
+                assert int(fields["token"], 16) == s.mptcp_token
+            if s.mptcp_write_seq:
+                assert "write_seq" in fields
+            assert (s.mptcp_subflows or 0) == int(fields.get("subflows", "0"))
+        assert any(s.mptcp_token for s in table)
+        assert set(netobs.MPTCP_INFO_FIELDS) >= {"subflows", "token", "write_seq", "bytes_acked"}

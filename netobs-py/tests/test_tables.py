@@ -96,3 +96,19 @@ def test_dataframe_writes_do_not_touch_the_table(table):
     assert (list(table["rx_bytes"]), list(table["link_netnsid"])) == before
     assert table.to_pandas()["rx_bytes"].tolist() == before[0]
     assert table.to_pandas()["mtu"].tolist() == list(table["mtu"])
+
+
+def test_rows_by_a_list_of_row_numbers():
+    t = netobs.links()
+    assert len(t) >= 1
+    picked = t[[0, -1, 0]]
+    assert isinstance(picked, netobs.Table) and picked.row_type is t.row_type
+    assert list(picked) == [t[0], t[-1], t[0]]
+    assert picked.to_dicts() == [t.to_dicts()[0], t.to_dicts()[-1], t.to_dicts()[0]]
+    assert len(t[[]]) == 0
+    with pytest.raises(IndexError, match="out of range"):
+        t[[len(t)]]
+    with pytest.raises(TypeError, match="row numbers must be ints"):
+        t[[1.5]]
+    with pytest.raises(TypeError, match="indexed by a row number"):
+        t[{1}]

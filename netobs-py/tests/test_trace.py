@@ -121,6 +121,20 @@ def test_drop_monitor_records_the_stack(veth_pair):
     assert e.saddr is None and e.tcp_state is None
 
 
+def test_drop_monitor_names_the_device(veth_pair):
+    # The tracepoint names no device; devices=True joins each drop to the
+    # device its skb was last seen on: the frame died on arrival at vb.
+    a, _ = veth_pair
+    with netobs.DropMonitor(protocol=0x4321, devices=True) as mon:
+        a.exec(sys.executable, "-c", INJECT, "va")
+        events = mon.events(timeout=5.0)
+    assert len(events) == 1, events.to_dicts()
+    assert (events[0].reason, events[0].device) == ("UNHANDLED_PROTO", "vb")
+    with netobs.DropMonitor(protocol=0x4321, stacks=True) as mon:
+        a.exec(sys.executable, "-c", INJECT, "va")
+        assert mon.events(timeout=5.0)[0].device is None
+
+
 def kfree_skb_has_rx_sk():
     for base in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
         try:
@@ -188,9 +202,21 @@ def test_drop_monitor_iterates_per_interval(veth_pair):
 
 
 def test_drop_monitor_rejects_an_unknown_reason(root):
-    with pytest.raises(netobs.NetobsError, match="NO_SUCH_REASON"):
+    with pytest.raises(netobs.NetobsError, match="NO_SUCH_REASON") as e:
         netobs.DropMonitor(reasons="NO_SUCH_REASON", protocol=0x4321)
+    # The few closest names, not the kernel's whole table.
+    assert "closest: " in str(e.value) and len(str(e.value)) < 300, str(e.value)
+    with pytest.raises(netobs.NetobsError, match="closest: NO_SOCKET"):
+        netobs.DropMonitor(reasons=["NO_SOCKET", "NO_SOCKT"], protocol=0x4321)
     assert own_instances() == []
+
+
+def test_reprs_are_python_reprs(root):
+    with netobs.DropMonitor(protocol=0x4321) as mon:
+        r = repr(mon)
+        assert r.startswith("DropMonitor(instance='netobs-") and "filter='protocol == 0x4321'" in r, r
+    with netobs.TraceSession(["skb:kfree_skb"]) as s:
+        assert repr(s).startswith("TraceSession(instance='netobs-"), repr(s)
 
 
 def test_trace_session_sees_the_states_of_a_connect(root):

@@ -18,6 +18,10 @@ pub struct Counters {
     /// `(name, value)` pairs. Signed kernel values (Tcp MaxConn = -1) are
     /// kept as their two's-complement u64, as nstat shows them.
     pub values: Vec<(String, u64)>,
+    /// For each of `values`, the length of its section prefix (`Tcp` of
+    /// `TcpRetransSegs`, `Icmp6` of `Icmp6InMsgs`); see [`Counters::sectioned`].
+    /// Shorter than `values` when counters were added by hand.
+    sections: Vec<u8>,
 }
 
 fn parse_value(s: &str) -> Option<u64> {
@@ -34,7 +38,7 @@ pub fn parse_paired(path: &str, text: &str, out: &mut Counters) -> Result<()> {
         if header.trim().is_empty() {
             continue;
         }
-        let bad = |line, reason| Error::ProcFormat {
+        let bad = |line, reason| netobs_core::Error::ProcFormat {
             path: path.to_string(),
             line: line + 1,
             reason,
@@ -43,16 +47,16 @@ pub fn parse_paired(path: &str, text: &str, out: &mut Counters) -> Result<()> {
         let (m, vals) = lines.next().ok_or(bad(n, "header without a value line"))?;
         let (sect2, vals) = vals.split_once(':').ok_or(bad(m, "no section name"))?;
         if sect != sect2 {
-            return Err(bad(m, "value line of another section"));
+            return Err(bad(m, "value line of another section").into());
         }
         let names: Vec<&str> = names.split_whitespace().collect();
         let vals: Vec<&str> = vals.split_whitespace().collect();
         if names.len() != vals.len() {
-            return Err(bad(m, "different numbers of names and values"));
+            return Err(bad(m, "different numbers of names and values").into());
         }
         for (k, v) in names.iter().zip(vals) {
             let v = parse_value(v).ok_or(bad(m, "value is not a number"))?;
-            out.values.push((format!("{sect}{k}"), v));
+            out.push_sectioned(sect, k, v);
         }
     }
     Ok(())
@@ -66,18 +70,24 @@ pub fn parse_flat(path: &str, text: &str, out: &mut Counters) -> Result<()> {
             if line.trim().is_empty() {
                 continue;
             }
-            return Err(Error::ProcFormat {
+            return Err(netobs_core::Error::ProcFormat {
                 path: path.to_string(),
                 line: n + 1,
                 reason: "expected NAME VALUE",
-            });
+            }
+            .into());
         };
-        let v = parse_value(v).ok_or(Error::ProcFormat {
+        let v = parse_value(v).ok_or(netobs_core::Error::ProcFormat {
             path: path.to_string(),
             line: n + 1,
             reason: "value is not a number",
         })?;
-        out.values.push((k.to_string(), v));
+        // snmp6 names its sections by the prefix up to the `6` (Ip6,
+        // Icmp6, Udp6, UdpLite6), as node_exporter splits them.
+        match k.find('6') {
+            Some(i) => out.push_sectioned(&k[..=i], &k[i + 1..], v),
+            None => out.push_sectioned("", k, v),
+        }
     }
     Ok(())
 }
@@ -117,6 +127,26 @@ pub fn read_in(netns: &Netns) -> Result<Counters> {
 }
 
 impl Counters {
+    fn push_sectioned(&mut self, section: &str, field: &str, value: u64) {
+        // Keep `sections` parallel to `values` (hand-added entries have none).
+        self.sections.resize(self.values.len(), 0);
+        self.values.push((format!("{section}{field}"), value));
+        self.sections.push(u8::try_from(section.len()).unwrap_or(0));
+    }
+
+    /// Every counter as `(section, field, value)`: `("TcpExt",
+    /// "ListenDrops", 3)`, `("Ip6", "InOctets", 1500)`; the section of an
+    /// snmp6 name without a `6`, or of a counter added by hand, is empty.
+    pub fn sectioned(&self) -> impl Iterator<Item = (&str, &str, u64)> {
+        self.values.iter().enumerate().map(|(i, (name, v))| {
+            let at = usize::from(self.sections.get(i).copied().unwrap_or(0));
+            match (name.get(..at), name.get(at..)) {
+                (Some(s), Some(f)) => (s, f, *v),
+                _ => ("", name.as_str(), *v),
+            }
+        })
+    }
+
     /// The value of counter `name`.
     pub fn get(&self, name: &str) -> Option<u64> {
         self.values.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
@@ -126,9 +156,11 @@ impl Counters {
     /// arithmetic (the kernel's counters are unsigned long and wrap).
     pub fn delta(&self, earlier: &Counters) -> Counters {
         let mut out = Counters::default();
-        for (k, v) in &self.values {
+        for (i, (k, v)) in self.values.iter().enumerate() {
             if let Some(old) = earlier.get(k) {
+                out.sections.resize(out.values.len(), 0);
                 out.values.push((k.clone(), v.wrapping_sub(old)));
+                out.sections.push(self.sections.get(i).copied().unwrap_or(0));
             }
         }
         out
@@ -150,7 +182,7 @@ impl SockStat {
             if line.trim().is_empty() {
                 continue;
             }
-            let bad = |reason| Error::ProcFormat {
+            let bad = |reason| netobs_core::Error::ProcFormat {
                 path: path.to_string(),
                 line: n + 1,
                 reason,
@@ -158,7 +190,7 @@ impl SockStat {
             let (sect, rest) = line.split_once(':').ok_or(bad("no section name"))?;
             let words: Vec<&str> = rest.split_whitespace().collect();
             if words.len() % 2 != 0 {
-                return Err(bad("odd number of words"));
+                return Err(bad("odd number of words").into());
             }
             let mut kv = Vec::new();
             for p in words.chunks(2) {
@@ -209,15 +241,23 @@ mod tests {
         assert!(parse_paired("t", "Tcp: A\n", &mut c).is_err());
         assert!(parse_paired("t", "Tcp: A\nUdp: 1\n", &mut c).is_err());
         assert!(parse_flat("t", "X y\n", &mut c).is_err());
+        let s: Vec<_> = c.sectioned().collect();
+        assert_eq!(s[0], ("Tcp", "MaxConn", u64::MAX));
+        assert_eq!(s[2], ("Ip6", "InReceives", 12));
+        parse_paired("t", "TcpExt: ListenDrops\nTcpExt: 3\n", &mut c).unwrap();
+        assert_eq!(c.sectioned().last(), Some(("TcpExt", "ListenDrops", 3)));
+        assert_eq!(c.delta(&c).sectioned().last(), Some(("TcpExt", "ListenDrops", 0)));
     }
 
     #[test]
     fn delta_wraps() {
         let a = Counters {
             values: vec![("X".into(), 5)],
+            ..Default::default()
         };
         let b = Counters {
             values: vec![("X".into(), u64::MAX)],
+            ..Default::default()
         };
         assert_eq!(a.delta(&b).get("X"), Some(6));
     }

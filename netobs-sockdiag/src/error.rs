@@ -2,10 +2,13 @@
 
 use std::io;
 
+use netobs_core::{ErrorInfo, ErrorKind};
+
 /// Everything that can go wrong asking the kernel about sockets.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Netlink failed (socket, kernel error with its extended-ack text, decode).
+    /// Netlink failed (socket, kernel error with its extended-ack text,
+    /// decode), or a /proc file was not in the kernel's layout.
     #[error(transparent)]
     Netlink(#[from] netobs_core::Error),
     /// An ss filter expression that does not parse; `column` counts from 1
@@ -29,16 +32,6 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// A /proc file whose content is not in the expected format.
-    #[error("{path}: malformed line {line}: {reason}")]
-    ProcFormat {
-        /// The file.
-        path: String,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
 }
 
 impl Error {
@@ -55,6 +48,49 @@ impl Error {
         Error::Proc {
             path: path.into(),
             source,
+        }
+    }
+}
+
+impl ErrorInfo for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Netlink(e) => e.kind(),
+            Error::Filter { .. } | Error::UnknownState(_) => ErrorKind::InvalidInput,
+            Error::Proc { source, .. } => source.raw_os_error().map_or(ErrorKind::Io, ErrorKind::from_errno),
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        Error::errno(self)
+    }
+
+    fn capability(&self) -> Option<&'static str> {
+        match self {
+            Error::Netlink(e) => e.capability(),
+            _ => None,
+        }
+    }
+
+    fn kernel_message(&self) -> Option<&str> {
+        match self {
+            Error::Netlink(e) => e.kernel_message(),
+            _ => None,
+        }
+    }
+
+    fn subject(&self) -> Option<String> {
+        match self {
+            Error::Netlink(e) => e.subject(),
+            Error::Proc { path, .. } => Some(path.clone()),
+            _ => None,
+        }
+    }
+
+    fn column(&self) -> Option<usize> {
+        match self {
+            Error::Filter { column, .. } => Some(*column),
+            _ => None,
         }
     }
 }

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! `unix:` conditions match unix sockets by name in user space
-//! ([`Expr::matches_unix`]), as ss does; with [`ParseOptions::unix`] (ss
+//! ([`Expr::matches`] on a [`SocketKey::unix`]), as ss does; with [`ParseOptions::unix`] (ss
 //! `-x`) every address is such a pattern.
 //!
 //! As in ss, `and` and `or` have the same precedence and group from the
@@ -22,9 +22,11 @@
 //! Ports may be numbers or service names from /etc/services. Host names
 //! are refused: give addresses (ss would resolve them through DNS).
 
+use std::ffi::CStr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::error::{Error, Result};
+use crate::unix_diag::UnixName;
 
 /// Which end of the connection a condition looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,35 +81,52 @@ pub enum Expr {
     UnixName(End, String),
 }
 
-/// A packet or netlink socket as ss's filter sees it (misc/ss.c
-/// `packet_stats_print`, `netlink_show_one`): no addresses, a protocol
-/// number where the local address would be, ports and interface as below.
+/// A socket of any family as ss's filter sees it. misc/ss.c normalizes
+/// every family into one `struct sockstat` and `run_ssfilter` reads these
+/// fields of it, so one evaluator ([`Expr::matches`]) serves inet, unix,
+/// packet and netlink sockets; [`crate::query::SocketRecord::filter_key`]
+/// builds the key of any socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OtherKey {
-    /// Packet: the bound interface index; netlink: the port id.
-    pub lport: i32,
-    /// Packet: 0; netlink: -1.
-    pub rport: i32,
-    /// Packet: the bound interface index; netlink: 0.
+pub struct SocketKey<'a> {
+    /// The local address (`src` conditions).
+    pub local: KeyAddr<'a>,
+    /// The remote address (`dst` conditions).
+    pub remote: KeyAddr<'a>,
+    /// ss's `lport`: the local port (inet), the inode (unix), the bound
+    /// interface index (packet) or the port id (netlink, negative when the
+    /// kernel chose it).
+    pub lport: i64,
+    /// ss's `rport`: the remote port (inet), the peer's inode (unix, 0
+    /// when none), 0 (packet) or -1 (netlink).
+    pub rport: i64,
+    /// Bound interface index (inet, packet), 0 otherwise.
     pub iface: u32,
-    /// The protocol (EtherType in host order, or the netlink protocol),
-    /// the first word of ss's local address.
-    pub protocol: u32,
-    /// Packet: `autobound` holds when unbound with protocol 0; netlink: for
-    /// a negative (kernel-chosen) port id.
-    pub netlink: bool,
+    /// SO_MARK (inet), 0 otherwise.
+    pub mark: u32,
+    /// cgroup v2 id (inet), 0 otherwise.
+    pub cgroup: u64,
+    /// What `autobound` tests: for inet the kernel's SOCK_BINDPORT_LOCK bit
+    /// (not in a sock_diag answer: false here), for unix an unbound socket
+    /// or a kernel-chosen `@xxxxx` name, for packet an unbound socket of
+    /// protocol 0, for netlink a kernel-chosen (negative) port id.
+    pub autobound: bool,
 }
 
-/// A unix socket as ss's filter sees it (misc/ss.c `unix_show_sock`): its
-/// name, and its inode and its peer's as the "ports".
+/// An address in a [`SocketKey`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UnixKey<'a> {
-    /// Bound name, abstract ones with a leading `@`; None when unbound.
-    pub name: Option<&'a str>,
-    /// Socket inode (`sport` compares with it).
-    pub inode: u32,
-    /// Peer's inode, 0 when none (`dport` compares with it).
-    pub peer: u32,
+pub enum KeyAddr<'a> {
+    /// An inet address: prefixes match with the kernel's semantics (a v4
+    /// prefix also matches v4-mapped IPv6 addresses).
+    Inet(IpAddr),
+    /// A unix socket's name (None when unbound, and always for the peer,
+    /// whose name unix_diag does not give): `unix:` patterns match it as
+    /// ss prints it; an inet prefix never matches it.
+    Unix(Option<UnixName<'a>>),
+    /// What ss keeps as the address of a packet or netlink socket: the
+    /// protocol number as the first word, then zeros (the remote end: all
+    /// zeros). Inet prefixes are compared with these bytes, as ss's
+    /// `inet2_addr_match` does.
+    Bytes([u8; 16]),
 }
 
 /// The fields of a socket a filter looks at, for user-space evaluation.
@@ -171,88 +190,190 @@ impl HostCond {
     }
 }
 
+/// `bytes` NUL-terminated, in `stack` when they fit (unix names are at
+/// most 108 bytes), else in `heap`; None if they hold a NUL themselves.
+fn nul_terminated<'b>(
+    bytes: impl Iterator<Item = u8>,
+    stack: &'b mut [u8; 256],
+    heap: &'b mut Vec<u8>,
+) -> Option<&'b CStr> {
+    let mut n = 0;
+    for b in bytes {
+        if n < stack.len() - 1 {
+            stack[n] = b;
+        } else {
+            if n == stack.len() - 1 {
+                heap.extend_from_slice(&stack[..n]);
+            }
+            heap.push(b);
+        }
+        n += 1;
+    }
+    let buf: &[u8] = if n < stack.len() {
+        stack[n] = 0;
+        &stack[..=n]
+    } else {
+        heap.push(0);
+        heap
+    };
+    CStr::from_bytes_with_nul(buf).ok()
+}
+
+/// Whether a unix socket's name (as ss prints it; "" when unbound) fits a
+/// shell pattern, case-insensitively (misc/ss.c `unix_match`: fnmatch
+/// with FNM_CASEFOLD). A pattern with a NUL matches nothing.
+fn unix_match(pattern: &str, name: Option<&UnixName<'_>>) -> bool {
+    let (mut p_stack, mut p_heap) = ([0u8; 256], Vec::new());
+    let (mut t_stack, mut t_heap) = ([0u8; 256], Vec::new());
+    let text = name.into_iter().flat_map(|n| n.bytes());
+    match (
+        nul_terminated(pattern.bytes(), &mut p_stack, &mut p_heap),
+        nul_terminated(text, &mut t_stack, &mut t_heap),
+    ) {
+        (Some(p), Some(t)) => crate::sys::fnmatch_casefold(p, t),
+        _ => false,
+    }
+}
+
+impl<'a> SocketKey<'a> {
+    /// A unix socket (misc/ss.c `unix_show_sock`): its name as the local
+    /// address, its inode and its peer's (0: none) as the ports;
+    /// `autobound` for an unbound socket or a name the kernel chose
+    /// (`@` and five hex digits, net/unix/af_unix.c `unix_autobind`).
+    pub fn unix(name: Option<UnixName<'a>>, inode: u32, peer: u32) -> Self {
+        SocketKey {
+            local: KeyAddr::Unix(name),
+            remote: KeyAddr::Unix(None),
+            lport: i64::from(inode),
+            rport: i64::from(peer),
+            iface: 0,
+            mark: 0,
+            cgroup: 0,
+            autobound: name.is_none_or(|n| n.is_autobound()),
+        }
+    }
+
+    /// A packet socket (misc/ss.c `packet_stats_print`): the protocol
+    /// (EtherType, host order) as the first word of the local address, the
+    /// bound interface (0: all) as the local port and the interface, 0 as
+    /// the remote port; `autobound` when unbound with protocol 0.
+    pub fn packet(protocol: u16, iface: u32) -> Self {
+        SocketKey {
+            local: KeyAddr::Bytes(protocol_bytes(u32::from(protocol))),
+            remote: KeyAddr::Bytes([0; 16]),
+            lport: i64::from(iface as i32),
+            rport: 0,
+            iface,
+            mark: 0,
+            cgroup: 0,
+            autobound: iface == 0 && protocol == 0,
+        }
+    }
+
+    /// A netlink socket (misc/ss.c `netlink_show_one`): the protocol as the
+    /// first word of the local address, the port id (an int: negative when
+    /// the kernel chose it, which `autobound` tests) as the local port, -1
+    /// as the remote port.
+    pub fn netlink(protocol: u8, portid: i32) -> Self {
+        SocketKey {
+            local: KeyAddr::Bytes(protocol_bytes(u32::from(protocol))),
+            remote: KeyAddr::Bytes([0; 16]),
+            lport: i64::from(portid),
+            rport: -1,
+            iface: 0,
+            mark: 0,
+            cgroup: 0,
+            autobound: portid < 0,
+        }
+    }
+}
+
+/// ss's address bytes of a packet or netlink socket: the protocol as a
+/// native-endian first word, then zeros.
+fn protocol_bytes(protocol: u32) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&protocol.to_ne_bytes());
+    b
+}
+
+impl SockKey {
+    /// What the kernel's bytecode reads of an inet socket: its addresses
+    /// and ports, interface, mark and cgroup (0 where the answer has none);
+    /// `autobound` is not in an answer and is false.
+    pub fn of(s: &crate::InetSock<'_>) -> SockKey {
+        SockKey {
+            src: s.src(),
+            dst: s.dst(),
+            sport: s.sport(),
+            dport: s.dport(),
+            ifindex: s.interface(),
+            mark: s.mark().unwrap_or(0),
+            cgroup: s.cgroup_id().unwrap_or(0),
+            autobound: false,
+        }
+    }
+}
+
+impl From<SockKey> for SocketKey<'static> {
+    /// An inet socket's key: its addresses and ports, interface, mark,
+    /// cgroup and autobound bit.
+    fn from(s: SockKey) -> Self {
+        SocketKey {
+            local: KeyAddr::Inet(s.src),
+            remote: KeyAddr::Inet(s.dst),
+            lport: i64::from(s.sport),
+            rport: i64::from(s.dport),
+            iface: s.ifindex,
+            mark: s.mark,
+            cgroup: s.cgroup,
+            autobound: s.autobound,
+        }
+    }
+}
+
 impl Expr {
-    /// Evaluates the expression on one socket, with the kernel's semantics.
-    pub fn matches(&self, s: &SockKey) -> bool {
+    /// Evaluates the expression on one socket of any family with ss's
+    /// semantics (misc/ss.c `run_ssfilter`); on inet sockets these are the
+    /// kernel's (`inet_diag_bc_run`), so the result equals what the
+    /// compiled bytecode decides.
+    pub fn matches(&self, s: &SocketKey<'_>) -> bool {
+        let addr = |end: &End| if *end == End::Src { &s.local } else { &s.remote };
+        let port = |end: &End| if *end == End::Src { s.lport } else { s.rport };
         match self {
             Expr::And(a, b) => a.matches(s) && b.matches(s),
             Expr::Or(a, b) => a.matches(s) || b.matches(s),
             Expr::Not(a) => !a.matches(s),
-            Expr::Host(End::Src, c) => c.matches(s.src, s.sport),
-            Expr::Host(End::Dst, c) => c.matches(s.dst, s.dport),
-            Expr::PortGe(End::Src, p) => s.sport >= *p,
-            Expr::PortGe(End::Dst, p) => s.dport >= *p,
-            Expr::PortLe(End::Src, p) => s.sport <= *p,
-            Expr::PortLe(End::Dst, p) => s.dport <= *p,
-            Expr::Dev(i) => s.ifindex == *i,
+            Expr::Host(end, c) => {
+                let (addr, port) = (addr(end), port(end));
+                if c.port.is_some_and(|p| i64::from(p) != port) {
+                    return false;
+                }
+                let Some((prefix, bits)) = c.prefix else {
+                    return true;
+                };
+                match addr {
+                    KeyAddr::Inet(a) => c.matches(*a, port as u16),
+                    // ss compares the port and then the prefix with the
+                    // name's pointer bytes: never an inet prefix.
+                    KeyAddr::Unix(_) => false,
+                    KeyAddr::Bytes(data) => match prefix {
+                        IpAddr::V4(p) => prefix_match(data, &p.octets(), bits),
+                        IpAddr::V6(p) => prefix_match(data, &p.octets(), bits),
+                    },
+                }
+            }
+            Expr::PortGe(end, p) => port(end) >= i64::from(*p),
+            Expr::PortLe(end, p) => port(end) <= i64::from(*p),
+            Expr::Dev(i) => s.iface == *i,
             Expr::Mark { value, mask } => s.mark & mask == *value,
             Expr::Cgroup(id) => s.cgroup == *id,
             Expr::AutoBound => s.autobound,
-            // An inet condition never matches an inet socket by name.
-            Expr::UnixName(..) => false,
-        }
-    }
-
-    /// Evaluates the expression on a unix socket with ss's semantics
-    /// (misc/ss.c `run_ssfilter` on what `unix_show_sock` fills in): names
-    /// by pattern, ports as inodes, no interface, mark or cgroup (all 0),
-    /// autobound for unbound sockets and kernel-chosen `@xxxxx` names.
-    pub fn matches_unix(&self, s: &UnixKey<'_>) -> bool {
-        let port = |end: &End| if *end == End::Src { s.inode } else { s.peer };
-        match self {
-            Expr::And(a, b) => a.matches_unix(s) && b.matches_unix(s),
-            Expr::Or(a, b) => a.matches_unix(s) || b.matches_unix(s),
-            Expr::Not(a) => !a.matches_unix(s),
-            Expr::UnixName(End::Src, pat) => crate::sys::fnmatch_casefold(pat, s.name.unwrap_or("")),
-            Expr::UnixName(End::Dst, pat) => crate::sys::fnmatch_casefold(pat, ""),
-            // ss compares the port and then, for an address, the inet
-            // prefix, which a unix socket never has.
-            Expr::Host(end, c) => c.port.is_none_or(|p| u32::from(p) == port(end)) && c.prefix.is_none(),
-            Expr::PortGe(end, p) => port(end) >= u32::from(*p),
-            Expr::PortLe(end, p) => port(end) <= u32::from(*p),
-            Expr::Dev(i) => *i == 0,
-            Expr::Mark { value, .. } => *value == 0,
-            Expr::Cgroup(id) => *id == 0,
-            Expr::AutoBound => s.name.is_none_or(|n| {
-                n.len() == 6 && n.starts_with('@') && n[1..].bytes().all(|b| b"0123456789abcdef".contains(&b))
-            }),
-        }
-    }
-
-    /// Evaluates the expression on a packet or netlink socket with ss's
-    /// semantics: ports and interface as [`OtherKey`] says, and an address
-    /// prefix compared with the bytes of ss's local address (the protocol
-    /// number, then zeros) or remote address (zeros), as its
-    /// `inet2_addr_match` does for these families.
-    pub fn matches_other(&self, s: &OtherKey) -> bool {
-        let port = |end: &End| if *end == End::Src { s.lport } else { s.rport };
-        let mut local = [0u8; 16];
-        local[..4].copy_from_slice(&s.protocol.to_ne_bytes());
-        match self {
-            Expr::And(a, b) => a.matches_other(s) && b.matches_other(s),
-            Expr::Or(a, b) => a.matches_other(s) || b.matches_other(s),
-            Expr::Not(a) => !a.matches_other(s),
-            Expr::Host(end, c) => {
-                if c.port.is_some_and(|p| i32::from(p) != port(end)) {
-                    return false;
-                }
-                let Some((addr, bits)) = c.prefix else {
-                    return true;
-                };
-                let data = if *end == End::Src { &local[..] } else { &[0u8; 16][..] };
-                match addr {
-                    IpAddr::V4(a) => prefix_match(data, &a.octets(), bits),
-                    IpAddr::V6(a) => prefix_match(data, &a.octets(), bits),
-                }
-            }
-            Expr::PortGe(end, p) => port(end) >= i32::from(*p),
-            Expr::PortLe(end, p) => port(end) <= i32::from(*p),
-            Expr::Dev(i) => *i == s.iface,
-            Expr::Mark { value, .. } => *value == 0,
-            Expr::Cgroup(id) => *id == 0,
-            Expr::AutoBound if s.netlink => s.lport < 0,
-            Expr::AutoBound => s.lport == 0 && s.protocol == 0,
-            Expr::UnixName(..) => false,
+            // A name pattern matches unix sockets only: the socket's own
+            // name, or "" for the peer (misc/ss.c `unix_match`).
+            Expr::UnixName(end, pattern) => match addr(end) {
+                KeyAddr::Unix(name) => unix_match(pattern, name.as_ref()),
+                _ => false,
+            },
         }
     }
 
@@ -620,22 +741,7 @@ fn parse_port(s: &str, column: usize) -> Result<u16> {
 
 /// Looks `name` up in /etc/services for `proto`, as getservbyname does.
 pub fn service_port(name: &str, proto: &str) -> Option<u16> {
-    let text = std::fs::read_to_string("/etc/services").ok()?;
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("");
-        let mut words = line.split_whitespace();
-        let (Some(svc), Some(pp)) = (words.next(), words.next()) else {
-            continue;
-        };
-        let Some((port, p)) = pp.split_once('/') else { continue };
-        if p != proto {
-            continue;
-        }
-        if svc == name || words.any(|alias| alias == name) {
-            return port.parse().ok();
-        }
-    }
-    None
+    netobs_core::names::Services::system().port(name, proto)
 }
 
 fn parse_prefix(s: &str, column: usize) -> Result<(IpAddr, u8)> {
@@ -903,58 +1009,50 @@ mod tests {
 
     #[test]
     fn unix_names() {
-        let key = |name, inode, peer| UnixKey { name, inode, peer };
+        let key = |name: Option<&'static [u8]>, inode, peer| SocketKey::unix(name.map(UnixName::new), inode, peer);
         let e = p("src unix:/run/*.sock");
         assert_eq!(e, Expr::UnixName(End::Src, "/run/*.sock".into()));
         assert!(e.names_unix());
-        assert!(e.matches_unix(&key(Some("/run/a.sock"), 1, 0)));
-        assert!(
-            e.matches_unix(&key(Some("/RUN/A.SOCK"), 1, 0)),
-            "case-insensitive like ss"
-        );
-        assert!(!e.matches_unix(&key(Some("/run/a.sck"), 1, 0)));
-        assert!(!e.matches_unix(&key(None, 1, 0)));
+        assert!(e.matches(&key(Some(b"/run/a.sock"), 1, 0)));
+        assert!(e.matches(&key(Some(b"/RUN/A.SOCK"), 1, 0)), "case-insensitive like ss");
+        assert!(!e.matches(&key(Some(b"/run/a.sck"), 1, 0)));
+        assert!(!e.matches(&key(None, 1, 0)));
         // The peer's name is unknown to ss (""): only `*` matches it.
-        assert!(p("dst unix:*").matches_unix(&key(None, 1, 2)));
-        assert!(!p("dst unix:@x").matches_unix(&key(Some("@x"), 1, 2)));
+        assert!(p("dst unix:*").matches(&key(None, 1, 2)));
+        assert!(!p("dst unix:@x").matches(&key(Some(b"\0x"), 1, 2)));
         // Ports are inodes.
-        assert!(p("sport = :7").matches_unix(&key(None, 7, 0)));
-        assert!(p("dport > :2").matches_unix(&key(None, 7, 3)));
-        assert!(p("autobound").matches_unix(&key(Some("@0001f"), 1, 0)));
-        assert!(!p("autobound").matches_unix(&key(Some("@netobs"), 1, 0)));
+        assert!(p("sport = :7").matches(&key(None, 7, 0)));
+        assert!(p("dport > :2").matches(&key(None, 7, 3)));
+        assert!(p("autobound").matches(&key(Some(b"\x000001f"), 1, 0)));
+        assert!(p("autobound").matches(&key(None, 1, 0)));
+        assert!(!p("autobound").matches(&key(Some(b"\0netobs"), 1, 0)));
+        // Abstract names match as ss prints them: every NUL an `@`.
+        assert!(p("src unix:@a@b").matches(&key(Some(b"\0a\0b"), 1, 0)));
+        assert!(!p("src unix:@a").matches(&key(Some(b"\0a\0b"), 1, 0)));
         // With ss -x, plain addresses are patterns too.
         let o = ParseOptions { unix: true };
         let e = parse_with_options("src @netobs*", &NoNames, o).unwrap().unwrap();
-        assert!(e.matches_unix(&key(Some("@netobs-test"), 1, 0)));
+        assert!(e.matches(&key(Some(b"\0netobs-test"), 1, 0)));
         assert!(!p("sport = :22").names_unix());
+        // A long name is matched whole (it does not fit the stack buffer).
+        let long = [b'x'; 300];
+        assert!(p("src unix:x*x").matches(&SocketKey::unix(Some(UnixName::new(&long)), 1, 0)));
         // On inet sockets a name pattern is false: see the bytecode tests.
     }
 
     #[test]
     fn packet_and_netlink_keys() {
-        let packet = OtherKey {
-            lport: 2,
-            rport: 0,
-            iface: 2,
-            protocol: 0x0003,
-            netlink: false,
-        };
-        assert!(p("sport = :2").matches_other(&packet));
-        assert!(!p("sport = :22").matches_other(&packet));
-        assert!(p("dev 2 and dport = :0").matches_other(&packet));
-        assert!(!p("autobound").matches_other(&packet));
-        let netlink = OtherKey {
-            lport: -4100,
-            rport: -1,
-            iface: 0,
-            protocol: 0,
-            netlink: true,
-        };
-        assert!(p("autobound").matches_other(&netlink));
-        assert!(p("sport < :0").matches_other(&netlink));
+        let packet = SocketKey::packet(0x0003, 2);
+        assert!(p("sport = :2").matches(&packet));
+        assert!(!p("sport = :22").matches(&packet));
+        assert!(p("dev 2 and dport = :0").matches(&packet));
+        assert!(!p("autobound").matches(&packet));
+        let netlink = SocketKey::netlink(0, -4100);
+        assert!(p("autobound").matches(&netlink));
+        assert!(p("sport < :0").matches(&netlink));
         // The local "address" is the protocol number, then zeros.
-        assert!(p("src 0.0.0.0/8").matches_other(&netlink));
-        assert!(!p("src unix:*").matches_other(&netlink));
+        assert!(p("src 0.0.0.0/8").matches(&netlink));
+        assert!(!p("src unix:*").matches(&netlink));
     }
 
     #[test]

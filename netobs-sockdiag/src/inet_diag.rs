@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use netobs_core::nlattr::{field, AttrIndex};
 use netobs_core::{DecodeError, MsgBuf, NlMsg};
 
-use crate::tcp_info::TcpInfo;
+use crate::tcp_info::{InfoFields, TcpInfo};
 use crate::wire::{split_msg, u32_at, u32s};
 
 /// `SOCK_DIAG_BY_FAMILY` (include/uapi/linux/sock_diag.h).
@@ -514,6 +514,11 @@ impl<'a> InetSock<'a> {
     pub fn mptcp_info(&self) -> Option<MptcpInfo> {
         self.attrs.bytes_of(attr::INFO).map(MptcpInfo::parse)
     }
+    /// The fields of the `struct mptcp_info` of an MPTCP socket that the
+    /// kernel sent ([`MPTCP_INFO_FIELDS`]), with their values.
+    pub fn mptcp_info_fields(&self) -> Option<InfoFields<'a>> {
+        Some(InfoFields::new(self.attrs.bytes_of(attr::INFO)?, MPTCP_INFO_FIELDS))
+    }
     /// Congestion control name (INET_DIAG_CONG).
     pub fn congestion(&self) -> Option<&'a str> {
         self.attrs.str(attr::CONG)
@@ -627,7 +632,9 @@ pub struct MemInfo {
 
 /// `u32 sk_meminfo[SK_MEMINFO_VARS]` (include/uapi/linux/sock_diag.h); the
 /// last two entries are newer and `None` when the kernel sends fewer.
+/// With the `serde` feature the two newer entries serialize as 0 when absent.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[allow(missing_docs)]
 pub struct SkMemInfo {
     pub rmem_alloc: u32,
@@ -637,7 +644,15 @@ pub struct SkMemInfo {
     pub fwd_alloc: u32,
     pub wmem_queued: u32,
     pub optmem: u32,
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::query::serde_fields::zero_if_none")
+    )]
     pub backlog: Option<u32>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::query::serde_fields::zero_if_none")
+    )]
     pub drops: Option<u32>,
 }
 
@@ -767,6 +782,35 @@ pub struct MptcpInfo {
     pub bytes_received: u64,
     pub bytes_acked: u64,
 }
+
+/// Names, offsets and sizes of the fields of `struct mptcp_info`
+/// (include/uapi/linux/mptcp.h, without the `mptcpi_` prefix), in struct
+/// order; `subflows_total` and the `last_*` times are 6.10+.
+pub const MPTCP_INFO_FIELDS: &[(&str, usize, usize)] = &[
+    ("subflows", 0, 1),
+    ("add_addr_signal", 1, 1),
+    ("add_addr_accepted", 2, 1),
+    ("subflows_max", 3, 1),
+    ("add_addr_signal_max", 4, 1),
+    ("add_addr_accepted_max", 5, 1),
+    ("flags", 8, 4),
+    ("token", 12, 4),
+    ("write_seq", 16, 8),
+    ("snd_una", 24, 8),
+    ("rcv_nxt", 32, 8),
+    ("local_addr_used", 40, 1),
+    ("local_addr_max", 41, 1),
+    ("csum_enabled", 42, 1),
+    ("retransmits", 44, 4),
+    ("bytes_retrans", 48, 8),
+    ("bytes_sent", 56, 8),
+    ("bytes_received", 64, 8),
+    ("bytes_acked", 72, 8),
+    ("subflows_total", 80, 1),
+    ("last_data_sent", 84, 4),
+    ("last_data_recv", 88, 4),
+    ("last_ack_recv", 92, 4),
+];
 
 impl MptcpInfo {
     /// Reads the struct from `b`, zero-filling what a shorter one lacks.

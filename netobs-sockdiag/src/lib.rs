@@ -10,6 +10,9 @@
 //! - [`filter`] parses ss's filter language; [`bytecode`] compiles it to
 //!   the kernel's inet_diag bytecode so the kernel drops what is not wanted.
 //! - [`owners`] maps socket inodes to processes (`ss -p`).
+//! - [`query`] is what `ss` lists: the dumps it runs, one
+//!   [`query::SocketRecord`] per socket of any family, and the pipeline
+//!   that runs the dumps; [`fmt`] writes what ss prints for a record.
 //! - [`counters`] reads /proc/net/snmp, netstat, snmp6 and sockstat
 //!   (`nstat`, `netstat -s`, `ss -s`).
 #![doc = include_str!("../README.md")]
@@ -21,11 +24,13 @@ pub mod cgroup;
 pub mod counters;
 pub mod error;
 pub mod filter;
+pub mod fmt;
 pub mod inet_diag;
 pub mod netlink_diag;
 pub mod owners;
 pub mod packet_diag;
 pub mod proc_net;
+pub mod query;
 #[allow(unsafe_code)]
 mod sys;
 pub mod tcp_info;
@@ -53,7 +58,7 @@ pub struct SockDiag {
 }
 
 /// Which source listed the sockets of an inet request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InetSource {
     /// The kernel's sock_diag dump.
     SockDiag,
@@ -138,17 +143,7 @@ impl SockDiag {
                 continue;
             }
             if let Some(b) = req.bytecode {
-                let key = filter::SockKey {
-                    src: s.src(),
-                    dst: s.dst(),
-                    sport: s.sport(),
-                    dport: s.dport(),
-                    ifindex: 0,
-                    mark: 0,
-                    cgroup: 0,
-                    autobound: false,
-                };
-                if !bytecode::run(b, &key) {
+                if !bytecode::run(b, &filter::SockKey::of(&s)) {
                     continue;
                 }
             }
@@ -259,9 +254,7 @@ pub fn decode_all(buf: &[u8]) -> usize {
                 }
             }
             if let Some(i) = s.tcp_info() {
-                for &(_, off, size) in tcp_info::TCP_INFO_FIELDS {
-                    let _ = i.bytes().get(off..off + size);
-                }
+                let _ = i.fields().count();
                 let _ = (
                     i.rtt(),
                     i.snd_wscale(),
@@ -270,17 +263,7 @@ pub fn decode_all(buf: &[u8]) -> usize {
                     i.received_ce_bytes(),
                 );
             }
-            let key = filter::SockKey {
-                src: s.src(),
-                dst: s.dst(),
-                sport: s.sport(),
-                dport: s.dport(),
-                ifindex: s.interface(),
-                mark: 0,
-                cgroup: 0,
-                autobound: false,
-            };
-            let _ = bytecode::run(m.payload(), &key);
+            let _ = bytecode::run(m.payload(), &filter::SockKey::of(&s));
         }
         if let Ok(u) = unix_diag::UnixSock::parse(&m) {
             let _ = (u.name(), u.vfs(), u.peer(), u.rqlen(), u.meminfo(), u.uid());
@@ -300,6 +283,41 @@ pub fn decode_all(buf: &[u8]) -> usize {
         if let Ok(l) = netlink_diag::NetlinkSock::parse(&m) {
             let _ = (l.groups().count(), l.flags(), l.meminfo(), l.cookie());
         }
+        show_all(m.payload());
     }
     n
+}
+
+/// Reads `payload` as a record of every origin and writes what ss prints
+/// for it with every option (but lookups of interfaces, owners and process
+/// names), for [`decode_all`].
+fn show_all(payload: &[u8]) {
+    use query::{Origin, SocketRecord};
+    let Ok(names) = fmt::Names::new(&Netns::Current) else {
+        return;
+    };
+    let names = names.with_cgroup_paths(Default::default());
+    let opts = fmt::Options {
+        numeric: true,
+        timers: true,
+        details: true,
+        memory: true,
+        info: true,
+        oneline: false,
+    };
+    for origin in [
+        Origin::Netlink,
+        Origin::Packet,
+        Origin::Unix,
+        Origin::Inet(Proto::Tcp, InetSource::SockDiag),
+        Origin::Inet(Proto::Mptcp, InetSource::SockDiag),
+    ] {
+        if let Ok(r) = SocketRecord::parse(origin, payload) {
+            let _ = (r.filter_key(), r.state_name(), r.to_owned_record());
+            let mut text = String::new();
+            for extra in fmt::extras(&r, &opts, &names, None) {
+                let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{extra}"));
+            }
+        }
+    }
 }

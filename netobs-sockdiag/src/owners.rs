@@ -41,6 +41,13 @@ fn comm_of_stat(stat: &str) -> &str {
     &rest[..rest.find(')').unwrap_or(rest.len())]
 }
 
+/// The command of process `pid` as /proc/PID/stat shows it (at most 15
+/// bytes); None when the process is gone.
+pub fn command_of(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.contains('(').then(|| comm_of_stat(&stat).to_owned())
+}
+
 fn parse_socket_link(link: &[u8]) -> Option<u32> {
     let inner = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
     std::str::from_utf8(inner).ok()?.parse().ok()

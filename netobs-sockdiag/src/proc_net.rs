@@ -116,7 +116,7 @@ pub fn inet_diag_messages(table: &str, family: Family, path: &str) -> Result<Vec
         if line.trim().is_empty() {
             continue;
         }
-        out.push(encode(line, family).ok_or_else(|| Error::ProcFormat {
+        out.push(encode(line, family).ok_or_else(|| netobs_core::Error::ProcFormat {
             path: path.to_owned(),
             line: i + 1,
             reason: "expected `sl: local remote st tx:rx tr:when retrnsmt uid timeout inode ref pointer`",

@@ -3,7 +3,7 @@
 //! path for each descriptor; and the C library's fnmatch(3), whose patterns
 //! ss's unix name filters use.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -22,12 +22,9 @@ pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> io
 }
 
 /// fnmatch(3) with FNM_CASEFOLD and no other flag (misc/ss.c `unix_match`):
-/// `*` and `?` also match `/`. A text or pattern with a NUL cannot match.
-pub(crate) fn fnmatch_casefold(pattern: &str, text: &str) -> bool {
-    let (Ok(p), Ok(t)) = (CString::new(pattern), CString::new(text)) else {
-        return false;
-    };
+/// `*` and `?` also match `/`.
+pub(crate) fn fnmatch_casefold(pattern: &CStr, text: &CStr) -> bool {
     // SAFETY: both are NUL-terminated strings that outlive the call;
     // fnmatch only reads them.
-    unsafe { libc::fnmatch(p.as_ptr(), t.as_ptr(), libc::FNM_CASEFOLD) == 0 }
+    unsafe { libc::fnmatch(pattern.as_ptr(), text.as_ptr(), libc::FNM_CASEFOLD) == 0 }
 }

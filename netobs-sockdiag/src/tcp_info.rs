@@ -165,6 +165,46 @@ fields! {
     received_ce_bytes: u32 = 272;
 }
 
+/// `(name, value)` of each field of a kernel info struct that the kernel
+/// sent, in struct order, ending at the first field beyond the bytes it
+/// sent (an older kernel's shorter struct): for generic printers, JSON and
+/// table bindings, like `netobs_core::rtnetlink::LinkStats64::fields`.
+/// [`TcpInfo::fields`] walks `struct tcp_info`;
+/// [`InetSock::mptcp_info_fields`](crate::InetSock::mptcp_info_fields)
+/// walks `struct mptcp_info`.
+#[derive(Clone, Debug)]
+pub struct InfoFields<'a> {
+    bytes: &'a [u8],
+    layout: &'static [(&'static str, usize, usize)],
+    next: usize,
+}
+
+impl<'a> InfoFields<'a> {
+    /// The fields of `layout` (name, offset, size in bytes: 1, 2, 4 or 8)
+    /// read from `bytes`.
+    pub fn new(bytes: &'a [u8], layout: &'static [(&'static str, usize, usize)]) -> Self {
+        InfoFields { bytes, layout, next: 0 }
+    }
+}
+
+impl Iterator for InfoFields<'_> {
+    type Item = (&'static str, u64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let &(name, off, size) = self.layout.get(self.next)?;
+        let b = self.bytes.get(off..off + size)?;
+        let value = match *b {
+            [a] => u64::from(a),
+            [a, b] => u64::from(u16::from_ne_bytes([a, b])),
+            [a, b, c, d] => u64::from(u32::from_ne_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => u64::from_ne_bytes([a, b, c, d, e, f, g, h]),
+            _ => return None,
+        };
+        self.next += 1;
+        Some((name, value))
+    }
+}
+
 /// TCPI_OPT_TIMESTAMPS.
 pub const TCPI_OPT_TIMESTAMPS: u8 = 1;
 /// TCPI_OPT_SACK.
@@ -187,6 +227,11 @@ impl<'a> TcpInfo<'a> {
     /// The bytes the kernel sent (may be longer than what this crate reads).
     pub fn bytes(&self) -> &'a [u8] {
         self.b
+    }
+
+    /// Every field of [`TCP_INFO_FIELDS`] the kernel sent, with its value.
+    pub fn fields(&self) -> InfoFields<'a> {
+        InfoFields::new(self.b, TCP_INFO_FIELDS)
     }
 
     /// Whether TCPI_OPT_* bit `opt` is set.
@@ -212,5 +257,35 @@ impl<'a> TcpInfo<'a> {
     /// tcpi_fastopen_client_fail (bits 1-2 of byte 7).
     pub fn fastopen_client_fail(&self) -> Option<u8> {
         self.b.get(7).map(|v| (v >> 1) & 3)
+    }
+}
+
+/// A `struct tcp_info` kept beyond its dump (the bytes the kernel sent).
+/// With the `serde` feature it serializes as an object of the fields the
+/// kernel sent ([`TcpInfo::fields`]), in struct order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedTcpInfo(Vec<u8>);
+
+impl OwnedTcpInfo {
+    /// A copy of `bytes` (a [`TcpInfo::bytes`]).
+    pub fn new(bytes: &[u8]) -> Self {
+        OwnedTcpInfo(bytes.to_vec())
+    }
+
+    /// The view of the kept bytes.
+    pub fn view(&self) -> TcpInfo<'_> {
+        TcpInfo::new(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for OwnedTcpInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (name, value) in self.view().fields() {
+            m.serialize_entry(name, &value)?;
+        }
+        m.end()
     }
 }

@@ -66,6 +66,64 @@ pub fn write_request(buf: &mut MsgBuf, states: u32, show: UnixShow) {
     buf.push(&r);
 }
 
+/// A unix socket's bound name, shown as ss shows it (misc/ss.c
+/// `unix_show_sock`): an abstract name (its first byte NUL) with every
+/// NUL written as `@`, so `\0a\0b` is `@a@b`; a path name up to its
+/// first NUL. Display writes bytes that are not UTF-8 as U+FFFD, as
+/// `String::from_utf8_lossy` does (ss writes them raw).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnixName<'a>(&'a [u8]);
+
+impl<'a> UnixName<'a> {
+    /// The name of the bytes [`UnixSock::name`] gives.
+    pub fn new(raw: &'a [u8]) -> Self {
+        UnixName(raw)
+    }
+
+    /// The bytes as the kernel sent them (a path without its NUL).
+    pub fn raw(&self) -> &'a [u8] {
+        self.0
+    }
+
+    /// Whether the name is in the abstract namespace.
+    pub fn is_abstract(&self) -> bool {
+        self.0.first() == Some(&0)
+    }
+
+    /// The bytes ss prints: NULs of an abstract name as `@`.
+    pub fn bytes(&self) -> impl Iterator<Item = u8> + 'a {
+        let at = self.is_abstract();
+        self.0.iter().map(move |&b| if at && b == 0 { b'@' } else { b })
+    }
+
+    /// Whether ss's `autobound` holds for the name as it prints it: `@`
+    /// and five lowercase hex digits, the names the kernel gives sockets
+    /// bound without one (net/unix/af_unix.c `unix_autobind`).
+    pub fn is_autobound(&self) -> bool {
+        let b = self.0;
+        b.len() == 6 && matches!(b[0], 0 | b'@') && b[1..].iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    }
+}
+
+impl std::fmt::Display for UnixName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = self.is_abstract();
+        for chunk in self.0.utf8_chunks() {
+            let mut valid = chunk.valid();
+            while let Some(z) = valid.find('\0').filter(|_| at) {
+                f.write_str(&valid[..z])?;
+                f.write_str("@")?;
+                valid = &valid[z + 1..];
+            }
+            f.write_str(valid)?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{fffd}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One AF_UNIX socket, borrowed from the receive buffer.
 #[derive(Clone, Debug)]
 pub struct UnixSock<'a> {
@@ -162,5 +220,25 @@ impl<'a> UnixSock<'a> {
     /// The raw attribute index.
     pub fn attrs(&self) -> &AttrIndex<'a, { attr::MAX }> {
         &self.attrs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_print_as_ss_prints_them() {
+        let show = |raw: &[u8]| UnixName::new(raw).to_string();
+        assert_eq!(show(b"\0a\0b"), "@a@b");
+        assert_eq!(show(b"\0netobs\0inner\0"), "@netobs@inner@");
+        assert_eq!(show(b"/run/x.sock"), "/run/x.sock");
+        assert_eq!(show(b"\0caf\xc3\xa9-\xff-x"), "@caf\u{e9}-\u{fffd}-x");
+        assert_eq!(show(b"\0\xff\0"), "@\u{fffd}@");
+        assert_eq!(UnixName::new(b"\0a\0b").bytes().collect::<Vec<_>>(), b"@a@b");
+        assert!(UnixName::new(b"\x000001f").is_autobound());
+        assert!(UnixName::new(b"@0001f").is_autobound(), "ss tests the printed name");
+        assert!(!UnixName::new(b"\x000001F").is_autobound());
+        assert!(!UnixName::new(b"\0netobs").is_autobound());
     }
 }

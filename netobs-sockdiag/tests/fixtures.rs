@@ -9,6 +9,11 @@ use proptest::prelude::*;
 
 const DUMP: &[u8] = include_bytes!("data/inet_tcp.bin");
 
+mod common {
+    pub mod ss_world;
+}
+use common::ss_world;
+
 #[test]
 fn decodes_the_recorded_dump() {
     let socks: Vec<InetSock<'_>> = NlMsgs::new(DUMP)
@@ -127,4 +132,69 @@ fn record_fixture() {
         }
     }
     std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/inet_tcp.bin"), out).unwrap();
+}
+
+/// One record per socket of every family, read back from what it was
+/// parsed from, with ss's names and the keys its filter reads.
+#[test]
+fn records_of_every_family() {
+    use netobs_sockdiag::query::{Endpoint, SocketRecord};
+    let world = ss_world::answers();
+    let records: Vec<SocketRecord<'_>> = world
+        .iter()
+        .map(|(origin, payload)| {
+            let r = SocketRecord::parse(*origin, payload).unwrap();
+            assert_eq!(r.origin(), *origin);
+            assert_eq!(r.payload(), &payload[..]);
+            r
+        })
+        .collect();
+    let netids: std::collections::BTreeSet<&str> = records.iter().map(|r| r.netid).collect();
+    for n in [
+        "nl", "p_raw", "p_dgr", "u_str", "u_dgr", "u_seq", "tcp", "udp", "raw", "mptcp",
+    ] {
+        assert!(netids.contains(n), "{n} missing from {netids:?}");
+    }
+    // Abstract names as ss prints them, also to its filter.
+    let names: Vec<String> = records
+        .iter()
+        .filter_map(|r| match r.local {
+            Endpoint::Unix { name: Some(n), .. } => Some(n.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(names.iter().any(|n| n == "@netobs@inner@"), "{names:?}");
+    let inner = filter::parse("src unix:@netobs@*").unwrap().unwrap();
+    let matching: Vec<_> = records.iter().filter(|r| inner.matches(&r.filter_key())).collect();
+    assert_eq!(matching.len(), 1);
+    // The packet socket bound to lo (index 1) is its own "port" and interface.
+    let lo = filter::parse("dev 1 and sport = :1").unwrap().unwrap();
+    assert!(records
+        .iter()
+        .any(|r| r.netid == "p_dgr" && lo.matches(&r.filter_key())));
+    // Packet and netlink sockets are UNCONN.
+    assert!(records
+        .iter()
+        .filter(|r| matches!(r.netid, "nl" | "p_raw" | "p_dgr"))
+        .all(|r| r.state_name() == "UNCONN"));
+}
+
+/// ss's netids for types it does not know (misc/ss.c `unix_netid_name`,
+/// `packet_show_sock`): a unix socket is `u_dgr`, a packet socket `p_dgr`.
+#[test]
+fn unknown_socket_types_get_ss_netids() {
+    use netobs_sockdiag::query::{packet_netid, unix_netid, Origin, SocketRecord};
+    assert_eq!(unix_netid(libc::SOCK_STREAM as u8), "u_str");
+    assert_eq!(unix_netid(libc::SOCK_SEQPACKET as u8), "u_seq");
+    assert_eq!(unix_netid(libc::SOCK_DGRAM as u8), "u_dgr");
+    assert_eq!(unix_netid(9), "u_dgr");
+    assert_eq!(packet_netid(libc::SOCK_RAW as u8), "p_raw");
+    assert_eq!(packet_netid(9), "p_dgr");
+    // A unix_diag_msg of type 9, state 7, inode 42, no attributes.
+    let mut msg = [0u8; 16];
+    msg[0] = libc::AF_UNIX as u8;
+    (msg[1], msg[2]) = (9, 7);
+    msg[4..8].copy_from_slice(&42u32.to_ne_bytes());
+    let r = SocketRecord::parse(Origin::Unix, &msg).unwrap();
+    assert_eq!((r.netid, r.state_name(), r.inode), ("u_dgr", "UNCONN", 42));
 }

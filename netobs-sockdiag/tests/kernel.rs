@@ -46,27 +46,16 @@ fn world(conns: usize) -> World {
     World { ns, _keep: keep }
 }
 
-fn key(s: &netobs_sockdiag::InetSock<'_>) -> SockKey {
-    SockKey {
-        src: s.src(),
-        dst: s.dst(),
-        sport: s.sport(),
-        dport: s.dport(),
-        ifindex: s.interface(),
-        mark: s.mark().unwrap_or(0),
-        cgroup: s.cgroup_id().unwrap_or(0),
-        autobound: false,
-    }
-}
-
 /// `(src, sport, dst, dport)` of every TCP socket the kernel answers with.
 fn dump(diag: &mut SockDiag, bc: Option<&[u8]>) -> Vec<(IpAddr, u16, IpAddr, u16, SockKey)> {
     let mut v = Vec::new();
     for family in [Family::Inet, Family::Inet6] {
         let mut req = InetRequest::new(family, Proto::Tcp, States::ALL);
         req.bytecode = bc;
-        diag.for_each_inet(&req, |s| v.push((s.src(), s.sport(), s.dst(), s.dport(), key(s))))
-            .unwrap();
+        diag.for_each_inet(&req, |s| {
+            v.push((s.src(), s.sport(), s.dst(), s.dport(), SockKey::of(s)))
+        })
+        .unwrap();
     }
     v.sort_by_key(|x| (x.0, x.1, x.2, x.3));
     v
@@ -199,14 +188,14 @@ fn kernel_filtering_equals_user_space_evaluation() {
             let bc = bytecode::compile(&e);
             bytecode::audit(&bc, true).unwrap();
             let got = dump(&mut diag.borrow_mut(), Some(&bc));
-            let want: Vec<_> = all.iter().filter(|x| e.matches(&x.4)).cloned().collect();
+            let want: Vec<_> = all.iter().filter(|x| e.matches(&x.4.into())).cloned().collect();
             prop_assert_eq!(got.len(), want.len(), "{} ({} bytes of bytecode)", text, bc.len());
             for (g, k) in got.iter().zip(&want) {
                 prop_assert_eq!((g.0, g.1, g.2, g.3), (k.0, k.1, k.2, k.3));
             }
             // Our interpreter agrees with the kernel too.
             for x in &all {
-                prop_assert_eq!(bytecode::run(&bc, &x.4), e.matches(&x.4), "{}", text);
+                prop_assert_eq!(bytecode::run(&bc, &x.4), e.matches(&x.4.into()), "{}", text);
             }
             Ok(())
         })
@@ -375,4 +364,63 @@ fn counters_move_with_traffic() {
 fn unknown_namespace_is_a_clear_error() {
     let e = SockDiag::open_in(&Netns::named("netobs-no-such-namespace")).unwrap_err();
     assert!(e.to_string().contains("netobs-no-such-namespace"), "{e}");
+}
+
+/// The three pipelines of a query (sequential, parallel, with owners) list
+/// the same sockets in the same order, with the filter applied to every
+/// family.
+#[test]
+fn query_pipelines_agree() {
+    use netobs_sockdiag::query::{Pipeline, Query, SocketRecord, Table};
+    if !privileged("query_pipelines_agree") {
+        return;
+    }
+    let w = world(4);
+    let netns = Netns::named(w.ns.name());
+    let dir = std::env::temp_dir().join(format!("netobs-query-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("q.sock");
+    let p2 = path.clone();
+    let _unix = netns
+        .run(move || {
+            let l = UnixListener::bind(&p2).unwrap();
+            let c = UnixStream::connect(&p2).unwrap();
+            (l, c, UnixDatagram::unbound().unwrap())
+        })
+        .unwrap();
+    let row = |r: &SocketRecord<'_>| format!("{} {} {:?} {:?} {}", r.netid, r.state, r.local, r.remote, r.inode);
+    for filter in [None, Some("sport >= :7000"), Some("not src unix:*q.sock")] {
+        let mut q = Query::new(&Table::ALL[1..]);
+        q.states = States::ALL;
+        q.filter = filter.map(|f| filter::parse(f).unwrap().unwrap());
+        let mut sequential = Vec::new();
+        q.run(&netns, Pipeline::Sequential, |r| sequential.push(row(r)))
+            .unwrap();
+        let mut parallel = Vec::new();
+        q.run(&netns, Pipeline::Parallel { workers: 2 }, |r| parallel.push(row(r)))
+            .unwrap();
+        let mut owned = Vec::new();
+        q.run_with_owners(&netns, |r, _| owned.push(row(r))).unwrap();
+        assert_eq!(sequential, parallel, "{filter:?}");
+        assert_eq!(sequential, owned, "{filter:?}");
+        assert!(!sequential.is_empty(), "{filter:?}");
+        if let Some(f) = filter {
+            let e = filter::parse(f).unwrap().unwrap();
+            let mut all = Query::new(&Table::ALL[1..]);
+            all.states = States::ALL;
+            let mut want = Vec::new();
+            all.run(&netns, Pipeline::Sequential, |r| {
+                if e.matches(&r.filter_key()) {
+                    want.push(row(r));
+                }
+            })
+            .unwrap();
+            assert_eq!(
+                sequential, want,
+                "{f}: the kernel's bytecode and the user-space evaluator agree"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -117,6 +117,14 @@ impl TestNetns {
     }
 
     /// `ip netns exec NAME CMD ARGS...`, returning the whole output.
+    /// A command that runs `program` inside this namespace (`ip netns exec
+    /// NAME program`), for tests that spawn and talk to it.
+    pub fn command(&self, program: &str) -> std::process::Command {
+        let mut c = std::process::Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
     pub fn exec(&self, cmd: &str, args: &[&str]) -> Output {
         let mut a = vec!["netns", "exec", &self.name, cmd];
         a.extend_from_slice(args);
@@ -198,6 +206,17 @@ impl TestNetns {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+    }
+}
+
+/// `d`, stretched where the tests run in an emulated VM (the kernel legs
+/// of scripts/test-kernels set NETOBS_KERNEL_LEG): idle timeouts that mean
+/// "nothing more is coming" must outlast the guest's slowest moments.
+pub fn patience(d: std::time::Duration) -> std::time::Duration {
+    if std::env::var_os("NETOBS_KERNEL_LEG").is_some() {
+        d * 5
+    } else {
+        d
     }
 }
 

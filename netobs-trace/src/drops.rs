@@ -17,9 +17,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use netobs_core::Netns;
-use netobs_sockdiag::{Family, InetRequest, Proto, SockDiag, States};
+use netobs_core::stop::Stop;
 
+use crate::devices::{DeviceEvents, DeviceSeen, DeviceTrail, Direction};
 use crate::error::{Error, Result};
 use crate::format::{EventFormat, FieldRef, SymbolTable};
 use crate::kallsyms::Kallsyms;
@@ -110,6 +110,11 @@ impl KfreeSkb {
         self.rx_sk.is_some()
     }
 
+    /// Whether the event carries the drop reason (5.17 and later).
+    pub fn has_reason(&self) -> bool {
+        self.reason.is_some()
+    }
+
     /// Whether trace_pipe prints `location` as a symbol (`%pS`). Where the
     /// print format says `%p`, the text shows a hashed pointer that names
     /// no function, and only the binary ring gives the address.
@@ -185,8 +190,8 @@ impl DropFilter {
             let v = kfree.reasons.value(name).ok_or_else(|| Error::Parse {
                 what: "drop reason".into(),
                 msg: format!(
-                    "{name:?} is not a drop reason of this kernel (known: {})",
-                    kfree.reasons.entries().map(|(_, n)| n).collect::<Vec<_>>().join(" ")
+                    "{name:?} is not a drop reason of this kernel (closest: {}; all in skb/kfree_skb/format)",
+                    kfree.reasons.closest(name, 3).join(", ")
                 ),
             })?;
             terms.push(format!("reason == {v}"));
@@ -326,30 +331,36 @@ pub struct DropDetail<'a> {
     pub stack: &'a [u64],
     /// The TCP socket `rx_sk` points at, when known.
     pub tcp: Option<TcpSocket>,
+    /// The device the skb was last seen on (after
+    /// [`DropMonitor::enable_devices`]), when its trail is known.
+    pub device: Option<DeviceSeen<'a>>,
 }
 
-/// TCP socket states by cookie, from sock_diag dumps of chosen namespaces.
+/// Where the TCP join of [`DropMonitor::enable_tcp_flows_with`] looks up
+/// the state of a socket it knows only by its cookie (a socket older than
+/// the monitor that has not changed state since).
+///
 /// The cookie is the join key: tracepoints show the kernel's socket
-/// address, sock_diag never does, and both show the cookie.
+/// address, sock_diag never does, and both show the cookie
+/// (`sock_gen_cookie`, net/core/sock_diag.c). netobs-trace reads no
+/// sockets itself; the `netobs` facade implements this over sock_diag for
+/// chosen namespaces (`netobs::correlate`).
+pub trait SocketStates: std::fmt::Debug + Send + Sync {
+    /// Replaces `states` with cookie -> TCP state (the kernel's `TCP_*`
+    /// number) of every TCP socket this source can see.
+    fn tcp_states(&mut self, states: &mut HashMap<u64, u32>) -> Result<()>;
+}
+
+/// The states a [`SocketStates`] gave at its last look.
 #[derive(Debug)]
 struct SocketSnapshot {
-    diags: Vec<SockDiag>,
+    source: Box<dyn SocketStates>,
     states: HashMap<u64, u32>,
 }
 
 impl SocketSnapshot {
     fn take(&mut self) -> Result<()> {
-        self.states.clear();
-        for diag in &mut self.diags {
-            for family in [Family::Inet, Family::Inet6] {
-                let req = InetRequest::new(family, Proto::Tcp, States::ALL);
-                let states = &mut self.states;
-                diag.for_each_inet(&req, |s| {
-                    states.insert(s.cookie(), s.state_raw() as u32);
-                })?;
-            }
-        }
-        Ok(())
+        self.source.tcp_states(&mut self.states)
     }
 }
 
@@ -424,10 +435,57 @@ impl TcpFlows {
 }
 
 fn emit(f: &mut impl FnMut(&DropDetail<'_>), drop: SkbDrop, stack: &[u64], tcp: Option<TcpSocket>) {
-    f(&DropDetail { drop, stack, tcp });
+    f(&DropDetail {
+        drop,
+        stack,
+        tcp,
+        device: None,
+    });
+}
+
+/// The device join of [`DropMonitor::enable_devices`].
+#[derive(Debug)]
+struct Devices {
+    events: DeviceEvents,
+    trail: DeviceTrail,
+    /// Device events read and not learned yet: (time stamp, skbaddr, name
+    /// id or [`FREED`], direction).
+    seen: Vec<(u64, u64, u32, Direction)>,
+    /// Drops read with a time stamp after the read began, joined by the
+    /// next poll (a device event of theirs may still sit in a CPU buffer
+    /// that was read before it was written).
+    later: Vec<(SkbDrop, Vec<u64>)>,
+}
+
+/// The buffer size per CPU the device join asks for: it records several
+/// events per frame of the whole host between reads.
+const DEVICE_JOIN_BUFFER_KB: u64 = 4096;
+
+/// The name id standing for `skb:consume_skb` in [`Devices::seen`].
+const FREED: u32 = u32::MAX;
+
+impl Devices {
+    fn learn(&mut self, (ts, addr, id, dir): (u64, u64, u32, Direction)) {
+        if id == FREED {
+            self.trail.forget(addr);
+        } else {
+            self.trail.learn_id(ts, addr, id, dir);
+        }
+    }
 }
 
 /// A running drop monitor on a private instance.
+///
+/// Its scope is the whole host: `skb:kfree_skb` fires for every skb freed
+/// as dropped in every network namespace, and its record names neither
+/// namespace nor device (NET_DM's alerts name the input device only in
+/// packet mode, and no namespace). A [`DropFilter`] narrows by protocol,
+/// reason, location or receiving socket, never by namespace. To keep the
+/// drops of one namespace or device, join them to their devices with
+/// [`DropMonitor::enable_devices`] (or to their TCP sockets with
+/// [`DropMonitor::enable_tcp_flows_with`]) and keep those whose device or
+/// socket is yours; `netobs::diagnose` does this and says how sure each
+/// join is.
 #[derive(Debug)]
 pub struct DropMonitor {
     source: Source,
@@ -437,6 +495,7 @@ pub struct DropMonitor {
     stacks: Option<KernelStack>,
     stack_buf: Vec<u64>,
     tcp: Option<TcpFlows>,
+    devices: Option<Devices>,
     instance: Instance,
 }
 
@@ -622,6 +681,7 @@ impl DropMonitor {
                             stacks: None,
                             stack_buf: Vec::new(),
                             tcp: None,
+                            devices: None,
                             instance,
                         })
                     }
@@ -669,6 +729,7 @@ impl DropMonitor {
             stacks: None,
             stack_buf: Vec::new(),
             tcp: None,
+            devices: None,
             instance,
         })
     }
@@ -689,14 +750,13 @@ impl DropMonitor {
         Ok(())
     }
 
-    /// Joins drops to TCP sockets in the caller's namespace: see
-    /// [`DropMonitor::enable_tcp_flows_in`].
-    pub fn enable_tcp_flows(&mut self) -> Result<()> {
-        self.enable_tcp_flows_in(&[Netns::Current])
-    }
-
     /// Joins each drop's `rx_sk` to its TCP socket, reported by
     /// [`DropMonitor::poll_detailed`] with addresses, ports and state.
+    ///
+    /// The tracepoint is host-wide: drops of every namespace are still
+    /// seen; `states` only says where the states of sockets known by
+    /// cookie are looked up (`netobs::correlate` offers sock_diag of
+    /// chosen namespaces).
     ///
     /// The kernel shows a socket's address (`rx_sk`, `skaddr`) only in
     /// tracepoints, and sock_diag shows only its cookie; the join goes
@@ -706,11 +766,11 @@ impl DropMonitor {
     /// segment an established socket receives, every read, every
     /// destruction: sockets older than the monitor, with their cookie). The
     /// state of a socket known only by cookie comes from a sock_diag dump
-    /// of `netns` (taken now, retaken at most once per poll when a cookie
+    /// of `states` (taken now, retaken at most once per poll when a cookie
     /// is not in it). tcp_probe fires for every received segment, so this
     /// costs in proportion to TCP traffic; listeners that neither change
     /// state nor receive data stay unknown.
-    pub fn enable_tcp_flows_in(&mut self, netns: &[Netns]) -> Result<()> {
+    pub fn enable_tcp_flows_with(&mut self, states: Box<dyn SocketStates>) -> Result<()> {
         self.need_tracepoint("TCP flows")?;
         if !self.kfree.has_rx_sk() {
             return Err(self.kfree.no_rx_sk("joining drops to their TCP sockets"));
@@ -721,7 +781,7 @@ impl DropMonitor {
             msg: "no TCP_CLOSE in the state table".into(),
         })?;
         let mut snapshot = SocketSnapshot {
-            diags: netns.iter().map(SockDiag::open_in).collect::<Result<_, _>>()?,
+            source: states,
             states: HashMap::new(),
         };
         snapshot.take()?;
@@ -743,9 +803,49 @@ impl DropMonitor {
         Ok(())
     }
 
+    /// Joins each drop to the device its skb was last seen on
+    /// ([`DropDetail::device`]): enables `net:netif_receive_skb`,
+    /// `net:net_dev_queue` and `skb:consume_skb` in the same instance,
+    /// unfiltered, switches the instance to the `mono` trace clock so
+    /// records of different CPUs can be ordered (time stamps are then
+    /// CLOCK_MONOTONIC ns) and grows its buffers to at least 4 MiB per CPU.
+    /// A device event older than `max_age` at the drop does not join. See
+    /// [`crate::devices`] for what such a join can and cannot tell.
+    ///
+    /// Costs one event per device hop of every frame on the host, and one
+    /// per consumed skb. Drops come out of [`DropMonitor::poll_detailed`]
+    /// in time-stamp order, each once every CPU buffer has been read after
+    /// it happened: a drop from the last moments of one read comes out of
+    /// the next (so read once more after the period you care about).
+    pub fn enable_devices(&mut self, max_age: Duration) -> Result<()> {
+        self.need_tracepoint("the device join")?;
+        if matches!(self.source, Source::Text(_)) {
+            return Err(Error::Parse {
+                what: "the device join".into(),
+                msg: format!(
+                    "needs the binary ring reader, and this instance is read as text ({})",
+                    self.text_fallback_reason().unwrap_or("")
+                ),
+            });
+        }
+        let events = DeviceEvents::new(self.instance.tracefs())?;
+        self.instance.set_trace_clock("mono")?;
+        if self.instance.buffer_size_kb()? < DEVICE_JOIN_BUFFER_KB {
+            self.instance.set_buffer_size_kb(DEVICE_JOIN_BUFFER_KB)?;
+        }
+        events.enable(&self.instance)?;
+        self.devices = Some(Devices {
+            events,
+            trail: DeviceTrail::new(u64::try_from(max_age.as_nanos()).unwrap_or(u64::MAX)),
+            seen: Vec::new(),
+            later: Vec::new(),
+        });
+        Ok(())
+    }
+
     /// Like [`DropMonitor::poll`], with each drop's kernel stack (after
     /// [`DropMonitor::enable_stacks`]; innermost first, empty if not
-    /// recorded) and TCP socket (after [`DropMonitor::enable_tcp_flows`]).
+    /// recorded) and TCP socket (after [`DropMonitor::enable_tcp_flows_with`]).
     /// A drop whose socket is not known yet when its CPU's page is read
     /// waits for the other CPUs' pages of the same read (the event that
     /// names the socket may have run on another CPU), so drops can come
@@ -770,12 +870,24 @@ impl DropMonitor {
         if let Some(t) = tcp.as_deref_mut() {
             t.refreshed = false;
         }
+        let mut devices = self.devices.as_mut();
+        let defer_all = devices.is_some();
+        // Every event written before this instant is in a buffer now, so
+        // it is read below: drops up to it can be joined after this read.
+        let read_start = if defer_all { crate::sys::monotonic_ns() } else { 0 };
         let mut err = None;
-        let mut waiting: Vec<(SkbDrop, Vec<u64>)> = Vec::new();
+        let mut waiting: Vec<(SkbDrop, Vec<u64>)> = devices
+            .as_deref_mut()
+            .map(|d| std::mem::take(&mut d.later))
+            .unwrap_or_default();
         // Emits a drop now, or keeps it for after the read when its socket
         // or the socket's state is not known yet: the event that tells may
-        // be in another CPU's page of this read.
+        // be in another CPU's page of this read. With the device join every
+        // drop waits, to be joined in time-stamp order.
         let mut settle = |d: SkbDrop, stack: &[u64], tcp: &Option<&mut TcpFlows>| {
+            if defer_all {
+                return waiting.push((d, stack.to_vec()));
+            }
             let sock = match tcp.as_deref() {
                 Some(t) if d.rx_sk != 0 => match t.known(d.rx_sk) {
                     None => return waiting.push((d, stack.to_vec())),
@@ -799,6 +911,10 @@ impl DropMonitor {
                     if let Some(p) = pending.replace(d) {
                         settle(p, &[], &tcp);
                     }
+                } else if let Some(e) = devices.as_deref().and_then(|d| d.events.decode(&rec)) {
+                    let dev = devices.as_deref_mut().expect("decoded by it");
+                    let id = e.name.map_or(FREED, |n| dev.trail.intern(n));
+                    dev.seen.push((e.timestamp, e.skbaddr, id, e.direction));
                 } else if let Some(e) = tcp.as_deref().and_then(|t| t.decoder.decode(&rec)) {
                     tcp.as_deref_mut().expect("decoded by it").learn(&e);
                 } else if let (Some(st), Some(p)) = (&stacks, pending) {
@@ -812,6 +928,13 @@ impl DropMonitor {
                 settle(p, &[], &tcp);
             }
         })?;
+        if let Some(dev) = devices.as_deref_mut() {
+            dev.seen.sort_by_key(|e| e.0);
+            waiting.sort_by_key(|(d, _)| d.timestamp);
+            let cut = waiting.partition_point(|(d, _)| d.timestamp <= read_start);
+            dev.later = waiting.split_off(cut);
+        }
+        let mut next_event = 0;
         for (d, stack) in waiting {
             let sock = match tcp.as_deref_mut().map(|t| t.resolve(d.rx_sk)) {
                 Some(Ok(s)) => s,
@@ -821,7 +944,36 @@ impl DropMonitor {
                 }
                 None => None,
             };
-            emit(&mut f, d, &stack, sock);
+            let device = match devices.as_deref_mut() {
+                Some(dev) => {
+                    while let Some(&e) = dev.seen.get(next_event) {
+                        if e.0 > d.timestamp {
+                            break;
+                        }
+                        dev.learn(e);
+                        next_event += 1;
+                    }
+                    dev.trail.take(d.skbaddr, d.timestamp)
+                }
+                None => None,
+            };
+            f(&DropDetail {
+                drop: d,
+                stack: &stack,
+                tcp: sock,
+                device,
+            });
+        }
+        if let Some(dev) = devices {
+            // Learn what came before the read began; keep the rest for the
+            // drops carried to the next poll.
+            let mut rest = std::mem::take(&mut dev.seen);
+            let keep = next_event.max(rest.partition_point(|e| e.0 <= read_start));
+            for &e in &rest[next_event..keep] {
+                dev.learn(e);
+            }
+            rest.drain(..keep);
+            dev.seen = rest;
         }
         match err {
             Some(e) => Err(e),
@@ -834,9 +986,20 @@ impl DropMonitor {
         self.filter.as_deref()
     }
 
-    /// The TCP state decoder, after [`DropMonitor::enable_tcp_flows`].
+    /// The TCP state decoder, after [`DropMonitor::enable_tcp_flows_with`].
     pub fn tcp_decoder(&self) -> Option<&TcpDecoder> {
         self.tcp.as_ref().map(|t| &t.decoder)
+    }
+
+    /// Makes a waiting [`poll`](Self::poll) (and
+    /// [`poll_detailed`](Self::poll_detailed)) return at once when `stop` is
+    /// tripped, whatever the backend.
+    pub fn set_stop(&mut self, stop: &Stop) {
+        match &mut self.source {
+            Source::Raw(r) => r.set_stop(stop),
+            Source::Text(t) => t.reader.set_stop(stop),
+            Source::NetDm(n) => n.set_stop(stop),
+        }
     }
 
     /// The backend in use; [`DropMonitor::net_dm_error`] says why NET_DM
@@ -1189,6 +1352,14 @@ impl DropCounter {
         match self.counting {
             Counting::Hist { .. } => CountSource::Hist,
             Counting::Ring { .. } => CountSource::Ring,
+        }
+    }
+
+    /// Makes the ring path's waiting [`counts`](Self::counts) return at
+    /// once when `stop` is tripped (the kernel path never waits).
+    pub fn set_stop(&mut self, stop: &Stop) {
+        if let Counting::Ring { mon, .. } = &mut self.counting {
+            mon.set_stop(stop);
         }
     }
 

@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use netobs_core::{ErrorInfo, ErrorKind};
+
 /// Everything that can go wrong controlling tracefs or decoding its data.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -94,7 +96,7 @@ pub enum Error {
     #[error("/proc/kallsyms shows zero addresses: need root (kptr_restrict hides them from others)")]
     KallsymsHidden,
     /// Any other system call failure on a path.
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}: {}", path.display(), io_text(source))]
     Io {
         /// What was being done.
         what: String,
@@ -107,9 +109,25 @@ pub enum Error {
     /// A netlink error from netobs-core (the NET_DM backend).
     #[error(transparent)]
     Netlink(#[from] netobs_core::Error),
-    /// A sock_diag dump failed (the TCP join's socket snapshot).
-    #[error(transparent)]
-    Sockdiag(#[from] netobs_sockdiag::Error),
+    /// The TCP join's [`crate::SocketStates`] source failed (a sock_diag
+    /// dump, for the facade's).
+    #[error("look up socket states: {source}")]
+    SocketStates {
+        /// The OS errno behind it, when there is one.
+        errno: Option<i32>,
+        /// The source's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// An OS error as strerror text and errno name (`Permission denied
+/// (EACCES)`), without Rust's " (os error N)".
+fn io_text(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => format!("{} ({})", netobs_core::error::strerror(n), errno_name(n)),
+        None => e.to_string(),
+    }
 }
 
 fn hint_text(h: &Option<String>) -> String {
@@ -155,7 +173,8 @@ impl Error {
         Error::Io { what, path, source }
     }
 
-    /// The OS errno behind this error, when there is one.
+    /// The OS errno behind this error, when there is one (as
+    /// [`ErrorInfo::errno`]).
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Io { source, .. } => source.raw_os_error(),
@@ -175,7 +194,64 @@ impl Error {
             // A feature the running kernel does not offer.
             Error::Unsupported { .. } => Some(libc::EOPNOTSUPP),
             Error::Netlink(e) => e.errno(),
-            Error::Sockdiag(e) => e.errno(),
+            Error::SocketStates { errno, .. } => *errno,
+            // /proc/kallsyms shows zeros to non-root: a permission problem.
+            Error::KallsymsHidden => Some(libc::EPERM),
+            Error::NoSuchEvent { .. } => Some(libc::ENOENT),
+            _ => None,
+        }
+    }
+}
+
+impl ErrorInfo for Error {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotMounted | Error::Unsupported { .. } | Error::NoSuchField { .. } => ErrorKind::Unsupported,
+            Error::Permission { .. } | Error::KallsymsHidden => ErrorKind::Permission,
+            Error::Refused { .. } => match self.errno() {
+                Some(e) => match ErrorKind::from_errno(e) {
+                    k @ (ErrorKind::Permission | ErrorKind::NotFound | ErrorKind::Unsupported) => k,
+                    _ => ErrorKind::Kernel,
+                },
+                None => ErrorKind::Kernel,
+            },
+            Error::NoSuchEvent { .. } => ErrorKind::NotFound,
+            Error::Filter { .. } => ErrorKind::InvalidInput,
+            Error::Parse { .. } | Error::Page { .. } => ErrorKind::Decode,
+            Error::Io { source, .. } => source.raw_os_error().map_or(ErrorKind::Io, ErrorKind::from_errno),
+            Error::Netlink(e) => e.kind(),
+            Error::SocketStates { errno, .. } => errno.map_or(ErrorKind::Io, ErrorKind::from_errno),
+        }
+    }
+
+    fn errno(&self) -> Option<i32> {
+        Error::errno(self)
+    }
+
+    fn capability(&self) -> Option<&'static str> {
+        match self {
+            Error::Permission { .. } | Error::KallsymsHidden => Some("CAP_SYS_ADMIN"),
+            Error::Netlink(e) => e.capability(),
+            _ => None,
+        }
+    }
+
+    fn kernel_message(&self) -> Option<&str> {
+        match self {
+            Error::Filter { log, .. } => Some(log),
+            Error::Netlink(e) => e.kernel_message(),
+            _ => None,
+        }
+    }
+
+    fn subject(&self) -> Option<String> {
+        match self {
+            Error::Permission { path, .. }
+            | Error::Refused { path, .. }
+            | Error::Unsupported { path, .. }
+            | Error::Io { path, .. } => Some(path.display().to_string()),
+            Error::NoSuchEvent { system, event, .. } => Some(format!("{system}:{event}")),
+            Error::Netlink(e) => e.subject(),
             _ => None,
         }
     }

@@ -158,6 +158,27 @@ impl SymbolTable {
         self.entries.iter().find(|(_, n)| n == name).map(|(v, _)| *v)
     }
 
+    /// Up to `n` names closest to `name` (case-insensitive edit distance,
+    /// names containing it first), for "did you mean" messages instead of
+    /// the whole table.
+    pub fn closest(&self, name: &str, n: usize) -> Vec<&str> {
+        let want = name.to_ascii_uppercase();
+        let mut scored: Vec<(usize, &str)> = self
+            .entries()
+            .map(|(_, e)| {
+                let upper = e.to_ascii_uppercase();
+                let d = if upper.contains(&want) || want.contains(&upper) {
+                    0
+                } else {
+                    edit_distance(&want, &upper)
+                };
+                (d, e)
+            })
+            .collect();
+        scored.sort();
+        scored.into_iter().take(n).map(|(_, e)| e).collect()
+    }
+
     /// Every (value, name) pair, in the kernel's order.
     pub fn entries(&self) -> impl Iterator<Item = (u64, &str)> {
         self.entries.iter().map(|(v, n)| (*v, n.as_str()))
@@ -439,5 +460,43 @@ mod tests {
         assert_eq!(st.unresolved(), ["TCP_ESTABLISHED".to_owned()]);
         st.resolve_from(other.symbols("newstate").unwrap());
         assert_eq!(f.symbols("state").unwrap().name(1), Some("TCP_ESTABLISHED"));
+    }
+}
+
+/// Levenshtein distance of two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod closest_tests {
+    use super::*;
+
+    #[test]
+    fn closest_names_first_by_containment_then_distance() {
+        let t = SymbolTable {
+            entries: vec![
+                (2, "NO_SOCKET".into()),
+                (3, "PKT_TOO_SMALL".into()),
+                (4, "TCP_CSUM".into()),
+                (5, "UNHANDLED_PROTO".into()),
+            ],
+            unresolved: Vec::new(),
+        };
+        assert_eq!(t.closest("socket", 1), ["NO_SOCKET"]);
+        assert_eq!(t.closest("UNHANDLED_PROT", 2)[0], "UNHANDLED_PROTO");
+        assert_eq!(t.closest("TCP_CSUMM", 1), ["TCP_CSUM"]);
+        assert_eq!(t.closest("x", 9).len(), 4);
     }
 }

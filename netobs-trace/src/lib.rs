@@ -2,9 +2,13 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod btf;
+pub mod devices;
 pub mod drops;
 pub mod error;
 pub mod format;
+pub mod frames;
+pub mod graph;
 pub mod hist;
 pub mod kallsyms;
 pub mod net_dm;
@@ -17,7 +21,7 @@ pub mod tracefs;
 
 pub use drops::{
     CountSource, DropCounter, DropCounts, DropDetail, DropFilter, DropKey, DropMonitor, KernelStack, KfreeSkb, SkbDrop,
-    StackCounts, TcpSocket,
+    SocketStates, StackCounts, TcpSocket,
 };
 pub use error::{Error, Result};
 pub use format::{EventFormat, Field, FieldRef, SymbolTable};

@@ -13,17 +13,15 @@
 //! - packet mode (NET_DM_CMD_PACKET_ALERT): one message per dropped packet
 //!   with NET_DM_ATTR_* attributes.
 
-use std::os::fd::AsFd;
 use std::time::Duration;
 
-use netobs_core::genl::{genl_request, GENL_HDRLEN};
+use netobs_core::genl::{GenlSocket, GENL_HDRLEN};
 use netobs_core::nlattr::{AttrIndex, Attrs};
-use netobs_core::nlmsg::{decode_status, MsgBuf, NlMsgs};
-use netobs_core::socket::{NetlinkSocket, Protocol};
+use netobs_core::nlmsg::decode_status;
+use netobs_core::stop::Stop;
 use netobs_core::DecodeError;
 
 use crate::error::{Error, Result};
-use crate::sys;
 
 /// The family name the kernel registers.
 pub const FAMILY: &str = "NET_DM";
@@ -41,6 +39,10 @@ pub const CMD_START: u8 = 3;
 pub const CMD_STOP: u8 = 4;
 /// A packet-mode alert.
 pub const CMD_PACKET_ALERT: u8 = 5;
+/// Ask for the current configuration (5.4 and later).
+pub const CMD_CONFIG_GET: u8 = 6;
+/// The answer to NET_DM_CMD_CONFIG_GET.
+pub const CMD_CONFIG_NEW: u8 = 7;
 /// Ask for the kernel's own loss counters.
 pub const CMD_STATS_GET: u8 = 8;
 /// The answer to NET_DM_CMD_STATS_GET.
@@ -258,15 +260,20 @@ pub enum Alert<'a> {
     Other(u8),
 }
 
-/// Parses the payload of a NET_DM message (`genlmsghdr`, then attributes;
-/// the family has no header of its own).
-pub fn parse_alert(payload: &[u8]) -> std::result::Result<Alert<'_>, DecodeError> {
-    let attrs = payload.get(GENL_HDRLEN..).ok_or(DecodeError::Truncated {
+/// The attributes after a NET_DM message's genlmsghdr.
+fn genl_attributes(payload: &[u8]) -> std::result::Result<&[u8], DecodeError> {
+    payload.get(GENL_HDRLEN..).ok_or(DecodeError::Truncated {
         what: "genlmsghdr",
         offset: 0,
         need: GENL_HDRLEN,
         have: payload.len(),
-    })?;
+    })
+}
+
+/// Parses the payload of a NET_DM message (`genlmsghdr`, then attributes;
+/// the family has no header of its own).
+pub fn parse_alert(payload: &[u8]) -> std::result::Result<Alert<'_>, DecodeError> {
+    let attrs = genl_attributes(payload)?;
     match payload[0] {
         CMD_ALERT => {
             // The one NLA_UNSPEC attribute holding net_dm_alert_msg.
@@ -296,6 +303,23 @@ pub struct NetDmConfig {
     pub queue_len: u32,
 }
 
+impl NetDmConfig {
+    /// Decodes a NET_DM_CMD_CONFIG_NEW answer (genlmsghdr first).
+    pub fn parse(payload: &[u8]) -> std::result::Result<Self, DecodeError> {
+        let idx = AttrIndex::<16>::parse(genl_attributes(payload)?)?;
+        idx.check_sizes(&[(ATTR_ALERT_MODE, 1), (ATTR_TRUNC_LEN, 4), (ATTR_QUEUE_LEN, 4)])?;
+        let d = NetDmConfig::default();
+        Ok(NetDmConfig {
+            mode: match idx.u8(ATTR_ALERT_MODE) {
+                Some(1) => AlertMode::Packet,
+                _ => AlertMode::Summary,
+            },
+            trunc_len: idx.u32(ATTR_TRUNC_LEN).unwrap_or(d.trunc_len),
+            queue_len: idx.u32(ATTR_QUEUE_LEN).unwrap_or(d.queue_len),
+        })
+    }
+}
+
 impl Default for NetDmConfig {
     fn default() -> Self {
         NetDmConfig {
@@ -309,12 +333,15 @@ impl Default for NetDmConfig {
 /// A started NET_DM monitor joined to the "events" group; stopped on drop.
 #[derive(Debug)]
 pub struct NetDm {
-    sock: NetlinkSocket,
+    sock: GenlSocket,
     /// Requests (stats) go on their own socket: on the group's socket a
     /// reply would have to be fished out from among alerts.
-    ctl: NetlinkSocket,
-    family: u16,
-    rx: Vec<u8>,
+    ctl: GenlSocket,
+    stop: Option<Stop>,
+    /// The configuration found at open, put back at drop: NET_DM keeps
+    /// its mode across users, and the next one (the real dropwatch, which
+    /// sets no mode unless asked) would otherwise inherit ours.
+    previous: Option<NetDmConfig>,
 }
 
 impl NetDm {
@@ -322,72 +349,74 @@ impl NetDm {
     /// drop monitoring (NET_DM_ATTR_SW_DROPS) and joins the group. On a
     /// kernel without the family: [`netobs_core::Error::NoSuchFamily`].
     pub fn open(config: &NetDmConfig) -> Result<Self> {
-        let mut sock = NetlinkSocket::open(Protocol::Generic)?;
-        let fam = sock.genl_family(FAMILY)?;
-        let family = fam.id;
-        let group = fam.mcast_group(GROUP).ok_or_else(|| Error::Parse {
-            what: "NET_DM family".into(),
-            msg: format!("no {GROUP:?} multicast group (groups: {:?})", fam.mcast_groups),
-        })?;
-        let mut req = MsgBuf::new();
-        genl_request(&mut req, family, CMD_CONFIG, 2).attr_u8(ATTR_ALERT_MODE, config.mode as u8);
-        if config.mode == AlertMode::Packet {
-            req.attr_u32(ATTR_TRUNC_LEN, config.trunc_len)
-                .attr_u32(ATTR_QUEUE_LEN, config.queue_len);
+        let mut sock = GenlSocket::open(FAMILY)?;
+        if sock.family().mcast_group(GROUP).is_none() {
+            return Err(Error::Parse {
+                what: "NET_DM family".into(),
+                msg: format!(
+                    "no {GROUP:?} multicast group (groups: {:?})",
+                    sock.family().mcast_groups
+                ),
+            });
         }
-        sock.ack(&mut req)?;
-        let mut req = MsgBuf::new();
-        genl_request(&mut req, family, CMD_START, 2).attr(ATTR_SW_DROPS, &[]);
-        sock.ack(&mut req)?;
-        sys::netlink_join_group(sock.as_fd(), group).map_err(|e| sock_error("join the NET_DM events group", e))?;
+        // Kernels before 5.4 cannot say their configuration: nothing to restore.
+        sock.begin(CMD_CONFIG_GET, 2);
+        let previous = match sock.request() {
+            Ok(reply) => NetDmConfig::parse(reply.payload()).ok(),
+            Err(_) => None,
+        };
+        send_config(&mut sock, config)?;
+        sock.begin(CMD_START, 2).attr(ATTR_SW_DROPS, &[]);
+        sock.ack()?;
+        sock.join(GROUP)?;
         Ok(NetDm {
             sock,
-            ctl: NetlinkSocket::open(Protocol::Generic)?,
-            family,
-            rx: vec![0; 64 * 1024],
+            ctl: GenlSocket::open(FAMILY)?,
+            stop: None,
+            previous,
         })
     }
 
-    /// Hands every alert available now to `f`, waiting up to `timeout`
-    /// when none is. Returns the number of alerts.
-    pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&Alert<'_>)) -> Result<usize> {
-        let mut ready = Vec::new();
-        sys::poll_readable(&[self.sock.as_fd()], timeout, &mut ready)
-            .map_err(|e| sock_error("poll the NET_DM socket", e))?;
-        let mut n = 0;
-        loop {
-            let len = match sys::recv_datagram(self.sock.as_fd(), &mut self.rx) {
-                Ok(len) => len,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(n),
-                Err(e) => return Err(sock_error("receive NET_DM alerts", e)),
-            };
-            if len > self.rx.len() {
-                // Cut off: grow for the next one and say so.
-                self.rx.resize(len, 0);
-                return Err(Error::Parse {
-                    what: "NET_DM alert".into(),
-                    msg: format!("datagram of {len} bytes was truncated; buffer grown, alert lost"),
-                });
-            }
-            for msg in NlMsgs::new(&self.rx[..len]) {
-                let msg = msg.map_err(netobs_core::Error::from)?;
-                if msg.kind() != self.family {
-                    decode_status(&msg)?;
-                    continue;
-                }
-                f(&parse_alert(msg.payload()).map_err(netobs_core::Error::from)?);
-                n += 1;
-            }
-        }
+    /// Makes a waiting [`poll`](Self::poll) return at once when `stop` is
+    /// tripped.
+    pub fn set_stop(&mut self, stop: &Stop) {
+        self.stop = Some(stop.clone());
     }
+
+    /// Hands every alert available now to `f`, waiting up to `timeout`
+    /// when none is (a tripped [`Stop`] or EINTR ends the wait). Returns
+    /// the number of alerts.
+    pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&Alert<'_>)) -> Result<usize> {
+        let family = self.sock.family().id;
+        let mut n = 0;
+        self.sock.recv_events(timeout, self.stop.as_ref(), |msg| {
+            if msg.kind() != family {
+                return decode_status(msg);
+            }
+            f(&parse_alert(msg.payload())?);
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+}
+
+/// NET_DM_CMD_CONFIG with `config` (refused with EBUSY while monitoring).
+fn send_config(sock: &mut GenlSocket, config: &NetDmConfig) -> Result<()> {
+    let req = sock.begin(CMD_CONFIG, 2).attr_u8(ATTR_ALERT_MODE, config.mode as u8);
+    if config.mode == AlertMode::Packet {
+        req.attr_u32(ATTR_TRUNC_LEN, config.trunc_len)
+            .attr_u32(ATTR_QUEUE_LEN, config.queue_len);
+    }
+    sock.ack()?;
+    Ok(())
 }
 
 impl NetDm {
     /// The kernel's loss counters (NET_DM_CMD_STATS_GET).
     pub fn stats(&mut self) -> Result<NetDmStats> {
-        let mut req = MsgBuf::new();
-        genl_request(&mut req, self.family, CMD_STATS_GET, 2);
-        let reply = self.ctl.request(&mut req)?;
+        self.ctl.begin(CMD_STATS_GET, 2);
+        let reply = self.ctl.request()?;
         match parse_alert(reply.payload()).map_err(netobs_core::Error::from)? {
             Alert::Stats(s) => Ok(s),
             other => Err(Error::Parse {
@@ -398,22 +427,36 @@ impl NetDm {
     }
 }
 
-/// An OS error on the NET_DM socket, as netobs-core reports socket errors.
-fn sock_error(op: &'static str, source: std::io::Error) -> Error {
-    Error::Netlink(netobs_core::Error::Io { op, source })
-}
-
 impl Drop for NetDm {
     fn drop(&mut self) {
-        let mut req = MsgBuf::new();
-        genl_request(&mut req, self.family, CMD_STOP, 2).attr(ATTR_SW_DROPS, &[]);
-        let _ = self.sock.ack(&mut req);
+        self.sock.begin(CMD_STOP, 2).attr(ATTR_SW_DROPS, &[]);
+        let _ = self.sock.ack();
+        if let Some(previous) = self.previous {
+            let _ = send_config(&mut self.ctl, &previous);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_answer_parses_and_defaults() {
+        let mut p = vec![CMD_CONFIG_NEW, 2, 0, 0];
+        p.extend_from_slice(&[5, 0, 1, 0, 1, 0, 0, 0]);
+        p.extend_from_slice(&[8, 0, 9, 0]);
+        p.extend_from_slice(&100u32.to_ne_bytes());
+        p.extend_from_slice(&[8, 0, 11, 0]);
+        p.extend_from_slice(&50u32.to_ne_bytes());
+        let c = NetDmConfig::parse(&p).unwrap();
+        assert_eq!((c.mode, c.trunc_len, c.queue_len), (AlertMode::Packet, 100, 50));
+        let c = NetDmConfig::parse(&[CMD_CONFIG_NEW, 2, 0, 0]).unwrap();
+        assert_eq!(c, NetDmConfig::default());
+        assert!(NetDmConfig::parse(&[CMD_CONFIG_NEW]).is_err());
+        // A wrong-sized mode attribute is an error, not a guess.
+        assert!(NetDmConfig::parse(&[CMD_CONFIG_NEW, 2, 0, 0, 8, 0, 1, 0, 1, 0, 0, 0]).is_err());
+    }
 
     /// A NET_DM_CMD_ALERT payload as drop_monitor.c builds it.
     pub(crate) fn summary_bytes(points: &[(u64, u32)]) -> Vec<u8> {

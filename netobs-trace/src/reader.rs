@@ -11,8 +11,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::fd::AsFd;
 use std::time::Duration;
 
+use netobs_core::stop::{self, Stop, Wake};
+
 use crate::error::{Error, Result};
-use crate::ring::{Missed, Page, PageLayout};
+use crate::ring::{Missed, Page, PageLayout, Record};
 use crate::tracefs::Instance;
 
 struct CpuFile {
@@ -45,7 +47,8 @@ pub struct RawReader {
     layout: PageLayout,
     buf: Vec<u8>,
     lost: u64,
-    ready: Vec<bool>,
+    ready: Vec<i16>,
+    stop: Option<Stop>,
     // Last: the instance outlives the files above (fields drop in order).
     instance: Instance,
 }
@@ -84,6 +87,7 @@ impl RawReader {
             buf: vec![0; subbuf.max(layout.data_offset + 8)],
             lost: 0,
             ready: Vec::new(),
+            stop: None,
             instance: instance.clone(),
         })
     }
@@ -98,33 +102,68 @@ impl RawReader {
         self.lost
     }
 
+    /// Makes a waiting [`read`](Self::read) return at once (with nothing
+    /// read) when `stop` is tripped.
+    pub fn set_stop(&mut self, stop: &Stop) {
+        self.stop = Some(stop.clone());
+    }
+
     /// Reads the available sub-buffers (at most 256 per CPU), handing each
-    /// parsed page to `f` with its CPU. When all buffers are empty, first waits up to `timeout`
-    /// (None: forever) for data; a signal ends the wait early.
+    /// parsed page to `f` with its CPU. When all buffers are empty, first
+    /// waits up to `timeout` (None: forever) for data; the [`Stop`] given to
+    /// [`set_stop`](Self::set_stop), or a signal handler of the program
+    /// (EINTR), ends the wait early.
     pub fn read(&mut self, timeout: Option<Duration>, mut f: impl FnMut(u32, &Page<'_>)) -> Result<ReadSummary> {
-        let mut sum = self.drain(&mut f, None)?;
+        let sum = self.drain(&mut f, None)?;
         if sum.pages > 0 {
             return Ok(sum);
         }
         {
             let fds: Vec<_> = self.files.iter().map(|c| c.file.as_fd()).collect();
-            let mut ready = std::mem::take(&mut self.ready);
-            crate::sys::poll_readable(&fds, timeout, &mut ready)
+            let woken = stop::wait(&fds, timeout, self.stop.as_ref(), &mut self.ready)
                 .map_err(|e| Error::io("poll", self.instance.path().join("per_cpu"), e))?;
-            self.ready = ready;
+            if woken != Wake::Ready {
+                return Ok(sum);
+            }
         }
-        if self.ready.iter().any(|r| *r) {
-            let ready = std::mem::take(&mut self.ready);
-            sum = self.drain(&mut f, Some(&ready))?;
-            self.ready = ready;
-        }
-        Ok(sum)
+        let ready = std::mem::take(&mut self.ready);
+        let sum = self.drain(&mut f, Some(&ready));
+        self.ready = ready;
+        sum
     }
 
-    fn drain(&mut self, f: &mut impl FnMut(u32, &Page<'_>), only: Option<&[bool]>) -> Result<ReadSummary> {
+    /// [`read`](Self::read), record by record: `f` gets each record with
+    /// its CPU. A malformed record ends its page; the first such error is
+    /// returned after the read (the other pages are still handed over).
+    pub fn read_records(
+        &mut self,
+        timeout: Option<Duration>,
+        mut f: impl FnMut(u32, &Record<'_>),
+    ) -> Result<ReadSummary> {
+        let mut err = None;
+        let sum = self.read(timeout, |cpu, page| {
+            for rec in page.records() {
+                match rec {
+                    Ok(r) => f(cpu, &r),
+                    Err(source) => {
+                        err.get_or_insert(Error::Page { cpu, source });
+                        break;
+                    }
+                }
+            }
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(sum),
+        }
+    }
+
+    /// Reads every CPU's buffer, or with `only` (poll revents per CPU) the
+    /// CPUs that reported an event.
+    fn drain(&mut self, f: &mut impl FnMut(u32, &Page<'_>), only: Option<&[i16]>) -> Result<ReadSummary> {
         let mut sum = ReadSummary::default();
         for i in 0..self.files.len() {
-            if only.is_some_and(|o| !o.get(i).copied().unwrap_or(false)) {
+            if only.is_some_and(|o| o.get(i).copied().unwrap_or(0) == 0) {
                 continue;
             }
             // Bounded, so a writer faster than us cannot keep us here forever.
@@ -186,6 +225,7 @@ impl RawReader {
 pub struct TextReader {
     reader: BufReader<File>,
     line: String,
+    stop: Option<Stop>,
     _instance: Instance,
 }
 
@@ -203,13 +243,20 @@ impl TextReader {
         Ok(TextReader {
             reader: BufReader::with_capacity(64 * 1024, instance.open("trace_pipe", true)?),
             line: String::new(),
+            stop: None,
             _instance: instance.clone(),
         })
     }
 
+    /// Makes a waiting [`read`](Self::read) return at once when `stop` is
+    /// tripped.
+    pub fn set_stop(&mut self, stop: &Stop) {
+        self.stop = Some(stop.clone());
+    }
+
     /// Reads the available lines (at most 16384), handing each (without
     /// newline) to `f`; returns the number of lines. Waits up to `timeout`
-    /// when none is there.
+    /// when none is there (a tripped [`Stop`] or EINTR ends the wait).
     pub fn read(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&str)) -> Result<u64> {
         let mut n = 0;
         let mut waited = false;
@@ -228,9 +275,17 @@ impl TextReader {
                         return Ok(n);
                     }
                     waited = true;
-                    let mut ready = Vec::new();
-                    crate::sys::poll_readable(&[self.reader.get_ref().as_fd()], timeout, &mut ready)
-                        .map_err(|e| Error::io("poll", self._instance.path().join("trace_pipe"), e))?;
+                    let mut ready = Vec::with_capacity(1);
+                    let woken = stop::wait(
+                        &[self.reader.get_ref().as_fd()],
+                        timeout,
+                        self.stop.as_ref(),
+                        &mut ready,
+                    )
+                    .map_err(|e| Error::io("poll", self._instance.path().join("trace_pipe"), e))?;
+                    if woken != Wake::Ready {
+                        return Ok(n);
+                    }
                 }
                 Err(e) => return Err(Error::io("read", self._instance.path().join("trace_pipe"), e)),
             }

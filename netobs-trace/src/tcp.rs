@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use netobs_core::stop::Stop;
+
 use crate::error::Result;
 use crate::format::{EventFormat, FieldRef, SymbolTable};
 use crate::reader::RawReader;
@@ -378,8 +380,15 @@ impl TcpMonitor {
         &self.instance
     }
 
+    /// Makes a waiting [`poll`](Self::poll) return at once when `stop` is
+    /// tripped.
+    pub fn set_stop(&mut self, stop: &Stop) {
+        self.reader.set_stop(stop);
+    }
+
     /// Hands every event available now to `f` (in per-CPU order), waiting up
-    /// to `timeout` when none is; returns events lost in this call.
+    /// to `timeout` when none is (a tripped [`Stop`] or EINTR ends the
+    /// wait); returns events lost in this call.
     pub fn poll(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&TcpEvent)) -> Result<u64> {
         let d = &self.decoder;
         let sum = self.reader.read(timeout, |_, page| {

@@ -13,7 +13,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use crate::error::{errno_name, Error, Result};
@@ -56,20 +56,35 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
 
 impl Tracefs {
     /// Finds a mounted tracefs at /sys/kernel/tracing or /sys/kernel/debug/tracing.
+    /// A place the caller may not look into (mode 0700 for root: every
+    /// non-root user) is a permission problem, not an absent tracefs.
     pub fn find() -> Result<Self> {
-        TRACEFS_PLACES
-            .iter()
-            .map(Path::new)
-            .find(|p| p.join("events").is_dir() && p.join("instances").is_dir())
-            .map(|p| Tracefs { root: p.to_owned() })
-            .ok_or(Error::NotMounted)
+        for place in TRACEFS_PLACES.iter().map(Path::new) {
+            let events = place.join("events");
+            match std::fs::metadata(&events) {
+                Ok(m) if m.is_dir() && place.join("instances").is_dir() => {
+                    return Ok(Tracefs { root: place.to_owned() })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return Err(Error::Permission {
+                        what: "read tracefs".into(),
+                        path: place.to_owned(),
+                    })
+                }
+                _ => {}
+            }
+        }
+        Err(Error::NotMounted)
     }
 
     /// Finds tracefs, mounting it at /sys/kernel/tracing when it is absent
     /// (needs CAP_SYS_ADMIN).
     pub fn find_or_mount() -> Result<Self> {
-        if let Ok(t) = Self::find() {
-            return Ok(t);
+        match Self::find() {
+            Ok(t) => return Ok(t),
+            // Mounted, but not ours to read: mounting cannot help.
+            Err(e @ Error::Permission { .. }) => return Err(e),
+            Err(_) => {}
         }
         let target = Path::new(TRACEFS_PLACES[0]);
         crate::sys::mount_tracefs(target).map_err(|e| match e.raw_os_error() {
@@ -143,8 +158,24 @@ impl Tracefs {
                 tracefs: self.clone(),
                 name: name.to_owned(),
                 path,
+                owned: true,
             }),
         })
+    }
+
+    /// The top-level instance (tracefs's root), shared with every other
+    /// tracing user of the machine: never removed, and whoever changes
+    /// its settings must put them back. Some controls exist only there
+    /// (set_graph_function, max_graph_depth).
+    pub fn top_level(&self) -> Instance {
+        Instance {
+            dir: Arc::new(InstanceDir {
+                tracefs: self.clone(),
+                name: "(top level)".into(),
+                path: self.root.clone(),
+                owned: false,
+            }),
+        }
     }
 
     /// Creates a private instance `netobs-PID-PURPOSE-N`, first removing
@@ -191,11 +222,88 @@ impl Tracefs {
             });
         }
         let def = format!("p:{group}/{name} {probe}\n");
-        append(&path, &def, "define a kprobe", Some("kprobes"))?;
+        self.remove_stale_dynamic_events();
+        define_dynamic_event(&self.root, &path, &def, "define a kprobe", "kprobes")?;
         Ok(DynamicEvent {
             file: path,
             removal: format!("-:{group}/{name}\n"),
         })
+    }
+
+    /// Defines an event probe (`e:GROUP/NAME SYSTEM.EVENT FETCHARGS`, see
+    /// Documentation/trace/eprobetrace.rst) in the global dynamic_events
+    /// file: an event on top of an existing one that records the given
+    /// fetch arguments (`$field`, `+OFFSET(...)` dereferences, `:TYPE`,
+    /// arrays `:x8[N]`). Removed on drop. Whether the kernel has eprobes
+    /// is read from tracefs's README, which lists the syntax the kernel
+    /// accepts (CONFIG_EPROBE_EVENTS); without them this is
+    /// [`Error::Unsupported`].
+    pub fn add_eprobe(
+        &self,
+        group: &str,
+        name: &str,
+        system: &str,
+        event: &str,
+        fetchargs: &str,
+    ) -> Result<DynamicEvent> {
+        let path = self.root.join("dynamic_events");
+        let readme = self.read("README").unwrap_or_default();
+        if !path.exists() || !readme.contains("<attached-group>.<attached-event>") {
+            return Err(Error::Unsupported {
+                what: "event probes (eprobes)".into(),
+                path: self.root.join("README"),
+                why: "the README lists no e[:[<group>/][<event>]] <attached-group>.<attached-event> syntax: kernel built without CONFIG_EPROBE_EVENTS",
+            });
+        }
+        let def = format!("e:{group}/{name} {system}.{event} {fetchargs}\n");
+        self.remove_stale_dynamic_events();
+        define_dynamic_event(&self.root, &path, &def, "define an eprobe", "eprobes")?;
+        Ok(DynamicEvent {
+            file: path,
+            removal: format!("-:{group}/{name}\n"),
+        })
+    }
+
+    /// The group name for this process's dynamic events (`netobs_PID`):
+    /// dynamic events are global, so the PID keeps processes apart and
+    /// lets [`Tracefs::remove_stale_dynamic_events`] find leftovers.
+    pub fn dynamic_group(&self) -> String {
+        format!("{INSTANCE_PREFIX}_{}", std::process::id())
+    }
+
+    /// Removes the dynamic events of `netobs_PID` groups whose PID is gone
+    /// (a process killed before its drop ran); returns their definitions.
+    pub fn remove_stale_dynamic_events(&self) -> Vec<String> {
+        let mut removed = Vec::new();
+        let path = self.root.join("dynamic_events");
+        let Ok(text) = fs::read_to_string(&path) else {
+            return removed;
+        };
+        for line in text.lines() {
+            // `e:netobs_1234/frames skb.kfree_skb ...` or `p:GROUP/NAME ...`
+            let Some((_, rest)) = line.split_once(':') else {
+                continue;
+            };
+            let Some(event) = rest.split_whitespace().next() else {
+                continue;
+            };
+            let Some((group, _)) = event.split_once('/') else {
+                continue;
+            };
+            let Some(pid) = group
+                .strip_prefix(INSTANCE_PREFIX)
+                .and_then(|g| g.strip_prefix('_'))
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if !Path::new(&format!("/proc/{pid}")).exists()
+                && append(&path, &format!("-:{event}\n"), "remove a stale dynamic event", None).is_ok()
+            {
+                removed.push(line.to_owned());
+            }
+        }
+        removed
     }
 
     /// Names of the tracers this kernel offers (available_tracers).
@@ -208,7 +316,9 @@ impl Tracefs {
     }
 }
 
-/// A dynamic event (kprobe) that is removed on drop.
+/// A dynamic event (kprobe, eprobe) that is removed on drop. Drop every
+/// instance that enables it first: the kernel refuses to remove an
+/// enabled event (EBUSY).
 #[derive(Debug)]
 pub struct DynamicEvent {
     file: PathBuf,
@@ -217,7 +327,7 @@ pub struct DynamicEvent {
 
 impl Drop for DynamicEvent {
     fn drop(&mut self) {
-        let _ = append(&self.file, &self.removal, "remove a kprobe", None);
+        let _ = append(&self.file, &self.removal, "remove a dynamic event", None);
     }
 }
 
@@ -232,6 +342,52 @@ fn event_dir(root: &Path, global: &Path, system: &str, event: &str) -> Result<Pa
         });
     }
     Ok(dir)
+}
+
+/// The last entry of an error_log (`[TIME] EVENT: error: TEXT` and its
+/// `Command:` and caret lines), joined with ` | `.
+fn last_error_entry(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    let start = lines.iter().rposition(|l| l.trim_start().starts_with('['))?;
+    let mut text = String::new();
+    for (i, l) in lines[start..].iter().enumerate() {
+        let l = if i == 0 {
+            l.trim_start().split_once(']').map(|(_, r)| r).unwrap_or(l)
+        } else {
+            l
+        };
+        if !text.is_empty() {
+            text.push_str(" | ");
+        }
+        text.push_str(l.trim());
+    }
+    Some(text)
+}
+
+/// Appends the definition `def` of a dynamic event to `path`; a refusal
+/// carries the kernel's reason from the top-level error_log
+/// (trace_probe_log_err writes it there) when the write added one.
+fn define_dynamic_event(root: &Path, path: &Path, def: &str, what: &str, feature: &str) -> Result<()> {
+    let log = root.join("error_log");
+    let before = fs::read_to_string(&log).unwrap_or_default();
+    append(path, def, what, Some(feature)).map_err(|e| match e {
+        Error::Refused {
+            what,
+            errno,
+            path,
+            hint: None,
+        } => {
+            let after = fs::read_to_string(&log).unwrap_or_default();
+            let hint = (after != before).then(|| last_error_entry(&after)).flatten();
+            Error::Refused {
+                what,
+                errno,
+                path,
+                hint,
+            }
+        }
+        e => e,
+    })
 }
 
 /// Writes `value` to a tracefs file. `feature` names what the kernel
@@ -313,10 +469,16 @@ struct InstanceDir {
     tracefs: Tracefs,
     name: String,
     path: PathBuf,
+    /// A private instance made by us (removed on drop), not the shared
+    /// top-level one.
+    owned: bool,
 }
 
 impl Drop for InstanceDir {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         // Every handle (and so every open file of the instance) is gone.
         // Stop tracing first so the kernel has nothing to flush, then rmdir;
         // a reader in another thread may still be closing: retry on EBUSY.
@@ -488,22 +650,7 @@ impl Instance {
     /// The newest error_log entry (from its last `[timestamp]` line on),
     /// as one line.
     pub fn last_error(&self) -> Option<String> {
-        let log = self.error_log().ok()?;
-        let lines: Vec<&str> = log.lines().collect();
-        let start = lines.iter().rposition(|l| l.trim_start().starts_with('['))?;
-        let mut text = String::new();
-        for (i, l) in lines[start..].iter().enumerate() {
-            let l = if i == 0 {
-                l.trim_start().split_once(']').map(|(_, r)| r).unwrap_or(l)
-            } else {
-                l
-            };
-            if !text.is_empty() {
-                text.push_str(" | ");
-            }
-            text.push_str(l.trim());
-        }
-        Some(text)
+        last_error_entry(&self.error_log().ok()?)
     }
 
     /// Empties the instance's error_log.
@@ -663,9 +810,9 @@ impl Instance {
     }
 }
 
-/// Installs SIGINT/SIGTERM handlers that set the returned flag instead of
-/// killing the process, so that a monitoring loop can return and its
-/// instance be removed by drop. A blocked poll is interrupted.
-pub fn stop_on_signals() -> Result<&'static AtomicBool> {
-    crate::sys::install_stop_handler().map_err(|e| Error::io("install signal handler", "SIGINT/SIGTERM", e))
+/// Now, on the `mono` trace clock (CLOCK_MONOTONIC ns): the time base of
+/// an instance switched to it (as [`crate::DropMonitor::enable_devices`]
+/// does), to compare record time stamps with moments of the program.
+pub fn mono_clock_now() -> u64 {
+    crate::sys::monotonic_ns()
 }

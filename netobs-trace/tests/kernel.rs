@@ -8,11 +8,12 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use netobs_core::netns::Netns;
+use netobs_core::stop::Stop;
 use netobs_testsupport::{privileged, TestNetns};
 use netobs_trace::drops::{parse_kfree_skb_line, Backend};
 use netobs_trace::error::Error;
 use netobs_trace::net_dm::{NetDm, NetDmConfig};
-use netobs_trace::{DropFilter, DropMonitor, Kallsyms, RawReader, TextReader, Tracefs};
+use netobs_trace::{DropCounter, DropFilter, DropMonitor, Kallsyms, RawReader, TextReader, Tracefs};
 
 fn tracefs() -> Tracefs {
     Tracefs::find_or_mount().expect("tracefs")
@@ -344,28 +345,100 @@ fn blocked_poll_wakes_promptly_on_an_event() {
     }
     let t = tracefs();
     let ns = TestNetns::new();
-    let mut mon = DropMonitor::open(
+    // Our own event: an IPv6 datagram to a closed port on ::1 (no other
+    // IPv6 NO_SOCKET drops are expected, but one would only wake the poll
+    // early). Events before our send do not end the test.
+    let mut mon = DropMonitor::open_tracepoint(
         &t,
         &DropFilter {
-            protocol: Some(0x0800),
+            protocol: Some(0x86dd),
+            reason: Some("NO_SOCKET".into()),
             ..Default::default()
         },
         None,
     )
     .unwrap();
+    let sender = std::sync::atomic::AtomicI32::new(0); // 1 once our datagram is on its way
     std::thread::scope(|s| {
         s.spawn(|| {
             std::thread::sleep(Duration::from_millis(300));
-            udp_to_closed_port(&ns, 9, 1);
+            Netns::named(ns.name())
+                .run(|| {
+                    let u = UdpSocket::bind("[::1]:0").unwrap();
+                    sender.store(1, std::sync::atomic::Ordering::SeqCst);
+                    u.send_to(b"netobs", ("::1", 9)).unwrap();
+                })
+                .unwrap();
         });
         let start = Instant::now();
-        let mut seen = 0;
-        while seen == 0 && start.elapsed() < Duration::from_secs(10) {
-            mon.poll(Some(Duration::from_secs(10)), |_| seen += 1).unwrap();
+        let mut ours = false;
+        while !ours && start.elapsed() < Duration::from_secs(30) {
+            // A long timeout: only an event can end the wait early.
+            mon.poll(Some(Duration::from_secs(30)), |_| {
+                ours |= sender.load(std::sync::atomic::Ordering::SeqCst) != 0;
+            })
+            .unwrap();
         }
         let waited = start.elapsed();
-        assert!(seen > 0);
-        assert!(waited < Duration::from_secs(2), "woke after {waited:?}");
+        assert!(ours, "our drop never came");
+        // Generous: the wait is 30 s; promptness is a few ms on the host.
+        assert!(waited < Duration::from_secs(10), "woke after {waited:?}");
+    });
+}
+
+/// Runs `wait` (which blocks up to 60 s on nothing) while another thread
+/// trips `stop` after 200 ms: it must return within 10 s.
+fn ends_on_stop(what: &str, stop: &Stop, wait: impl FnOnce()) {
+    stop.reset();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(200));
+            stop.stop();
+        });
+        let start = Instant::now();
+        wait();
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(10), "{what}: returned after {took:?}");
+    });
+}
+
+#[test]
+fn stop_handle_ends_every_blocking_wait() {
+    if !privileged("stop_handle_ends_every_blocking_wait") {
+        return;
+    }
+    let t = tracefs();
+    let stop = Stop::new().unwrap();
+    // EtherType 0x88b5 (IEEE local experimental) is never dropped here: the
+    // waits see no event and only the stop ends them.
+    let quiet = DropFilter {
+        protocol: Some(0x88b5),
+        ..Default::default()
+    };
+    let long = Some(Duration::from_secs(60));
+    // Whatever open() picks (NET_DM where the kernel has it), and the
+    // binary and text tracepoint readers.
+    let mut auto = DropMonitor::open(&t, &quiet, None).unwrap();
+    auto.set_stop(&stop);
+    ends_on_stop(&format!("DropMonitor ({:?})", auto.backend()), &stop, || {
+        assert_eq!(auto.poll(long, |_| {}).unwrap(), 0);
+    });
+    drop(auto);
+    let mut raw = DropMonitor::open_tracepoint(&t, &quiet, None).unwrap();
+    raw.set_stop(&stop);
+    ends_on_stop("DropMonitor (trace_pipe_raw)", &stop, || {
+        raw.poll(long, |_| panic!("no drop of 0x88b5 expected")).unwrap();
+    });
+    let mut text = TextReader::open(raw.instance()).unwrap();
+    text.set_stop(&stop);
+    ends_on_stop("TextReader", &stop, || {
+        assert_eq!(text.read(long, |_| {}).unwrap(), 0);
+    });
+    drop((raw, text));
+    let mut counter = DropCounter::open_ring(&t, &quiet, None).unwrap();
+    counter.set_stop(&stop);
+    ends_on_stop("DropCounter (ring)", &stop, || {
+        assert!(counter.counts(long).unwrap().iter().next().is_none());
     });
 }
 

@@ -51,6 +51,7 @@ use lexer::{Tok, Token};
 use crate::bpf::{op, skf, Insn, Program};
 use crate::file::linktype;
 use crate::wire::MacAddr;
+use netobs_core::names::{ethertype, ipproto, Services};
 
 /// Bytes of an 802.1Q tag.
 const VLAN_TAG_LEN: u32 = 4;
@@ -384,12 +385,10 @@ fn by_dir(dir: Dir, src: Pred, dst: Pred) -> Pred {
 /// Well-known EtherType names for `ether proto \NAME` (libpcap's
 /// eproto_db), then the LLC SAP names (its llc_db).
 fn ethertype_name(w: &str) -> Option<u32> {
+    if let Some(t) = ethertype::pcap_keyword(w) {
+        return Some(u32::from(t));
+    }
     Some(match w {
-        "ip" => 0x0800,
-        "ip6" => 0x86dd,
-        "arp" => 0x0806,
-        "rarp" => 0x8035,
-        "loopback" => 0x9000,
         "aarp" => llc::ETHERTYPE_AARP,
         "atalk" => llc::ETHERTYPE_ATALK,
         "decnet" => llc::ETHERTYPE_DN,
@@ -407,21 +406,7 @@ fn ethertype_name(w: &str) -> Option<u32> {
 
 /// IP protocol names for `ip proto \NAME`.
 fn ipproto_name(w: &str) -> Option<u32> {
-    Some(match w {
-        "icmp" => 1,
-        "igmp" => 2,
-        "igrp" => 9,
-        "tcp" => 6,
-        "udp" => 17,
-        "gre" => 47,
-        "esp" => 50,
-        "ah" => 51,
-        "icmp6" => 58,
-        "pim" => 103,
-        "vrrp" => 112,
-        "sctp" => 132,
-        _ => return None,
-    })
+    ipproto::number(w).map(u32::from)
 }
 
 /// Names usable as values in arithmetic (pcap-filter(7)).
@@ -489,29 +474,8 @@ fn named_value(w: &str) -> Option<u32> {
 /// A service name from /etc/services (what libpcap's getservbyname
 /// lookup reads): (tcp port, udp port). Not a network lookup.
 fn service(name: &str) -> Option<(Option<u16>, Option<u16>)> {
-    let text = std::fs::read_to_string("/etc/services").ok()?;
-    let (mut tcp, mut udp) = (None, None);
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("");
-        let mut f = line.split_whitespace();
-        let (Some(n), Some(pp)) = (f.next(), f.next()) else {
-            continue;
-        };
-        if n != name && !f.any(|alias| alias == name) {
-            continue;
-        }
-        let Some((port, proto)) = pp.split_once('/') else {
-            continue;
-        };
-        let Ok(port) = port.parse::<u16>() else {
-            continue;
-        };
-        match proto {
-            "tcp" if tcp.is_none() => tcp = Some(port),
-            "udp" if udp.is_none() => udp = Some(port),
-            _ => {}
-        }
-    }
+    let db = Services::system();
+    let (tcp, udp) = (db.port(name, "tcp"), db.port(name, "udp"));
     (tcp.is_some() || udp.is_some()).then_some((tcp, udp))
 }
 

@@ -21,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
             let _ = (s.stats64(), s.offload_cpu_hit(), s.offload_l3_stats());
         }
         let _ = GenlFamily::parse(&m);
+        if let Ok(q) = netobs_core::rtnetlink::Qdisc::parse(&m) {
+            let _ = (q.handle_text(), q.stats);
+        }
     }
     for a in Attrs::new(data) {
         let Ok(a) = a else { break };

@@ -492,6 +492,11 @@ impl<'a> Link<'a> {
     pub fn name_bytes(&self) -> Option<&'a [u8]> {
         self.attrs.get(IFLA_IFNAME).map(|a| a.cstr_bytes())
     }
+    /// Interface name for printing: bytes that are not UTF-8 become U+FFFD,
+    /// an absent name is empty.
+    pub fn name_lossy(&self) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.name_bytes().unwrap_or_default())
+    }
     /// MTU.
     pub fn mtu(&self) -> Option<u32> {
         self.attrs.u32(IFLA_MTU)
@@ -565,6 +570,30 @@ impl<'a> Link<'a> {
     /// Promiscuity count.
     pub fn promiscuity(&self) -> Option<u32> {
         self.attrs.u32(IFLA_PROMISCUITY)
+    }
+    /// Allmulti count: above 0 the device receives all multicast.
+    pub fn allmulti(&self) -> Option<u32> {
+        self.attrs.u32(IFLA_ALLMULTI)
+    }
+    /// Largest GSO packet the device accepts, in bytes.
+    pub fn gso_max_size(&self) -> Option<u32> {
+        self.attrs.u32(IFLA_GSO_MAX_SIZE)
+    }
+    /// Most segments in one GSO packet.
+    pub fn gso_max_segs(&self) -> Option<u32> {
+        self.attrs.u32(IFLA_GSO_MAX_SEGS)
+    }
+    /// Largest GRO packet the stack builds, in bytes.
+    pub fn gro_max_size(&self) -> Option<u32> {
+        self.attrs.u32(IFLA_GRO_MAX_SIZE)
+    }
+    /// Largest TSO packet the device supports, in bytes.
+    pub fn tso_max_size(&self) -> Option<u32> {
+        self.attrs.u32(IFLA_TSO_MAX_SIZE)
+    }
+    /// Most segments in one TSO packet.
+    pub fn tso_max_segs(&self) -> Option<u32> {
+        self.attrs.u32(IFLA_TSO_MAX_SEGS)
     }
     /// Carrier changes since the device was created.
     pub fn carrier_changes(&self) -> Option<u32> {
@@ -646,7 +675,7 @@ impl<'a> Link<'a> {
     pub fn to_owned(&self) -> LinkInfo {
         LinkInfo {
             index: self.index(),
-            name: String::from_utf8_lossy(self.name_bytes().unwrap_or_default()).into_owned(),
+            name: self.name_lossy().into_owned(),
             link_type: self.link_type(),
             flags: self.flags(),
             mtu: self.mtu(),

@@ -1,12 +1,20 @@
 //! rtnetlink (NETLINK_ROUTE): links (RTM_GETLINK), link statistics
-//! (RTM_GETSTATS) and namespace ids (RTM_GETNSID).
+//! (RTM_GETSTATS), namespace ids (RTM_GETNSID) and qdiscs with their
+//! counters (RTM_GETQDISC); links as `ip link show`
+//! prints them (text, and `ip -j` JSON with the `serde` feature).
 
+mod ip_link;
+#[cfg(feature = "serde")]
+mod ip_link_json;
 mod link;
 mod nsid;
+mod qdisc;
 mod stats;
 
+pub use ip_link::*;
 pub use link::*;
 pub use nsid::*;
+pub use qdisc::*;
 pub use stats::*;
 
 use crate::error::{Error, Result};
@@ -118,14 +126,10 @@ impl NetlinkSocket {
     /// retried (up to 3 times) so the result is consistent.
     pub fn links(&mut self) -> Result<Vec<LinkInfo>> {
         let mut v = Vec::new();
-        let mut tries = 0;
-        loop {
+        crate::socket::retry_interrupted(|| {
             v.clear();
-            match self.for_each_link(|l| v.push(l.to_owned())) {
-                Err(Error::DumpInterrupted) if tries < 3 => tries += 1,
-                Err(e) => return Err(e),
-                Ok(()) => return Ok(v),
-            }
-        }
+            self.for_each_link(|l| v.push(l.to_owned()))
+        })?;
+        Ok(v)
     }
 }

@@ -25,6 +25,7 @@ def link_stats(netns: NetnsArg = None) -> Table[LinkStatsRow]:
 def link_counters(netns: NetnsArg = None) -> LinkCounters:
     """A snapshot of every link's counters; `later - earlier` gives rates."""
 
+def link_flag_names(flags: int) -> List[str]: ...
 def link_rates(interval: float = 1.0, netns: NetnsArg = None) -> Table[LinkRate]:
     """Per-second rates of every link over `interval` seconds."""
 
@@ -47,6 +48,9 @@ def ethtool(ifname: str, netns: NetnsArg = None) -> EthtoolInfo:
 #: The fields of `struct tcp_info` netobs reads, in struct order.
 TCP_INFO_FIELDS: List[str]
 
+#: The fields of `struct mptcp_info` netobs reads, in struct order.
+MPTCP_INFO_FIELDS: List[str]
+
 def sockets(
     kinds: Optional[Union[str, Iterable[str]]] = None,
     states: Optional[Union[str, Iterable[str]]] = None,
@@ -57,7 +61,8 @@ def sockets(
     netns: NetnsArg = None,
 ) -> Table[Socket]:
     """Sockets of the namespace (`ss -tuxan0`); kinds from tcp, udp, raw, mptcp, sctp, dccp,
-    udplite, unix, packet, netlink (default ("tcp",)); states are ss state words (default: all)."""
+    udplite, unix, packet, netlink (default ("tcp",)); states are ss state words (default: all);
+    filter is an ss filter, applied to every kind as ss applies it."""
 
 def counters(netns: NetnsArg = None) -> Dict[str, int]:
     """Protocol counters (/proc/net/snmp, netstat, snmp6) by nstat name, like `nstat -a`."""
@@ -70,7 +75,10 @@ class DropMonitor:
     `protocol` (EtherType, int or "0x86dd") and `location` (function).
     `stacks=True` records kernel stacks and `tcp=True` names the TCP
     socket of a drop in `events()`; `netns` (implies `tcp=True`) is where
-    those sockets' states are looked up with sock_diag."""
+    those sockets' states are looked up with sock_diag. `devices=True`
+    names in `events()` the device each dropped skb was last seen on
+    (net:netif_receive_skb / net:net_dev_queue joined by skb address), so
+    drops of one device or namespace can be kept."""
 
     def __init__(
         self,
@@ -81,6 +89,7 @@ class DropMonitor:
         stacks: bool = False,
         tcp: bool = False,
         netns: NetnsArg = None,
+        devices: bool = False,
     ) -> None: ...
     @property
     def instance(self) -> str: ...
@@ -203,3 +212,13 @@ def compile_filter(
     """The classic BPF program for a pcap-filter expression, as `tcpdump -dd`
     (`live=True`: as `tcpdump -i IF -dd`, VLAN tags and direction from the
     kernel's metadata)."""
+
+def _diagnose(
+    netns: Union[NetnsArg, Sequence[NetnsArg]] = None,
+    interface: Optional[str] = None,
+    port: Optional[int] = None,
+    seconds: float = 5.0,
+    identify_frames: bool = True,
+) -> Tuple[Any, ...]:
+    """The triage's parts; `netobs.diagnose()` wraps them in a DiagnoseReport."""
+    ...

@@ -11,31 +11,6 @@ from typing import NamedTuple, Optional, Tuple
 
 from . import _netobs
 
-# IFF_* flags (include/uapi/linux/if.h) in the order `ip link` prints them
-# (iproute2 print_link_flags).
-_IFF_NAMES = (
-    (0x8, "LOOPBACK"),
-    (0x2, "BROADCAST"),
-    (0x10, "POINTOPOINT"),
-    (0x1000, "MULTICAST"),
-    (0x80, "NOARP"),
-    (0x200, "ALLMULTI"),
-    (0x100, "PROMISC"),
-    (0x400, "MASTER"),
-    (0x800, "SLAVE"),
-    (0x4, "DEBUG"),
-    (0x8000, "DYNAMIC"),
-    (0x4000, "AUTOMEDIA"),
-    (0x2000, "PORTSEL"),
-    (0x20, "NOTRAILERS"),
-    (0x1, "UP"),
-    (0x10000, "LOWER_UP"),
-    (0x20000, "DORMANT"),
-    (0x40000, "ECHO"),
-)
-_IFF_UP = 0x1
-_IFF_RUNNING = 0x40
-
 class Link(NamedTuple):
     """One network interface (RTM_NEWLINK) with every counter of
     `rtnl_link_stats64` as its own column. `None` means the kernel did not
@@ -116,16 +91,14 @@ class Link(NamedTuple):
 
     @property
     def flag_names(self) -> Tuple[str, ...]:
-        """The flags as `ip link` prints them, NO-CARRIER included."""
-        names = [n for bit, n in _IFF_NAMES if self.flags & bit]
-        if self.flags & _IFF_UP and not self.flags & _IFF_RUNNING:
-            names.insert(0, "NO-CARRIER")
-        return tuple(names)
+        """The flags as `ip link` prints them, NO-CARRIER included (the
+        words come from netobs-core, as the ip example prints them)."""
+        return tuple(_netobs.link_flag_names(self.flags))
 
     @property
     def is_up(self) -> bool:
         """Administratively up (IFF_UP)."""
-        return bool(self.flags & _IFF_UP)
+        return bool(self.flags & 0x1)  # IFF_UP
 
 
 #: The counters of `struct rtnl_link_stats64` (include/uapi/linux/if_link.h),
@@ -154,6 +127,10 @@ LinkStatsRow.__doc__ = "One link's counters from RTM_GETSTATS: index, the 25 rtn
 #: in struct order; `Socket` has them as `tcpi_NAME` columns.
 TCP_INFO_FIELDS: Tuple[str, ...] = tuple(_netobs.TCP_INFO_FIELDS)
 
+#: The fields of `struct mptcp_info` (include/uapi/linux/mptcp.h), in
+#: struct order; `Socket` has them as `mptcp_NAME` columns.
+MPTCP_INFO_FIELDS: Tuple[str, ...] = tuple(_netobs.MPTCP_INFO_FIELDS)
+
 #: `struct sk_meminfo` (SK_MEMINFO_*), the `skmem_*` columns of `Socket`.
 SKMEM_FIELDS: Tuple[str, ...] = tuple(
     "skmem_" + f
@@ -170,8 +147,9 @@ SKMEM_FIELDS: Tuple[str, ...] = tuple(
 #: dst/dport; packet sockets: the EtherType as sport, the bound interface
 #: index (0: all) as interface; netlink sockets: the protocol's ss name
 #: ("rtnl", "genl") as src, the port id as sport (0: the kernel's), "*" and
-#: the destination port id as dst/dport); then `tcpi_*` (info=True), `skmem_*`
-#: (memory=True), `pid` and `process` (processes=True), None when not asked.
+#: the destination port id as dst/dport); then `tcpi_*` (info=True, TCP),
+#: `mptcp_*` (info=True, MPTCP), `skmem_*` (memory=True), `pid` and `process`
+#: (processes=True), None when not asked.
 Socket = namedtuple(
     "Socket",
     (
@@ -179,6 +157,7 @@ Socket = namedtuple(
         "interface", "uid", "inode", "cookie", "timer", "retrans", "expires", "congestion",
     )
     + tuple("tcpi_" + f for f in TCP_INFO_FIELDS)
+    + tuple("mptcp_" + f for f in MPTCP_INFO_FIELDS)
     + SKMEM_FIELDS
     + ("pid", "process"),
 )
@@ -335,3 +314,60 @@ class DropEvent(NamedTuple):
     tcp_state: Optional[str]
     #: Its cookie, as sock_diag (`ss -e`'s `sk:`) reports it.
     sock_cookie: Optional[int]
+    #: The device the skb was last seen on (`devices=True`; a name, valid
+    #: in whichever namespace has it), None when unknown.
+    device: Optional[str]
+
+
+class LayerRow(NamedTuple):
+    """One layer of the stack in a triage report (`DiagnoseReport.layers`),
+    from the driver up."""
+
+    #: "driver", "interface", "qdisc", "netfilter", "ip", "transport", "socket".
+    layer: str
+    #: Packets lost here during the window: the largest count among its
+    #: evidence (several counters usually count the same packets).
+    lost: int
+    #: Whether this is the verdict's layer.
+    losing: bool
+    #: How many pieces of evidence point here.
+    evidence: int
+    #: The largest piece of evidence, as text (None when there is none).
+    top: Optional[str]
+    #: What was seen here that explains a loss without being one (a full
+    #: accept queue, a receive queue at its buffer, sockets piling up).
+    observations: Tuple[str, ...]
+
+
+class EvidenceRow(NamedTuple):
+    """One observation that packets were lost (`DiagnoseReport.evidence`)."""
+
+    layer: str
+    #: Where it was read: "ss", "nstat", "softnet_stat", "tc -s qdisc",
+    #: "ip -s link", "ethtool -S", "kfree_skb".
+    source: str
+    #: The counter or the kernel's drop reason ("rx_dropped", "NO_SOCKET").
+    name: str
+    #: For kernel drops, the function that dropped.
+    location: Optional[str]
+    #: A device, a socket ("udp 10.0.0.2:9999"), or "" for the namespace.
+    subject: str
+    #: The namespace ("" for the caller's own).
+    netns: str
+    #: Packets lost during the window.
+    lost: int
+    #: "certain" (a counter of the target), "high" or "medium" (a kernel
+    #: drop joined to a target device by its skb address; medium when other
+    #: namespaces have a device of the same name).
+    confidence: str
+
+
+class FrameGroup(NamedTuple):
+    """Frames the kernel dropped as UNHANDLED_PROTO, by sender and
+    EtherType (`DiagnoseReport.frames`)."""
+
+    device: str
+    #: Source MAC address.
+    source: str
+    ethertype: int
+    count: int

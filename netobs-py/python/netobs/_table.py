@@ -109,9 +109,18 @@ class Table(Generic[R]):
     def __getitem__(self, key: slice) -> "Table[R]": ...
     @overload
     def __getitem__(self, key: str) -> Sequence[Any]: ...
-    def __getitem__(self, key: Union[int, slice, str]) -> Any:
+    @overload
+    def __getitem__(self, key: Sequence[int]) -> "Table[R]": ...
+    def __getitem__(self, key: Union[int, slice, str, Sequence[int]]) -> Any:
         if isinstance(key, str):
             return self.column(key)
+        if isinstance(key, (list, tuple)):
+            return self._rows_at(key)
+        if not isinstance(key, (int, slice)):
+            raise TypeError(
+                f"a Table is indexed by a row number, a slice, a column name or a list of row numbers, "
+                f"not {type(key).__name__}"
+            )
         if isinstance(key, slice):
             raw = []
             for kind, values, nulls in self._raw:
@@ -128,6 +137,29 @@ class Table(Generic[R]):
         if not 0 <= i < self._len:
             raise IndexError(f"row {key} out of range for a table of {self._len} rows")
         return self._row._make(c[i] for c in self._cols())  # type: ignore[attr-defined]
+
+    def _rows_at(self, rows: Sequence[int]) -> "Table[R]":
+        """The rows at `rows` (row numbers, negative from the end), in that order."""
+        idx = []
+        for r in rows:
+            if isinstance(r, bool) or not isinstance(r, int):
+                raise TypeError(f"row numbers must be ints, not {type(r).__name__}")
+            i = r + self._len if r < 0 else r
+            if not 0 <= i < self._len:
+                raise IndexError(f"row {r} out of range for a table of {self._len} rows")
+            idx.append(i)
+        raw = []
+        for kind, values, nulls in self._raw:
+            if kind in _NUMERIC and values is not None:
+                part = array.array(kind)
+                part.frombytes(values)
+                values = array.array(kind, (part[i] for i in idx)).tobytes()
+            elif values is not None:
+                values = [values[i] for i in idx]
+            if nulls is not None:
+                nulls = bytes(nulls[i] for i in idx)
+            raw.append((kind, values, nulls))
+        return Table(self._row, self._names, raw, len(idx))
 
     def to_dicts(self) -> List[Dict[str, Any]]:
         """One dict per row, column name -> value."""

@@ -37,8 +37,10 @@ class NotSupportedError(NetobsError):
 
 
 class FilterError(NetobsError, ValueError):
-    """A filter expression that does not parse (`.column` is the 1-based
-    column of the offending token), or an unknown socket state."""
+    """The caller's input is invalid: a filter expression that does not
+    parse (`.column` is the 1-based column of the offending token), an
+    unknown socket state or statistics group, a configuration the kernel
+    cannot take."""
 
     column: Optional[int] = None
 
@@ -52,7 +54,12 @@ _BY_ERRNO = {
 }
 
 
-_BY_NAME = {"FilterError": FilterError}
+_BY_KIND = {
+    "permission": NetobsPermissionError,
+    "not_found": NotFoundError,
+    "unsupported": NotSupportedError,
+    "invalid_input": FilterError,
+}
 
 
 def _from_errno(
@@ -60,13 +67,16 @@ def _from_errno(
     message: str,
     kernel_message: Optional[str] = None,
     filename: Optional[str] = None,
-    class_name: Optional[str] = None,
+    kind: Optional[str] = None,
     column: Optional[int] = None,
 ) -> NetobsError:
-    """Builds the exception for an error of the Rust side (netobs-py/src/errors.rs)."""
-    if class_name is not None:
-        cls = _BY_NAME[class_name]
-    else:
+    """Builds the exception for an error of the Rust side
+    (netobs-py/src/errors.rs): the class from the error's kind (an errno
+    alone decides when the kind names none)."""
+    cls = _BY_KIND.get(kind) if kind is not None else None
+    if cls is NotFoundError and errno == _errno.ENODEV:
+        cls = InterfaceNotFoundError
+    if cls is None:
         cls = _BY_ERRNO.get(errno, NetobsError) if errno is not None else NetobsError
     if errno is None:
         exc = cls(message)

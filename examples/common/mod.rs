@@ -1,3 +1,0 @@
-//! Pieces shared by the examples (included with `#[path]`; not an example).
-
-pub mod json;

@@ -130,13 +130,122 @@ fn state_mask_is_applied_by_the_kernel() {
     assert_eq!(states, vec![Some(TcpState::Listen); 3]);
 }
 
-/// Every expression the generator makes compiles to a program the kernel's
-/// auditor accepts, and the kernel keeps exactly the sockets the
-/// expression tree accepts in user space.
-fn arb_leaf() -> impl Strategy<Value = String> {
+/// Sockets made by a Python child once it is in a cgroup v2 group (a
+/// socket's cgroup is its creator's at creation, `sk_alloc` in
+/// net/core/sock.c): role `a` makes a listener bound to device `d0` with
+/// mark 7 and a client explicitly bound to 127.0.0.1:40001 with mark 3;
+/// role `b` a listener with mark 5 and a client bound to `lo` with mark
+/// 0xff00 that it accepts.
+const MARKED: &str = r#"
+import socket, sys
+keep = []
+sys.stdin.readline()  # moved into its cgroup
+def sock(mark, dev=None):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, 36, mark)  # SO_MARK
+    if dev: s.setsockopt(socket.SOL_SOCKET, 25, dev.encode())  # SO_BINDTODEVICE
+    keep.append(s); return s
+if sys.argv[1] == "a":
+    l = sock(7, "d0"); l.bind(("10.7.0.1", 9000)); l.listen(4)
+    c = sock(3); c.bind(("127.0.0.1", 40001)); c.connect(("127.0.0.1", 7000))
+else:
+    l = sock(5); l.bind(("127.0.0.1", 9001)); l.listen(4)
+    c = sock(0xff00, "lo"); c.connect(("127.0.0.1", 9001)); a, _ = l.accept(); keep.append(a)
+print("ready", flush=True)
+sys.stdin.read()
+"#;
+
+/// `world(6)` plus a veth device `d0` (peer `d1`) and the sockets of two [`MARKED`]
+/// children, each in its own new cgroup v2 group (cgroup2 is mounted for
+/// the test where it is not). Removed again on drop.
+struct GroupedWorld {
+    base: World,
+    children: Vec<std::process::Child>,
+    groups: Vec<String>,
+    mounted: Option<String>,
+    d0: u32,
+}
+
+impl Drop for GroupedWorld {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for g in &self.groups {
+            let _ = std::fs::remove_dir(g);
+        }
+        if let Some(m) = &self.mounted {
+            let _ = std::process::Command::new("umount").arg(m).status();
+            let _ = std::fs::remove_dir(m);
+        }
+    }
+}
+
+fn grouped_world() -> GroupedWorld {
+    use std::io::BufRead;
+    let base = world(6);
+    base.ns.veth("d0", "d1", Some("10.7.0.1/24"), None);
+    // "IFINDEX: d0@d1: <...": /sys is the caller's, not the namespace's
+    let d0 = base.ns.ip(&["-o", "link", "show", "d0"]);
+    let d0 = d0.split(':').next().unwrap().trim().parse().unwrap();
+    let mut w = GroupedWorld {
+        base,
+        children: Vec::new(),
+        groups: Vec::new(),
+        mounted: None,
+        d0,
+    };
+    let mount = match netobs_sockdiag::cgroup::mount() {
+        Some(m) => m,
+        None => {
+            let dir = std::env::temp_dir().join(format!("netobs-cgroup2-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let dir = dir.to_str().unwrap().to_string();
+            let st = std::process::Command::new("mount")
+                .args(["-t", "cgroup2", "none", &dir])
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount -t cgroup2 none {dir}");
+            w.mounted = Some(dir.clone());
+            dir
+        }
+    };
+    for role in ["a", "b"] {
+        let group = format!("{mount}/netobs-bc-{}-{role}", std::process::id());
+        std::fs::create_dir_all(&group).unwrap();
+        w.groups.push(group.clone());
+        // The test moves the child (`ip netns exec` mounts its own /sys,
+        // hiding a cgroup2 mount there), then lets it make its sockets.
+        let mut child = w
+            .base
+            .ns
+            .command("python3")
+            .args(["-c", MARKED, role])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::fs::write(format!("{group}/cgroup.procs"), child.id().to_string()).unwrap();
+        child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        w.children.push(child);
+        assert_eq!(line.trim(), "ready", "the {role} child did not start");
+    }
+    w
+}
+
+/// Leaves over the world of [`grouped_world`]: ports, addresses, both
+/// devices, marks with and without masks, both new cgroups and the
+/// test's own (`=` and `!=`), and autobound.
+fn arb_leaf(d0: u32, cgroups: Vec<String>) -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(vec![7000u16, 7001, 8080, 7443, 1, 40000]).prop_map(|p| format!("sport = :{p}")),
-        prop::sample::select(vec![7000u16, 7001, 8080, 7443]).prop_map(|p| format!("dport = :{p}")),
+        prop::sample::select(vec![7000u16, 7001, 8080, 7443, 9000, 9001, 40001, 1])
+            .prop_map(|p| format!("sport = :{p}")),
+        prop::sample::select(vec![7000u16, 7001, 8080, 7443, 9001, 40001]).prop_map(|p| format!("dport = :{p}")),
         (0u16..65535).prop_map(|p| format!("sport > :{p}")),
         (0u16..65535).prop_map(|p| format!("dport <= :{p}")),
         (0u16..65535).prop_map(|p| format!("sport >= :{p}")),
@@ -147,19 +256,30 @@ fn arb_leaf() -> impl Strategy<Value = String> {
             "src [::1]",
             "dst ::1/128",
             "src 10.0.0.0/8",
+            "src 10.7.0.1",
             "dst 0.0.0.0/0",
             "src 127.0.0.1:7000",
             "dst *:7001",
-            "dev 1",
-            "fwmark 0/0",
-            "fwmark 1",
+            "autobound",
         ])
         .prop_map(str::to_string),
+        (prop::sample::select(vec![0u32, 1, 2, d0]), any::<bool>())
+            .prop_map(|(i, eq)| format!("dev {} {i}", if eq { "=" } else { "!=" })),
+        (
+            prop::sample::select(vec![0u32, 3, 5, 7, 0xff00, 0x1ff00]),
+            prop::sample::select(vec![None, Some(0u32), Some(1), Some(0xf), Some(0xff00), Some(u32::MAX)]),
+        )
+            .prop_map(|(m, mask)| match mask {
+                Some(k) => format!("fwmark {m:#x}/{k:#x}"),
+                None => format!("fwmark {m}"),
+            }),
+        (prop::sample::select(cgroups), any::<bool>())
+            .prop_map(|(g, eq)| format!("cgroup {} {g}", if eq { "=" } else { "!=" })),
     ]
 }
 
-fn arb_expr() -> impl Strategy<Value = String> {
-    arb_leaf().prop_recursive(4, 24, 2, |inner| {
+fn arb_expr(d0: u32, cgroups: Vec<String>) -> impl Strategy<Value = String> {
+    arb_leaf(d0, cgroups).prop_recursive(4, 24, 2, |inner| {
         prop_oneof![
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("( {a} and {b} )")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("( {a} or {b} )")),
@@ -169,21 +289,52 @@ fn arb_expr() -> impl Strategy<Value = String> {
     })
 }
 
+/// Every expression the generator makes compiles to a program the kernel's
+/// auditor accepts, and the kernel keeps exactly the sockets the
+/// expression tree accepts in user space (and our bytecode interpreter
+/// agrees). `autobound` is not in a sock_diag answer, so its truth comes
+/// from how the world made each socket: listeners and the client bound to
+/// port 40001 chose their ports, every other socket is autobound (accepted
+/// ones too: `sk_clone_lock` clears SOCK_BINDPORT_LOCK).
 #[test]
 fn kernel_filtering_equals_user_space_evaluation() {
     if !privileged("kernel_filtering_equals_user_space_evaluation") {
         return;
     }
-    let w = world(6);
-    let diag = std::cell::RefCell::new(SockDiag::open_in(&Netns::named(w.ns.name())).unwrap());
-    let all = dump(&mut diag.borrow_mut(), None);
-    assert!(all.len() >= 16);
+    let w = grouped_world();
+    let diag = std::cell::RefCell::new(SockDiag::open_in(&Netns::named(w.base.ns.name())).unwrap());
+    let mut all = dump(&mut diag.borrow_mut(), None);
+    for x in &mut all {
+        x.4.autobound = x.3 != 0 && x.1 != 40001;
+    }
+    // The world holds what the generator asks about, so no leaf is
+    // vacuous: both groups, every mark, both devices, both autobound values.
+    let group_ids: Vec<u64> = w.groups.iter().map(|g| std::fs::metadata(g).unwrap().ino()).collect();
+    for id in &group_ids {
+        assert!(
+            all.iter().any(|x| x.4.cgroup == *id),
+            "no socket in cgroup {id}: {all:?}"
+        );
+    }
+    for mark in [3u32, 5, 7, 0xff00] {
+        assert!(all.iter().any(|x| x.4.mark == mark), "no socket with mark {mark:#x}");
+    }
+    assert!(all.iter().any(|x| x.4.ifindex == w.d0) && all.iter().any(|x| x.4.ifindex == 1));
+    assert!(all.iter().any(|x| x.4.autobound) && all.iter().any(|x| !x.4.autobound && x.3 != 0));
+    assert!(all.len() >= 20, "{}", all.len());
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+        .unwrap_or_else(|| "/".into());
+    let mut cgroups: Vec<String> = w.groups.clone();
+    cgroups.push(own);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 300,
+        cases: 400,
         ..ProptestConfig::default()
     });
     runner
-        .run(&arb_expr(), |text| {
+        .run(&arb_expr(w.d0, cgroups), |text| {
             let e: Expr = filter::parse(&text).unwrap().unwrap();
             let bc = bytecode::compile(&e);
             bytecode::audit(&bc, true).unwrap();

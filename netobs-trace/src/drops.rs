@@ -494,6 +494,9 @@ pub struct DropMonitor {
     filter: Option<String>,
     stacks: Option<KernelStack>,
     stack_buf: Vec<u64>,
+    /// Drops read last in their CPU's buffer whose stack record was not
+    /// there yet (by CPU): their stack comes first in that CPU's next read.
+    awaiting_stack: HashMap<u32, SkbDrop>,
     tcp: Option<TcpFlows>,
     devices: Option<Devices>,
     instance: Instance,
@@ -680,6 +683,7 @@ impl DropMonitor {
                             filter: None,
                             stacks: None,
                             stack_buf: Vec::new(),
+                            awaiting_stack: HashMap::new(),
                             tcp: None,
                             devices: None,
                             instance,
@@ -728,6 +732,7 @@ impl DropMonitor {
             filter: expr,
             stacks: None,
             stack_buf: Vec::new(),
+            awaiting_stack: HashMap::new(),
             tcp: None,
             devices: None,
             instance,
@@ -803,6 +808,32 @@ impl DropMonitor {
         Ok(())
     }
 
+    /// Switches the trace instance to the `mono` trace clock, so that
+    /// [`DropMonitor::wall_clock`] can turn drop time stamps into
+    /// wall-clock time and they compare with [`crate::tracefs::mono_clock_now`].
+    /// The kernel empties the instance's buffers on a clock change
+    /// (kernel/trace/trace.c `tracing_set_clock`), so call it before the
+    /// drops you want. On NET_DM it changes nothing: packet alerts carry
+    /// wall-clock time already.
+    pub fn use_mono_clock(&mut self) -> Result<()> {
+        match self.source {
+            Source::NetDm(_) => Ok(()),
+            _ => self.instance.set_trace_clock("mono"),
+        }
+    }
+
+    /// The converter of this monitor's drop time stamps to wall-clock
+    /// time: for an instance on the `mono` clock (see
+    /// [`DropMonitor::use_mono_clock`]; [`DropMonitor::enable_devices`]
+    /// switches to it too) and for NET_DM; None for the default `local`
+    /// clock, which has no relation to wall-clock time.
+    pub fn wall_clock(&self) -> Result<Option<crate::tracefs::WallClock>> {
+        Ok(match self.source {
+            Source::NetDm(_) => Some(crate::tracefs::WallClock::identity()),
+            _ => (self.instance.trace_clock()? == "mono").then(crate::tracefs::WallClock::for_mono),
+        })
+    }
+
     /// Joins each drop to the device its skb was last seen on
     /// ([`DropDetail::device`]): enables `net:netif_receive_skb`,
     /// `net:net_dev_queue` and `skb:consume_skb` in the same instance,
@@ -850,10 +881,20 @@ impl DropMonitor {
     /// waits for the other CPUs' pages of the same read (the event that
     /// names the socket may have run on another CPU), so drops can come
     /// out of per-CPU order.
+    ///
+    /// With stacks, a drop is paired with the `ftrace:kernel_stack` record
+    /// the trigger writes after it on the same CPU, also when that record
+    /// starts the next page; a drop read last in its CPU's buffer waits for
+    /// the next poll, where its stack is the CPU's first record (the
+    /// trigger runs after the event is committed, so a read can fall
+    /// between them). If that read shows no stack, it comes out without.
     pub fn poll_detailed(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&DropDetail<'_>)) -> Result<u64> {
         let kfree = &self.kfree;
         let stacks = self.stacks;
         let buf = &mut self.stack_buf;
+        // (drop, carried from the last poll) by CPU
+        let mut awaiting: HashMap<u32, (SkbDrop, bool)> =
+            self.awaiting_stack.drain().map(|(cpu, d)| (cpu, (d, true))).collect();
         let reader = match &mut self.source {
             Source::Raw(r) => r,
             // Text lines carry no stack records we pair, and hashed rx_sk
@@ -898,7 +939,6 @@ impl DropMonitor {
             emit(&mut f, d, stack, sock);
         };
         let sum = reader.read(timeout, |cpu, page| {
-            let mut pending: Option<SkbDrop> = None;
             for rec in page.records() {
                 let rec = match rec {
                     Ok(r) => r,
@@ -908,7 +948,9 @@ impl DropMonitor {
                     }
                 };
                 if let Some(d) = kfree.decode(cpu, &rec) {
-                    if let Some(p) = pending.replace(d) {
+                    if stacks.is_none() {
+                        settle(d, &[], &tcp);
+                    } else if let Some((p, _)) = awaiting.insert(cpu, (d, false)) {
                         settle(p, &[], &tcp);
                     }
                 } else if let Some(e) = devices.as_deref().and_then(|d| d.events.decode(&rec)) {
@@ -917,17 +959,23 @@ impl DropMonitor {
                     dev.seen.push((e.timestamp, e.skbaddr, id, e.direction));
                 } else if let Some(e) = tcp.as_deref().and_then(|t| t.decoder.decode(&rec)) {
                     tcp.as_deref_mut().expect("decoded by it").learn(&e);
-                } else if let (Some(st), Some(p)) = (&stacks, pending) {
+                } else if let (Some(st), true) = (&stacks, awaiting.contains_key(&cpu)) {
                     if st.decode(&rec, buf) {
+                        let (p, _) = awaiting.remove(&cpu).expect("checked");
                         settle(p, buf, &tcp);
-                        pending = None;
                     }
                 }
             }
-            if let Some(p) = pending {
-                settle(p, &[], &tcp);
-            }
         })?;
+        // Drops of the last poll whose stack did not come are given
+        // without; this read's last drops wait for the next one.
+        for (cpu, (d, carried)) in awaiting {
+            if carried {
+                settle(d, &[], &tcp);
+            } else {
+                self.awaiting_stack.insert(cpu, d);
+            }
+        }
         if let Some(dev) = devices.as_deref_mut() {
             dev.seen.sort_by_key(|e| e.0);
             waiting.sort_by_key(|(d, _)| d.timestamp);

@@ -22,17 +22,28 @@ pub(crate) fn mount_tracefs(path: &Path) -> io::Result<()> {
     }
 }
 
-/// CLOCK_MONOTONIC now, in ns: the base of the `mono` trace clock
-/// (ktime_get_mono_fast_ns), so ring time stamps compare with it.
-pub(crate) fn monotonic_ns() -> u64 {
+/// `clock` now, in ns (0 if the call fails, which it cannot for the
+/// clocks named here).
+fn clock_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: ts is a valid, writable timespec owned by this frame;
-    // CLOCK_MONOTONIC always exists on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    // CLOCK_MONOTONIC and CLOCK_REALTIME always exist on Linux.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
     if rc < 0 {
         return 0;
     }
     (ts.tv_sec as u64)
         .saturating_mul(1_000_000_000)
         .saturating_add(ts.tv_nsec as u64)
+}
+
+/// CLOCK_MONOTONIC now, in ns: the base of the `mono` trace clock
+/// (ktime_get_mono_fast_ns), so ring time stamps compare with it.
+pub(crate) fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// CLOCK_REALTIME now, in ns since the Unix epoch.
+pub(crate) fn realtime_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
 }

@@ -816,3 +816,56 @@ impl Instance {
 pub fn mono_clock_now() -> u64 {
     crate::sys::monotonic_ns()
 }
+
+/// Turns record time stamps into wall-clock time (ns since the Unix
+/// epoch, UTC). Only the `mono` trace clock has a known relation to it:
+/// CLOCK_REALTIME is CLOCK_MONOTONIC plus an offset the kernel moves when
+/// the time is set or slewed (kernel/time/timekeeping.c), so the offset is
+/// read when the converter is made and holds for stamps near that moment.
+/// The default `local` clock (sched_clock per CPU) has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallClock {
+    /// Added to a stamp to give Unix ns.
+    offset_ns: i128,
+}
+
+impl WallClock {
+    /// For stamps of the `mono` clock: the offset between CLOCK_REALTIME
+    /// and CLOCK_MONOTONIC now, from the tightest of three reads.
+    pub fn for_mono() -> WallClock {
+        let mut best: Option<(u64, i128)> = None;
+        for _ in 0..3 {
+            let before = crate::sys::monotonic_ns();
+            let real = crate::sys::realtime_ns();
+            let after = crate::sys::monotonic_ns();
+            let gap = after.saturating_sub(before);
+            let offset = i128::from(real) - i128::from(before + gap / 2);
+            if best.is_none_or(|(g, _)| gap < g) {
+                best = Some((gap, offset));
+            }
+        }
+        WallClock {
+            offset_ns: best.map_or(0, |b| b.1),
+        }
+    }
+
+    /// For stamps that are wall-clock time already (NET_DM's packet
+    /// alerts carry `skb->tstamp`, set from ktime_get_real).
+    pub fn identity() -> WallClock {
+        WallClock { offset_ns: 0 }
+    }
+
+    /// `stamp` in ns since the Unix epoch; None for 0 (no stamp) or a
+    /// value outside i64.
+    pub fn unix_ns(&self, stamp: u64) -> Option<i64> {
+        if stamp == 0 {
+            return None;
+        }
+        i64::try_from(i128::from(stamp) + self.offset_ns).ok()
+    }
+}
+
+/// Now, in ns since the Unix epoch (CLOCK_REALTIME).
+pub fn unix_now_ns() -> i64 {
+    i64::try_from(crate::sys::realtime_ns()).unwrap_or(i64::MAX)
+}

@@ -490,6 +490,45 @@ fn drop_stacks_come_from_the_stacktrace_trigger() {
     assert!(names.iter().any(|n| n == "udp_sendmsg"), "{names:?}");
 }
 
+/// A burst of drops with stacks, read while it is sent (so reads fall
+/// between a drop and its stack record, and stack records start pages):
+/// every drop comes out once, with its stack.
+#[test]
+fn every_drop_of_a_burst_has_its_stack() {
+    if !privileged("every_drop_of_a_burst_has_its_stack") {
+        return;
+    }
+    const N: usize = 1500;
+    let (_t, _syms, ns, mut mon) = udp_drop_world(Some("__udp4_lib_rcv"));
+    mon.enable_stacks().unwrap();
+    mon.instance().set_buffer_size_kb(8192).unwrap();
+    let sender = std::thread::spawn(move || {
+        udp_to_closed_port(&ns, 9, N);
+        ns
+    });
+    let (mut n, mut without, mut lost) = (0, 0, 0);
+    let deadline = Instant::now() + netobs_testsupport::patience(Duration::from_secs(20));
+    loop {
+        // once all are in (or time is up), one more read: the last drop
+        // may wait for it
+        let last = n >= N || Instant::now() >= deadline;
+        let wait = Duration::from_millis(if last { 100 } else { 2 });
+        lost += mon
+            .poll_detailed(Some(wait), |d| {
+                n += 1;
+                without += usize::from(d.stack.is_empty());
+            })
+            .unwrap();
+        if last {
+            break;
+        }
+    }
+    let _ns = sender.join().unwrap();
+    assert_eq!(lost, 0, "the ring overflowed: the test proves nothing");
+    assert_eq!(n, N);
+    assert_eq!(without, 0, "{without} of {n} drops without their stack");
+}
+
 #[test]
 fn larger_sub_buffers_are_read_whole() {
     if !privileged("larger_sub_buffers_are_read_whole") {

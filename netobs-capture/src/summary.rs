@@ -479,24 +479,7 @@ fn relative_base(
 /// header, so a truncated capture still shows the sequence range sent.
 fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>, length: u32) -> String {
     let f = t.flags().0;
-    let mut flags = String::new();
-    for (bit, c) in [
-        (0x01, 'F'),
-        (0x02, 'S'),
-        (0x04, 'R'),
-        (0x08, 'P'),
-        (0x10, '.'),
-        (0x20, 'U'),
-        (0x40, 'E'),
-        (0x80, 'W'),
-    ] {
-        if f & bit != 0 {
-            flags.push(c);
-        }
-    }
-    if flags.is_empty() {
-        flags.push_str("none");
-    }
+    let flags = t.flags().tcpdump_letters();
     let len = length.saturating_sub(t.header_len() as u32);
     let (base_seq, base_ack) = base.unwrap_or((0, 0));
     let (seq, ack) = (t.seq().wrapping_sub(base_seq), t.ack().wrapping_sub(base_ack));

@@ -8,6 +8,7 @@
 
 mod arp;
 mod ethernet;
+mod fields;
 mod icmp;
 mod ipv4;
 mod ipv6;
@@ -18,6 +19,7 @@ mod walk;
 
 pub use arp::ArpPacket;
 pub use ethernet::{build_frame, EthernetFrame, MacAddr, VlanTag, ETH_HLEN};
+pub use fields::FrameFields;
 pub use icmp::{IcmpMessage, Icmpv4Packet, Icmpv6Packet};
 pub use ipv4::Ipv4Packet;
 pub use ipv6::{Ipv6Fragment, Ipv6Packet, Ipv6Upper};

@@ -29,6 +29,29 @@ impl TcpFlags {
     pub fn has(&self, mask: u8) -> bool {
         self.0 & mask == mask
     }
+
+    /// The flags as tcpdump prints them inside `Flags [...]` (print-tcp.c
+    /// `tcp_flag_values`): F S R P . U E W in that order, "none" for none.
+    pub fn tcpdump_letters(&self) -> String {
+        let mut s: String = [
+            (Self::FIN, 'F'),
+            (Self::SYN, 'S'),
+            (Self::RST, 'R'),
+            (Self::PSH, 'P'),
+            (Self::ACK, '.'),
+            (Self::URG, 'U'),
+            (Self::ECE, 'E'),
+            (Self::CWR, 'W'),
+        ]
+        .into_iter()
+        .filter(|&(bit, _)| self.0 & bit != 0)
+        .map(|(_, c)| c)
+        .collect();
+        if s.is_empty() {
+            s.push_str("none");
+        }
+        s
+    }
 }
 
 /// A TCP segment, borrowed.

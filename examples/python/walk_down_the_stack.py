@@ -13,10 +13,13 @@
 # capture and the kernel's own drop points and reasons say *which* and *why*.
 
 # %%
+import atexit
 import os
 import subprocess
 import sys
 import time
+
+import pandas as pd
 
 import netobs
 
@@ -30,6 +33,21 @@ def sh(*cmd):
     subprocess.run(cmd, check=True, capture_output=True)
 
 
+# Whatever cell fails, the world goes away with the process (or the
+# notebook's kernel): the children this walk starts, then its namespaces.
+children = []
+
+
+def clean_up():
+    for p in children:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for ns in (NS_A, NS_B):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+atexit.register(clean_up)
 for ns in (NS_A, NS_B):
     sh("ip", "netns", "add", ns)
     sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
@@ -68,6 +86,7 @@ sys.stdin.read()
 server = subprocess.Popen(["ip", "netns", "exec", NS_B, sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 time.sleep(0.3)
 client = subprocess.Popen(["ip", "netns", "exec", NS_A, sys.executable, "-c", CLIENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+children += [server, client]
 assert client.stdout.readline().strip() == "sent" and server.stdout.readline().strip() == "accepted"
 time.sleep(0.3)
 socks = netobs.sockets(info=True, processes=True, netns=NS_B).to_pandas()
@@ -146,34 +165,42 @@ print("lo driver statistics:", netobs.ethtool_stats("lo", netns=NS_B))
 # `netobs.DropMonitor` is dropwatch on the `skb:kfree_skb` tracepoint: every
 # freed-as-dropped packet with the kernel function that freed it
 # (`sym+0xoff/0xsize`) and the kernel's drop reason. The tracepoint sees
-# every namespace, so this filters on IPv4 (EtherType 0x0800).
+# every namespace, the machine's own background drops too; with
+# `devices=True` each drop names the device its packet was last seen on,
+# so the drops of this walk's world are the ones on `va` and `vb`.
 # `netobs.Capture` on `vb` shows the same pings from the far side: only the
 # small ones ever arrive.
 
 # %%
 before_vb = netobs.link("vb", netns=NS_B)
-with netobs.DropMonitor(protocol=0x0800) as drops, netobs.Capture("vb", filter="icmp", netns=NS_B) as cap:
+events = []
+with netobs.DropMonitor(protocol=0x0800, devices=True) as drops, netobs.Capture("vb", filter="icmp", netns=NS_B) as cap:
     subprocess.run(["ip", "netns", "exec", NS_A, "ping", "-c", "10", "-i", "0.01", "-W", "1", "-s", "1400", "10.98.0.2"], capture_output=True)
     subprocess.run(["ip", "netns", "exec", NS_A, "ping", "-c", "10", "-i", "0.01", "-w", "10", "-s", "100", "10.98.0.2"], capture_output=True)
-    dropped = drops.summary(0.5).to_pandas()
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:  # events() returns as soon as some drops were read
+        events.append(drops.events(timeout=0.1).to_pandas())
     packets = []
     while batch := cap.read(timeout=0.5):  # each read returns what one ring block held
         packets += batch
 vb_dropped = netobs.link("vb", netns=NS_B).rx_dropped - before_vb.rx_dropped
-dropped[["symbol", "reason", "protocol", "count"]]
+events = pd.concat(events, ignore_index=True)
+ours = events[events.device.isin(["va", "vb"])].assign(function=lambda d: d.symbol.str.split("+").str[0])
+print(f"{len(events)} IPv4 drops on the machine, {len(ours)} of them on va or vb")
+dropped = ours.groupby(["function", "reason", "device"]).size().rename("count").reset_index()
+dropped
 
 # %%
-by_reason = dropped.groupby("reason")["count"].sum().sort_values()
-print(by_reason.to_string())
-forward = dropped[dropped.symbol.str.startswith("__dev_forward_skb")]["count"].sum()
+forward = dropped[dropped.function.str.startswith("__dev_forward_skb")]["count"].sum()
 print(f"freed in __dev_forward_skb: {forward}; vb rx_dropped grew by {vb_dropped}")
 assert forward >= vb_dropped > 0, "each oversize frame is freed where veth forwards it to its peer"
 
 # %%
-# The drops by reason as a chart (matplotlib is needed for the plot only;
-# the netobs package itself does not use it).
+# This world's drops by kernel function and reason, as a chart (matplotlib
+# is needed for the plot only; the netobs package itself does not use it).
 # Without a display (a script run), matplotlib draws off screen.
-ax = by_reason.plot.barh(title="packets dropped, by kernel drop reason")
+by_place = dropped.groupby(["function", "reason"])["count"].sum().sort_values()
+ax = by_place.plot.barh(title="drops on va and vb, by kernel function and reason")
 _ = ax.set_xlabel("drops")
 
 # %%
@@ -182,6 +209,10 @@ print(f"{len(packets)} ICMP frames captured on vb, lengths {sizes}")
 print(packets[0].summary())
 assert len(packets) == 20, "the 10 small requests and their 10 replies"
 assert sizes == [142], "no frame longer than vb's MTU arrived"
+
+# %%
+# The captured frames as a table, decoded to the transport layer.
+netobs.packet_table(packets).to_pandas()[["time", "direction", "src", "dst", "protocol", "icmp_type", "length", "summary"]]
 
 # %% [markdown]
 # ## All at once: `netobs.diagnose()`
@@ -196,6 +227,7 @@ assert sizes == [142], "no frame longer than vb's MTU arrived"
 
 # %%
 pinger = subprocess.Popen(["ip", "netns", "exec", NS_A, "ping", "-c", "30", "-i", "0.05", "-W", "1", "-s", "1400", "10.98.0.2"], stdout=subprocess.DEVNULL)
+children.append(pinger)
 report = netobs.diagnose([NS_A, NS_B], seconds=2)
 pinger.wait()
 print(report.verdict.layer, "-", report.verdict.summary)
@@ -212,5 +244,4 @@ report
 for p in (client, server):
     p.stdin.close()
     p.wait()
-for ns in (NS_A, NS_B):
-    sh("ip", "netns", "del", ns)
+clean_up()

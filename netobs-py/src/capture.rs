@@ -17,13 +17,15 @@ use netobs_capture::file::{linktype, CaptureReader, PcapWriter, Precision};
 use netobs_capture::filter::CodeMode;
 use netobs_capture::{filter, hexdump, summary, CaptureConfig};
 use netobs_core::stop::Stop;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::errors::{ErrorParts, IntoPyErr, PyResultExt};
 use crate::netns::netns_arg;
+use crate::table::{ColumnKind::*, Columns, TableBuilder};
 use crate::wait;
+use netobs_capture::wire::FrameFields;
 
 /// The snap length tcpdump uses by default, and the largest it takes
 /// (libpcap's MAXIMUM_SNAPLEN). The Python signatures spell it out so
@@ -53,6 +55,20 @@ fn direction_name(pkttype: u8) -> &'static str {
     }
 }
 
+/// A direction word from Python back to the `&'static str` a packet keeps.
+fn direction_arg(v: Option<&str>) -> PyResult<Option<&'static str>> {
+    const NAMES: [&str; 6] = ["host", "broadcast", "multicast", "otherhost", "outgoing", "unknown"];
+    match v {
+        None => Ok(None),
+        Some(d) => NAMES.iter().find(|n| **n == d).map(|n| Some(*n)).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "direction must be None or one of {}, not {d:?}",
+                NAMES.join(", ")
+            ))
+        }),
+    }
+}
+
 /// One packet: its bytes (a copy) and what the kernel or the file said
 /// about it. `bytes(packet)` gives the captured bytes.
 #[pyclass(frozen, module = "netobs")]
@@ -78,6 +94,61 @@ pub struct Packet {
 
 #[pymethods]
 impl Packet {
+    /// A packet from its bytes: `timestamp` in ns since the epoch (None:
+    /// now), `length` on the wire (None: the bytes' length), `linktype`
+    /// (1: Ethernet), as `read_pcap` would give it; for `write_pcap`,
+    /// `summary()` and `packet_table` on bytes made elsewhere.
+    #[new]
+    #[pyo3(signature = (data, timestamp=None, length=None, interface=0, direction=None, linktype=1))]
+    fn new(
+        data: Vec<u8>,
+        timestamp: Option<u64>,
+        length: Option<u32>,
+        interface: u32,
+        direction: Option<&str>,
+        linktype: u16,
+    ) -> PyResult<Self> {
+        let length = length.unwrap_or(u32::try_from(data.len()).unwrap_or(u32::MAX));
+        if (length as usize) < data.len() {
+            return Err(PyValueError::new_err(format!(
+                "length ({length}) is the length on the wire and cannot be less than the {} bytes given",
+                data.len()
+            )));
+        }
+        Ok(Packet {
+            timestamp: timestamp.unwrap_or_else(|| u64::try_from(netobs_trace::tracefs::unix_now_ns()).unwrap_or(0)),
+            length,
+            interface,
+            direction: direction_arg(direction)?,
+            linktype,
+            data,
+        })
+    }
+
+    /// Pickles (and copies) as the constructor's arguments.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let py = slf.py();
+        let p = slf.get();
+        let args = (
+            PyBytes::new(py, &p.data),
+            p.timestamp,
+            p.length,
+            p.interface,
+            p.direction,
+            p.linktype,
+        )
+            .into_pyobject(py)?
+            .into_any();
+        Ok((slf.get_type().into_any(), args))
+    }
+
+    /// The time stamp as a UTC `datetime` (microseconds); None beyond
+    /// what an i64 of ns holds (year 2262).
+    #[getter]
+    fn time<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::table::datetime(py, i64::try_from(self.timestamp).ok())
+    }
+
     /// Bytes captured (at most the snap length).
     #[getter]
     fn caplen(&self) -> usize {
@@ -207,7 +278,19 @@ fn write_pcap(py: Python<'_>, path: PathBuf, packets: &Bound<'_, PyAny>, snaplen
     let snaplen = snaplen_arg(snaplen)?;
     let mut list = Vec::new();
     for p in packets.try_iter()? {
-        list.push(p?.cast_into::<Packet>()?);
+        let p = p?;
+        // Plain bytes are an Ethernet frame of now.
+        let p = if let Ok(packet) = p.cast::<Packet>() {
+            packet.clone()
+        } else if let Ok(data) = p.extract::<Vec<u8>>() {
+            Bound::new(py, Packet::new(data, None, None, 0, None, 1)?)?
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "write_pcap: packets must be netobs.Packet or bytes, not {}",
+                p.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            )));
+        };
+        list.push(p);
     }
     // The file's link type is the first packet's (Ethernet when empty).
     let link = list.first().map_or(linktype::ETHERNET, |p| p.get().linktype);
@@ -396,7 +479,95 @@ impl Capture {
 }
 
 /// Adds the capture classes and functions to the module.
+/// Columns of `netobs.PacketRow`.
+static PACKET_COLUMNS: Columns = &[
+    ("time", Time),
+    ("timestamp", U64),
+    ("length", U64),
+    ("caplen", U64),
+    ("interface", U64),
+    ("direction", Str),
+    ("src_mac", Str),
+    ("dst_mac", Str),
+    ("vlan", U64),
+    ("ethertype", U64),
+    ("src", Str),
+    ("dst", Str),
+    ("ip_protocol", U64),
+    ("protocol", Str),
+    ("sport", U64),
+    ("dport", U64),
+    ("tcp_flags", Str),
+    ("icmp_type", U64),
+    ("icmp_code", U64),
+    ("summary", Str),
+];
+
+/// The name a packet table gives the highest header it decoded.
+fn protocol_name(f: &FrameFields) -> Option<&'static str> {
+    use netobs_capture::wire::{ethertype, ipproto};
+    Some(match (f.ip_protocol, f.ethertype) {
+        (Some(ipproto::TCP), _) => "TCP",
+        (Some(ipproto::UDP), _) => "UDP",
+        (Some(ipproto::ICMP), _) => "ICMP",
+        (Some(ipproto::ICMPV6), _) => "ICMPv6",
+        (Some(ipproto::GRE), _) => "GRE",
+        (_, Some(ethertype::IPV4)) => "IPv4",
+        (_, Some(ethertype::IPV6)) => "IPv6",
+        (_, Some(ethertype::ARP)) => "ARP",
+        (_, Some(ethertype::RARP)) => "RARP",
+        _ => return None,
+    })
+}
+
+/// One row per packet with its headers decoded (Ethernet frames; other
+/// link types give the capture columns only): a `Table` of
+/// `netobs.PacketRow`, with `to_pandas()` for a DataFrame.
+#[pyfunction]
+fn packet_table<'py>(py: Python<'py>, packets: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let mut t = TableBuilder::new(&[PACKET_COLUMNS]);
+    for p in packets.try_iter()? {
+        let p = p?;
+        let p = p.cast::<Packet>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "packet_table: expected netobs.Packet items, not {}",
+                p.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let p = p.get();
+        let ethernet = p.linktype == linktype::ETHERNET;
+        let f = if ethernet {
+            FrameFields::of_ethernet(&p.data)
+        } else {
+            FrameFields::default()
+        };
+        t.row()
+            .time(i64::try_from(p.timestamp).ok())
+            .u64(p.timestamp)
+            .u64(u64::from(p.length))
+            .u64(p.data.len() as u64)
+            .u64(u64::from(p.interface))
+            .label(p.direction)
+            .str(f.src_mac.map(|m| m.to_string()))
+            .str(f.dst_mac.map(|m| m.to_string()))
+            .u64(f.vlan.map(u64::from))
+            .u64(f.ethertype.map(u64::from))
+            .str(f.src.map(|a| a.to_string()))
+            .str(f.dst.map(|a| a.to_string()))
+            .u64(f.ip_protocol.map(u64::from))
+            .label(protocol_name(&f))
+            .u64(f.sport.map(u64::from))
+            .u64(f.dport.map(u64::from))
+            .str(f.tcp_flags.map(|x| x.tcpdump_letters()))
+            .u64(f.icmp_type.map(u64::from))
+            .u64(f.icmp_code.map(u64::from))
+            .str(ethernet.then(|| summary::summary(&p.data, p.length)));
+    }
+    t.into_py(py, "PacketRow")
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(packet_table, m)?)?;
     m.add_class::<Packet>()?;
     m.add_class::<Capture>()?;
     m.add_function(wrap_pyfunction!(compile_filter, m)?)?;

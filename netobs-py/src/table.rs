@@ -31,6 +31,9 @@ pub enum ColumnKind {
     Str,
     /// A tuple of texts (alternative names, ...).
     StrTuple,
+    /// A wall-clock time: ns since the Unix epoch (UTC) as i64, possibly
+    /// null; a `datetime` in Python, `datetime64[ns, UTC]` in pandas.
+    Time,
 }
 
 /// A group of columns, in row order.
@@ -84,7 +87,7 @@ pub struct TableBuilder {
 
 fn empty(kind: ColumnKind) -> Data {
     match kind {
-        ColumnKind::U64 | ColumnKind::I64 | ColumnKind::F64 => Data::Num(Num::AllNull),
+        ColumnKind::U64 | ColumnKind::I64 | ColumnKind::F64 | ColumnKind::Time => Data::Num(Num::AllNull),
         ColumnKind::Bool => Data::Bool(Vec::new()),
         ColumnKind::Str => Data::Str(Vec::new()),
         ColumnKind::StrTuple => Data::StrTuple(Vec::new()),
@@ -144,6 +147,7 @@ impl TableBuilder {
                 ColumnKind::Bool => "bool",
                 ColumnKind::Str => "str",
                 ColumnKind::StrTuple => "strs",
+                ColumnKind::Time => "t",
             };
             let (values, nulls): (Bound<'py, PyAny>, Bound<'py, PyAny>) = match data {
                 Data::Num(Num::AllNull) if self.rows > 0 => (none(), none()),
@@ -169,6 +173,16 @@ impl TableBuilder {
             spec.push((*name, code, values, nulls));
         }
         make.call1((row_type, PyList::new(py, spec)?, self.rows))
+    }
+}
+
+/// A wall-clock time (ns since the Unix epoch) as a UTC `datetime`
+/// (microseconds, as `datetime` keeps them), or None.
+pub fn datetime(py: Python<'_>, unix_ns: Option<i64>) -> PyResult<Bound<'_, PyAny>> {
+    static FROM_NS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    match unix_ns {
+        Some(ns) => FROM_NS.import(py, "netobs._table", "_datetime_from_ns")?.call1((ns,)),
+        None => Ok(py.None().into_bound(py)),
     }
 }
 
@@ -230,6 +244,11 @@ impl RowWriter<'_> {
     /// A signed value, or null.
     pub fn i64(&mut self, v: impl Into<Option<i64>>) -> &mut Self {
         self.num(ColumnKind::I64, v.into().map(i64::to_ne_bytes))
+    }
+
+    /// A wall-clock time in ns since the Unix epoch, or null.
+    pub fn time(&mut self, v: impl Into<Option<i64>>) -> &mut Self {
+        self.num(ColumnKind::Time, v.into().map(i64::to_ne_bytes))
     }
 
     /// A float, or null.

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use netobs_core::stop::Stop;
 use netobs_core::Netns;
 use netobs_trace::format::FieldLocation;
+use netobs_trace::tracefs::WallClock;
 use netobs_trace::{
     DropCounts, DropDetail, DropFilter, EventFormat, Field, Kallsyms, RawReader, SkbDrop, TcpSocket, Tracefs,
 };
@@ -75,11 +76,14 @@ static DROP_COLUMNS: Columns = &[
     ("reason_code", U64),
     ("protocol", U64),
     ("count", U64),
+    ("start", Time),
+    ("end", Time),
 ];
 
 /// Columns of `netobs.DropEvent`, one row per kfree_skb record.
 static DROP_EVENT_COLUMNS: Columns = &[
     ("timestamp", U64),
+    ("time", Time),
     ("cpu", U64),
     ("pid", I64),
     ("symbol", Str),
@@ -211,6 +215,8 @@ impl DropMonitor {
                 } else {
                     netobs_trace::DropMonitor::open(&tracefs, &filter, Some(&syms))?
                 };
+                // Time stamps that convert to wall-clock time (DropEvent.time).
+                mon.use_mono_clock()?;
                 if stacks {
                     mon.enable_stacks()?;
                 }
@@ -294,11 +300,13 @@ impl DropMonitor {
         };
         let deadline = Instant::now() + span;
         let m = self.monitor()?;
+        let start = netobs_trace::tracefs::unix_now_ns();
         let mut counts = DropCounts::default();
         let stop = m.stop.clone();
         while Instant::now() < deadline {
             wait::blocking(py, &stop, || m.poll_until(Some(deadline), &mut |d| counts.add(&d.drop)))?.py_err(py)?;
         }
+        let end = netobs_trace::tracefs::unix_now_ns();
         let mut t = TableBuilder::new(&[DROP_COLUMNS]);
         for (key, n) in counts.top(usize::MAX) {
             t.row()
@@ -307,7 +315,9 @@ impl DropMonitor {
                 .str(Some(m.reason_name(key.reason)))
                 .u64(u64::from(key.reason))
                 .u64(u64::from(key.protocol))
-                .u64(n);
+                .u64(n)
+                .time(start)
+                .time(end);
         }
         t.into_py(py, "DropRow")
     }
@@ -341,6 +351,7 @@ impl DropMonitor {
                 break;
             }
         }
+        let wall = m.mon.wall_clock().py_err(py)?;
         let mut t = TableBuilder::new(&[DROP_EVENT_COLUMNS]);
         let nonzero = |v: u64| (v != 0).then_some(v);
         for r in &drops {
@@ -352,6 +363,7 @@ impl DropMonitor {
             });
             t.row()
                 .u64(d.timestamp)
+                .time(wall.and_then(|w| w.unix_ns(d.timestamp)))
                 .u64(u64::from(d.cpu))
                 .i64(i64::from(d.pid))
                 .str(Some(m.syms.format(d.location)))
@@ -470,6 +482,9 @@ struct Session {
     queue: VecDeque<Event>,
     /// Given to the reader; woken by Ctrl-C while a read waits.
     stop: Stop,
+    /// The instance runs on the `mono` clock; this turns its stamps into
+    /// wall-clock time (`time`).
+    wall: WallClock,
 }
 
 impl Session {
@@ -492,6 +507,7 @@ impl Session {
         }
         let instance = tracefs.private_instance("session")?;
         instance.set_buffer_percent(0)?;
+        instance.set_trace_clock("mono")?;
         let mut decoders = HashMap::new();
         let mut decoded = Vec::new();
         for (name, system, event, format) in specs {
@@ -507,6 +523,7 @@ impl Session {
             events: decoded,
             queue: VecDeque::new(),
             stop,
+            wall: WallClock::for_mono(),
         })
     }
 
@@ -569,6 +586,7 @@ fn event_dict<'py>(py: Python<'py>, s: &Session, e: Event) -> PyResult<Bound<'py
     let dec = &s.events[e.event];
     d.set_item("event", &dec.name)?;
     d.set_item("timestamp", e.timestamp)?;
+    d.set_item("time", crate::table::datetime(py, s.wall.unix_ns(e.timestamp))?)?;
     d.set_item("cpu", e.cpu)?;
     d.set_item("pid", e.pid)?;
     for (f, v) in dec.fields.iter().zip(e.values) {
@@ -585,7 +603,8 @@ fn event_dict<'py>(py: Python<'py>, s: &Session, e: Event) -> PyResult<Bound<'py
 
 /// Any tracepoints, read from a private trace instance: iterating yields
 /// each record as a dict with `event` ("system:name"), `timestamp` (ns,
-/// the trace clock), `cpu`, `pid` and every field of the event's `format`
+/// the instance's `mono` trace clock: CLOCK_MONOTONIC), `time` (the same
+/// moment as a UTC `datetime`), `cpu`, `pid` and every field of the event's `format`
 /// by its name; fields the kernel prints symbolically (drop reasons, TCP
 /// states) hold the kernel's name. `filters` maps an event to a filter
 /// expression the kernel applies (`{"skb:kfree_skb": "protocol == 0x4321"}`);

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import time
+from datetime import timezone
 
 import pytest
 
@@ -82,6 +83,12 @@ def test_capture_sees_what_tcpdump_sees(ping_pair, tmp_path):
         assert p.length == p.caplen == len(bytes(p)) == 98
         assert p.data[12:14] == b"\x08\x00"
     assert ours[0].hexdump().startswith("\t0x0000:  4500 0054")
+    # Time stamps as UTC datetimes, the moments tcpdump -tt prints for the
+    # same packets (its own socket's copy: within a millisecond).
+    theirs_tt = [float(l.split(" ", 1)[0]) for l in run("tcpdump", "-r", str(theirs), "-n", "-tt").splitlines()]
+    for p, t in zip(ours, theirs_tt):
+        assert p.time.tzinfo == timezone.utc
+        assert abs(p.time.timestamp() - t) < 0.001, (p.time, t)
 
     # Written back and read by tcpdump: the same packets.
     mine = tmp_path / "netobs.pcap"
@@ -154,3 +161,107 @@ def test_bad_snaplen_is_a_value_error_and_help_shows_the_default(make_netns):
     assert "snaplen=262144" in netobs.Capture.__text_signature__
     with netobs.Capture("lo", netns=ns.name) as cap:
         assert repr(cap) == "Capture(interface='lo')"
+
+
+# tshark's fields for what packet_table decodes; `occurrence=f` keeps the
+# outermost header's value (an ICMP error's quoted header and a tunnel's
+# inner packet come after it). IP reassembly off, so a first fragment
+# shows its transport header as ours does.
+TSHARK_FIELDS = [
+    "eth.src", "eth.dst", "ieee8021ad.id", "vlan.id", "ip.len", "ip.hdr_len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+    "tcp.srcport", "tcp.dstport", "tcp.flags", "udp.srcport", "udp.dstport",
+    "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code",
+]  # fmt: skip
+
+
+# Cisco ISL frames go to these multicast addresses; tshark decodes them as
+# ISL and names the encapsulated frame's addresses eth.src/eth.dst, where
+# tcpdump and netobs read the outer header as Ethernet.
+ISL_DESTINATIONS = ("01:00:0c:00:00:00", "0c:00:0c:00:00:00")
+
+
+def test_packet_table_agrees_with_tshark():
+    """Every value packet_table gives for the corpus's frames is tshark's
+    (where we decode less, as inside MPLS or PPPoE, tshark may know more:
+    that is not compared)."""
+    table = netobs.packet_table(netobs.read_pcap(CORPUS))
+    n = len(table)
+    args = ["tshark", "-r", CORPUS, "-n", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
+    args += ["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"]
+    for f in TSHARK_FIELDS:
+        args += ["-e", f]
+    lines = run(*args).splitlines()
+    assert len(lines) == len(table) == n
+    compared = {"mac": 0, "vlan": 0, "ip": 0, "ports": 0, "flags": 0, "icmp": 0}
+    for k, (line, row) in enumerate(zip(lines, table)):
+        t = dict(zip(TSHARK_FIELDS, line.split("\t")))
+        where = f"frame {k + 1}: {row.summary!r}"
+        if row.dst_mac in ISL_DESTINATIONS:
+            continue
+        if row.src_mac is not None:
+            assert (row.src_mac, row.dst_mac) == (t["eth.src"], t["eth.dst"]), where
+            compared["mac"] += 1
+        if row.vlan is not None:
+            # tshark names an 802.1ad (outer, QinQ) tag apart from 802.1Q ones
+            assert row.vlan == int(t["ieee8021ad.id"] or t["vlan.id"]), where
+            compared["vlan"] += 1
+        if t["ip.len"] and not t["ip.src"] and int(t["ip.len"]) < int(t["ip.hdr_len"]):
+            # tshark drops an IPv4 header whose total length is shorter than
+            # itself ("bogus IP length"); tcpdump and netobs show it
+            continue
+        if row.src is not None:
+            v = "ipv6" if row.ethertype == 0x86DD else "ip"
+            assert (row.src, row.dst) == (t[f"{v}.src"], t[f"{v}.dst"]), where
+            compared["ip"] += 1
+        if row.sport is not None:
+            p = row.protocol.lower()
+            assert (row.sport, row.dport) == (int(t[f"{p}.srcport"]), int(t[f"{p}.dstport"])), where
+            compared["ports"] += 1
+        if row.tcp_flags is not None:
+            flags = int(t["tcp.flags"], 16) & 0xFF
+            letters = "".join(c for bit, c in zip(range(8), "FSRP.UEW") if flags & (1 << bit)) or "none"
+            assert row.tcp_flags == letters, where
+            compared["flags"] += 1
+        if row.icmp_type is not None:
+            p = "icmpv6" if row.protocol == "ICMPv6" else "icmp"
+            assert (row.icmp_type, row.icmp_code) == (int(t[f"{p}.type"]), int(t[f"{p}.code"])), where
+            compared["icmp"] += 1
+    # The corpus exercises every column.
+    assert all(c >= 10 for c in compared.values()), compared
+
+
+def test_packet_table_to_pandas_and_its_summary_is_tcpdumps():
+    pd = pytest.importorskip("pandas")
+    packets = netobs.read_pcap(CORPUS)[:50]
+    table = netobs.packet_table(packets)
+    df = table.to_pandas()
+    assert str(df["time"].dtype) == "datetime64[ns, UTC]"
+    assert list(df.columns) == list(netobs.PacketRow._fields)
+    assert df["summary"].tolist() == [p.summary() for p in packets]
+    assert [r.time for r in table] == [p.time for p in packets]
+    with pytest.raises(TypeError, match="expected netobs.Packet items, not int"):
+        netobs.packet_table([1])
+
+
+def test_packets_pickle_and_are_made_from_bytes(tmp_path):
+    import pickle
+
+    p = netobs.read_pcap(CORPUS)[0]
+    q = pickle.loads(pickle.dumps(p))
+    assert (q.timestamp, q.length, q.interface, q.direction, q.linktype, bytes(q)) == (
+        p.timestamp, p.length, p.interface, p.direction, p.linktype, bytes(p),
+    )  # fmt: skip
+    made = netobs.Packet(bytes(p), timestamp=p.timestamp, length=p.length)
+    assert made.summary() == p.summary() and made.time == p.time
+    with pytest.raises(ValueError, match="length"):
+        netobs.Packet(b"\0" * 20, length=10)
+    with pytest.raises(ValueError, match="direction must be"):
+        netobs.Packet(b"\0" * 20, direction="sideways")
+    # write_pcap takes plain frames too; tcpdump reads them back.
+    path = tmp_path / "bytes.pcap"
+    assert netobs.write_pcap(path, [bytes(p), p]) == 2
+    again = netobs.read_pcap(path)
+    assert [bytes(x) for x in again] == [bytes(p)] * 2
+    assert tcpdump_count(path) == 2
+    with pytest.raises(TypeError, match="netobs.Packet or bytes, not str"):
+        netobs.write_pcap(path, ["frame"])

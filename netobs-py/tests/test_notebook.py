@@ -54,3 +54,26 @@ def test_notebook_executes(cleanup):
     # The drops found by DropMonitor, and their chart.
     assert "freed in __dev_forward_skb" in text
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_a_failing_cell_still_removes_the_world(cleanup, tmp_path):
+    """The walk's namespaces and children go away when a cell raises."""
+    with open(to_notebook.SCRIPT) as f:
+        text = f.read()
+    cut = text.index("# %% [markdown]\n# ## Sockets")
+    # Fail in the cell after the server and client started.
+    at = text.index("# %%\nestab = ")
+    broken = text[:at] + 'raise RuntimeError("a cell fails")\n\n' + text[at:]
+    assert cut < at
+    script = tmp_path / "broken.py"
+    script.write_text(broken)
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=TIMEOUT)
+    assert p.returncode != 0 and "a cell fails" in p.stderr
+    ready = next(l for l in p.stdout.splitlines() if l.startswith("world ready: "))
+    names = [w for w in ready.split() if w.startswith("nbt-py-")]
+    assert len(names) == 2, ready
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not [n for n in names if n in listed], listed
+    # ... and its server and client: no process of the walk is left
+    left = subprocess.run(["pgrep", "-f", "10.98.0.2\", 8080"], capture_output=True, text=True).stdout
+    assert left == "", left

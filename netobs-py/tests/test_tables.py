@@ -112,3 +112,52 @@ def test_rows_by_a_list_of_row_numbers():
         t[[1.5]]
     with pytest.raises(TypeError, match="indexed by a row number"):
         t[{1}]
+
+
+def test_repr_previews_the_rows(table):
+    text = repr(table)
+    title, header, *rows = text.splitlines()
+    assert title == f"<netobs.Table of {len(table)} Link rows, {len(table.columns)} columns (8 shown)>"
+    assert header.split() == list(table.columns[:8])
+    assert len(rows) == len(table)
+    for k, (line, row) in enumerate(zip(rows, table)):
+        assert line.split()[:3] == [str(k), str(row.index), row.name]
+
+
+def test_repr_of_a_long_table_shows_its_head_and_tail(table):
+    long = table[[i % len(table) for i in range(23)]]
+    lines = repr(long).splitlines()
+    # title, header, 5 first rows, "...", 5 last rows
+    assert len(lines) == 13
+    assert [l.split()[0] for l in lines[2:]] == ["0", "1", "2", "3", "4", "...", "18", "19", "20", "21", "22"]
+    assert repr(table[0:0]) == f"<netobs.Table of 0 Link rows, {len(table.columns)} columns: {', '.join(table.columns)}>"
+
+
+def test_repr_html_shows_every_column_escaped(table):
+    html = table._repr_html_()
+    assert html.startswith('<table class="netobs-table">') and html.endswith("</table>")
+    assert html.count("<tr>") == len(table) + 1
+    for name in table.columns:
+        assert f"<th>{name}</th>" in html
+    va = next(r for r in table if r.name == "va")
+    assert f"<td>{va.alias}</td>" in html
+    long = table[[i % len(table) for i in range(30)]]
+    # 10 first rows, a "..." row, 10 last rows, the header
+    assert long._repr_html_().count("<tr>") == 22
+
+
+def test_html_escapes_what_the_kernel_reports(make_netns):
+    ns = make_netns()
+    ns.ip("link", "add", "e0", "type", "veth", "peer", "name", "e1")
+    ns.ip("link", "set", "e0", "alias", "<b>x & y</b>")
+    html = netobs.links(netns=ns.name)._repr_html_()
+    assert "<td>&lt;b&gt;x &amp; y&lt;/b&gt;</td>" in html and "<b>x" not in html
+
+
+def test_row_signatures_name_real_types():
+    import inspect
+
+    for row in (netobs.Link, netobs.LinkRate, netobs.DropRow, netobs.DropEvent, netobs.EthtoolInfo):
+        sig = str(inspect.signature(row))
+        assert "ForwardRef" not in sig, sig
+    assert "mtu: Optional[int]" in str(inspect.signature(netobs.Link))

@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -77,9 +78,14 @@ def test_drop_monitor_sees_the_unhandled_protocol(veth_pair):
         assert mon.instance in own_instances()
         assert mon.kernel_filter is not None and "protocol" in mon.kernel_filter
         a.exec(sys.executable, "-c", INJECT, "va")
+        asked = datetime.now(timezone.utc)
         rows = mon.summary(1.0)
+        answered = datetime.now(timezone.utc)
         assert len(rows) == 1, rows.to_dicts()
         row = rows[0]
+        # The interval counted, in wall-clock time.
+        assert asked <= row.start < row.end <= answered, (asked, row.start, row.end, answered)
+        assert row.end - row.start >= timedelta(seconds=0.99)
         assert row.count == 1
         assert row.symbol.startswith("__netif_receive_skb_core"), row.symbol
         assert "+0x" in row.symbol and "/0x" in row.symbol
@@ -88,9 +94,16 @@ def test_drop_monitor_sees_the_unhandled_protocol(veth_pair):
         assert row.location != 0
 
         # The same drop once more, as a single event.
+        sent = datetime.now(timezone.utc)
         a.exec(sys.executable, "-c", INJECT, "va")
         events = mon.events(timeout=5.0)
+        read = datetime.now(timezone.utc)
         assert len(events) == 1
+        # Its kernel time stamp as wall-clock time: within the moments
+        # around it (1 ms for the rounding to microseconds and the
+        # clock-offset read).
+        slack = timedelta(milliseconds=1)
+        assert sent - slack <= events[0].time <= read + slack, (sent, events[0].time, read)
         e = events[0]
         assert (e.symbol, e.location, e.reason, e.reason_code, e.protocol) == (
             row.symbol,
@@ -177,11 +190,17 @@ def test_trace_session_names_the_drop_reason(veth_pair):
     a, _ = veth_pair
     ev = "skb:kfree_skb"
     with netobs.TraceSession([ev], filters={ev: "protocol == 0x4321"}) as s:
+        sent = datetime.now(timezone.utc)
         a.exec(sys.executable, "-c", INJECT, "va")
         events = s.read(timeout=5.0)
+        read = datetime.now(timezone.utc)
     assert len(events) == 1, events
     e = events[0]
     assert e["event"] == ev
+    slack = timedelta(milliseconds=1)
+    assert sent - slack <= e["time"] <= read + slack, (sent, e["time"], read)
+    # timestamp is CLOCK_MONOTONIC (the instance's mono trace clock)
+    assert 0 < e["timestamp"] <= time.monotonic_ns()
     # The field names of skb:kfree_skb's format; the reason by the kernel's
     # own name (its __print_symbolic table), the rest as numbers.
     assert e["reason"] == "UNHANDLED_PROTO"
@@ -299,3 +318,21 @@ def test_waiting_releases_the_gil(root):
             t.join()
     # About 1000 ticks of 1 ms in 1 s; holding the GIL would allow a handful.
     assert len(ticks) > 200
+
+
+def test_drop_times_convert_to_pandas_and_arrow(veth_pair):
+    pd = pytest.importorskip("pandas")
+    pa = pytest.importorskip("pyarrow")
+    a, _ = veth_pair
+    with netobs.DropMonitor(protocol=0x4321, stacks=True) as mon:
+        a.exec(sys.executable, "-c", INJECT, "va")
+        events = mon.events(timeout=5.0)
+        a.exec(sys.executable, "-c", INJECT, "va")
+        rows = mon.summary(0.5)
+    df = events.to_pandas()
+    assert str(df["time"].dtype) == "datetime64[ns, UTC]"
+    # pandas keeps the ns the datetime rounds to microseconds
+    assert df["time"][0].floor("us") == pd.Timestamp(events[0].time)
+    assert events.to_arrow().schema.field("time").type == pa.timestamp("ns", tz="UTC")
+    assert str(rows.to_pandas()["start"].dtype) == "datetime64[ns, UTC]"
+    assert "time" in repr(events) and str(events[0].time.year) in repr(events)

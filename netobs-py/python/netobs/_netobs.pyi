@@ -1,10 +1,11 @@
 """Type stubs of the compiled module `netobs._netobs` (netobs-py/src)."""
 
 import os
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Type, Union
 
-from ._rows import DriverInfo, DropEvent, DropRow, EthtoolInfo, Link, LinkRate, LinkStatsRow, Socket
+from ._rows import DriverInfo, DropEvent, DropRow, EthtoolInfo, Link, LinkRate, LinkStatsRow, PacketRow, Socket
 from ._table import Table
 
 #: The `netns=` argument: None (the caller's namespace), a name from
@@ -116,7 +117,7 @@ class DropMonitor:
 
 class TraceSession:
     """Tracepoints ("system:event") read from a private trace instance;
-    each record is a dict of `event`, `timestamp` (ns), `cpu`, `pid` and the
+    each record is a dict of `event`, `timestamp` (ns, CLOCK_MONOTONIC), `time` (UTC datetime), `cpu`, `pid` and the
     event's fields by their format names (symbolic fields as the kernel's
     names). `filters` maps an event to a kernel filter expression; one the
     kernel rejects raises `FilterError` with its error_log text."""
@@ -144,9 +145,21 @@ class Packet:
     """One captured packet with a copy of its bytes; `bytes(packet)` or
     `packet.data` gives them."""
 
+    def __init__(
+        self,
+        data: bytes,
+        timestamp: Optional[int] = None,
+        length: Optional[int] = None,
+        interface: int = 0,
+        direction: Optional[str] = None,
+        linktype: int = 1,
+    ) -> None: ...
     @property
     def timestamp(self) -> int:
         """ns since the epoch."""
+    @property
+    def time(self) -> Optional[datetime]:
+        """The time stamp as a UTC datetime (None beyond the year 2262)."""
     @property
     def length(self) -> int:
         """Length on the wire."""
@@ -203,8 +216,14 @@ class Capture:
 def read_pcap(path: Union[str, "os.PathLike[str]"], filter: Optional[str] = None) -> List[Packet]:
     """The packets of a pcap or pcapng file (matching `filter`), like `tcpdump -r`."""
 
-def write_pcap(path: Union[str, "os.PathLike[str]"], packets: Iterable[Packet], snaplen: int = 262144) -> int:
-    """Writes a pcap file with ns time stamps; returns the count."""
+def write_pcap(
+    path: Union[str, "os.PathLike[str]"], packets: Iterable[Union[Packet, bytes]], snaplen: int = 262144
+) -> int:
+    """Writes a pcap file with ns time stamps; returns the count. Plain
+    bytes are Ethernet frames stamped now."""
+
+def packet_table(packets: Iterable[Packet]) -> Table[PacketRow]:
+    """One row per packet with its headers decoded (`PacketRow`)."""
 
 def compile_filter(
     expr: str, linktype: int = 1, snaplen: int = 262144, live: bool = False

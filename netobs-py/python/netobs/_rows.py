@@ -2,11 +2,12 @@
 
 The field order of each is the column order the Rust side writes
 (netobs-py/src/*.rs); `netobs._table._from_columns` checks they agree.
+The annotations are evaluated (no `from __future__ import annotations`),
+so a row's signature names real types, not `ForwardRef('Optional[int]')`.
 """
 
-from __future__ import annotations
-
 from collections import namedtuple
+from datetime import datetime
 from typing import NamedTuple, Optional, Tuple
 
 from . import _netobs
@@ -282,13 +283,21 @@ class DropRow(NamedTuple):
     #: EtherType of the skb (0x0800 IPv4, 0x86dd IPv6, ...).
     protocol: int
     count: int
+    #: The interval the drops were counted in, as UTC wall-clock times
+    #: (the same for every row of one table).
+    start: datetime
+    end: datetime
 
 
 class DropEvent(NamedTuple):
     """One `skb:kfree_skb` record (`DropMonitor.events()`)."""
 
-    #: Trace clock time stamp, ns (the local clock: CLOCK_MONOTONIC-like).
+    #: Trace clock time stamp, ns: CLOCK_MONOTONIC (the instance runs on
+    #: the `mono` trace clock); on NET_DM, ns since the Unix epoch.
     timestamp: int
+    #: The same moment as a UTC wall-clock time; None where the kernel gave
+    #: no time stamp (NET_DM summary alerts).
+    time: Optional[datetime]
     cpu: int
     #: The task that was running (often 0: softirq on the idle task).
     pid: int
@@ -317,6 +326,48 @@ class DropEvent(NamedTuple):
     #: The device the skb was last seen on (`devices=True`; a name, valid
     #: in whichever namespace has it), None when unknown.
     device: Optional[str]
+
+
+class PacketRow(NamedTuple):
+    """One packet with its outer headers decoded (`packet_table`): the
+    capture's columns, then Ethernet, VLAN, IP and transport fields (None
+    where the packet has no such header or the capture cut it)."""
+
+    #: The time stamp as a UTC wall-clock time.
+    time: Optional[datetime]
+    #: ns since the Unix epoch.
+    timestamp: int
+    #: Length on the wire.
+    length: int
+    #: Bytes captured.
+    caplen: int
+    #: Interface index (live capture) or pcapng interface number.
+    interface: int
+    #: "host", "outgoing", ... (live capture only).
+    direction: Optional[str]
+    src_mac: Optional[str]
+    dst_mac: Optional[str]
+    #: VLAN id of the outermost 802.1Q/802.1ad tag.
+    vlan: Optional[int]
+    #: EtherType after the VLAN tags.
+    ethertype: Optional[int]
+    #: IPv4 or IPv6 addresses.
+    src: Optional[str]
+    dst: Optional[str]
+    #: IP protocol number (IPv6: after the extension headers).
+    ip_protocol: Optional[int]
+    #: The highest header decoded: "TCP", "UDP", "ICMP", "ICMPv6", "GRE",
+    #: "IPv4", "IPv6", "ARP", "RARP".
+    protocol: Optional[str]
+    #: TCP or UDP ports (not in a fragment after the first).
+    sport: Optional[int]
+    dport: Optional[int]
+    #: TCP flags as tcpdump prints them ("S", "S.", "P.", "F.", "R.").
+    tcp_flags: Optional[str]
+    icmp_type: Optional[int]
+    icmp_code: Optional[int]
+    #: tcpdump's `-n` line after the time stamp (Ethernet frames).
+    summary: Optional[str]
 
 
 class LayerRow(NamedTuple):

@@ -11,6 +11,7 @@ which builds numpy arrays straight from the bytes.
 from __future__ import annotations
 
 import array
+import datetime
 from typing import Any, Dict, Generic, Iterator, List, Sequence, Tuple, Type, TypeVar, Union, overload
 
 from . import _rows
@@ -23,6 +24,17 @@ _NUMERIC = {
     "q": ("int64", "Int64", "int64"),
     "d": ("float64", "Float64", "float64"),
 }
+# kind -> array typecode of columns stored as native bytes: the numbers,
+# and wall-clock times ("t": ns since the Unix epoch, UTC, as int64).
+_STORAGE = {"Q": "Q", "q": "q", "d": "d", "t": "q"}
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def _datetime_from_ns(ns: int) -> datetime.datetime:
+    """ns since the Unix epoch as a UTC datetime (to the microsecond,
+    which is as fine as `datetime` goes; pandas keeps the ns)."""
+    return _EPOCH + datetime.timedelta(microseconds=ns // 1000)
 
 
 def _need(module: str, extra: str, what: str) -> Any:
@@ -70,16 +82,18 @@ class Table(Generic[R]):
         col = self._cache[i]
         if col is None:
             kind, values, nulls = self._raw[i]
-            if kind in _NUMERIC and values is None:
+            if kind in _STORAGE and values is None:
                 col = [None] * self._len
-            elif kind in _NUMERIC:
-                col = array.array(kind)
+            elif kind in _STORAGE:
+                col = array.array(_STORAGE[kind])
                 col.frombytes(values)
                 if nulls is not None:
                     if nulls.count(0) == 0:
                         col = [None] * self._len
                     else:
                         col = [None if null else v for v, null in zip(col, nulls)]
+                if kind == "t":
+                    col = [None if v is None else _datetime_from_ns(v) for v in col]
             else:
                 col = values
             self._cache[i] = col
@@ -124,8 +138,8 @@ class Table(Generic[R]):
         if isinstance(key, slice):
             raw = []
             for kind, values, nulls in self._raw:
-                if kind in _NUMERIC and values is not None:
-                    part = array.array(kind)
+                if kind in _STORAGE and values is not None:
+                    part = array.array(_STORAGE[kind])
                     part.frombytes(values)
                     values = part[key].tobytes()
                     nulls = None if nulls is None else nulls[key]
@@ -150,10 +164,10 @@ class Table(Generic[R]):
             idx.append(i)
         raw = []
         for kind, values, nulls in self._raw:
-            if kind in _NUMERIC and values is not None:
-                part = array.array(kind)
+            if kind in _STORAGE and values is not None:
+                part = array.array(_STORAGE[kind])
                 part.frombytes(values)
-                values = array.array(kind, (part[i] for i in idx)).tobytes()
+                values = array.array(_STORAGE[kind], (part[i] for i in idx)).tobytes()
             elif values is not None:
                 values = [values[i] for i in idx]
             if nulls is not None:
@@ -176,7 +190,15 @@ class Table(Generic[R]):
         n = self._len
         data: Dict[str, Any] = {}
         for name, (kind, values, nulls) in zip(self._names, self._raw):
-            if kind in _NUMERIC:
+            if kind == "t":
+                # datetime64[ns, UTC]; NaT (int64's minimum) where null
+                ns = np.zeros(n, dtype="int64") if values is None else np.frombuffer(values, dtype="int64").copy()
+                if values is None:
+                    ns[:] = np.iinfo("int64").min
+                elif nulls is not None:
+                    ns[np.frombuffer(nulls, dtype=bool)] = np.iinfo("int64").min
+                data[name] = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+            elif kind in _NUMERIC:
                 dtype = _NUMERIC[kind][0]
                 cls = pd.arrays.FloatingArray if kind == "d" else pd.arrays.IntegerArray
                 if values is None:  # every value is null: zero pages, a full mask
@@ -201,7 +223,21 @@ class Table(Generic[R]):
         pa = _need("pyarrow", "arrow", "Table.to_arrow()")
         arrays = []
         for i, (kind, values, nulls) in enumerate(self._raw):
-            if kind in _NUMERIC:
+            if kind == "t":
+                ty = pa.timestamp("ns", tz="UTC")
+                if values is None:
+                    arrays.append(pa.nulls(self._len, type=ty))
+                else:
+                    validity = None
+                    if nulls is not None:
+                        # Arrow's validity bitmap: bit i set where row i has a value
+                        bits = bytearray((self._len + 7) // 8)
+                        for r, null in enumerate(nulls):
+                            if not null:
+                                bits[r // 8] |= 1 << (r % 8)
+                        validity = pa.py_buffer(bytes(bits))
+                    arrays.append(pa.Array.from_buffers(ty, self._len, [validity, pa.py_buffer(values)]))
+            elif kind in _NUMERIC:
                 ty = getattr(pa, _NUMERIC[kind][2])()
                 if values is None:
                     arrays.append(pa.nulls(self._len, type=ty))
@@ -225,8 +261,71 @@ class Table(Generic[R]):
                 arrays.append(pa.array([list(v) for v in values], type=pa.list_(pa.string())))
         return pa.Table.from_arrays(arrays, names=list(self._names))
 
+    def _preview_rows(self, head: int, tail: int) -> Tuple[List[int], bool]:
+        """Row numbers to preview: all when there are at most head + tail,
+        else the first `head` and the last `tail`, and whether rows were
+        left out between them."""
+        if self._len <= head + tail:
+            return list(range(self._len)), False
+        return list(range(head)) + list(range(self._len - tail, self._len)), True
+
     def __repr__(self) -> str:
-        return f"<netobs.Table of {self._len} {self._row.__name__} rows: {', '.join(self._names[:6])}{', ...' if len(self._names) > 6 else ''}>"
+        """The table's size and kind, then its first columns for the first
+        and last rows, as pandas previews a DataFrame."""
+        title = f"<netobs.Table of {self._len} {self._row.__name__} rows, {len(self._names)} columns"
+        if not self._len:
+            return title + f": {', '.join(self._names)}>"
+        rows, gap = self._preview_rows(5, 5)
+        ncols = min(len(self._names), _REPR_COLUMNS)
+        cols = [self._col(i) for i in range(ncols)]
+        grid = [["", *self._names[:ncols]]]
+        for r in rows:
+            grid.append([str(r), *(_cell(c[r]) for c in cols)])
+        if gap:
+            grid.insert(6, ["...", *("..." for _ in range(ncols))])
+        widths = [max(len(line[j]) for line in grid) for j in range(ncols + 1)]
+        lines = ["  ".join(v.rjust(w) for v, w in zip(line, widths)).rstrip() for line in grid]
+        shown = f" ({ncols} shown)" if len(self._names) > ncols else ""
+        return "\n".join([title + shown + ">", *lines])
+
+    def _repr_html_(self) -> str:
+        """An HTML table of every column for the first and last rows, for
+        Jupyter (values escaped)."""
+        import html
+
+        rows, gap = self._preview_rows(10, 10)
+        cols = self._cols()
+        esc = html.escape
+        out = [
+            '<table class="netobs-table">',
+            f"<caption>netobs.Table of {self._len} {esc(self._row.__name__)} rows</caption>",
+            "<thead><tr><th></th>" + "".join(f"<th>{esc(n)}</th>" for n in self._names) + "</tr></thead>",
+            "<tbody>",
+        ]
+        for k, r in enumerate(rows):
+            if gap and k == 10:
+                out.append("<tr><th>...</th>" + "<td>...</td>" * len(cols) + "</tr>")
+            out.append(f"<tr><th>{r}</th>" + "".join(f"<td>{esc(_cell(c[r], 80))}</td>" for c in cols) + "</tr>")
+        out.append("</tbody></table>")
+        return "".join(out)
+
+
+#: Columns shown by `Table.__repr__`; `_repr_html_` shows all.
+_REPR_COLUMNS = 8
+
+
+def _cell(v: Any, limit: int = 24) -> str:
+    """A value as a preview shows it: None empty, tuples comma-joined,
+    long text cut with an ellipsis."""
+    if v is None:
+        text = ""
+    elif isinstance(v, datetime.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    elif isinstance(v, tuple):
+        text = ",".join(map(str, v))
+    else:
+        text = str(v)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def _from_columns(row_name: str, spec: List[Tuple[str, str, Any, Any]], length: int) -> Table[Any]:

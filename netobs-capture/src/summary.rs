@@ -20,6 +20,8 @@ use std::net::Ipv4Addr;
 use crate::wire::{ethertype, ipproto, ArpPacket, EthernetFrame, Ipv4Packet, Ipv6Packet, TcpSegment, UdpDatagram};
 
 mod icmp;
+mod mptcp;
+mod read;
 
 /// ether_type_print (print-ether.c): `ethertype NAME (0xXXXX)`, or with
 /// `-q` only the name.
@@ -500,12 +502,31 @@ fn tcp(t: &TcpSegment<'_>, base: Option<(u32, u32)>, length: u32) -> String {
     }
     // SACK blocks acknowledge the peer's sequence space: relative to the
     // same base as the ack number.
-    let opts = tcp_options(t.options(), base_ack);
-    if !opts.is_empty() {
-        let _ = write!(s, ", options [{opts}]");
+    let opts = tcp_options(t.options(), base_ack, f);
+    if !opts.text.is_empty() || opts.bad {
+        let _ = write!(s, ", options [{}", opts.text);
+        if opts.bad {
+            // tcp_print's `bad:` label: the line ends here, and the list
+            // is closed only when an option came before the bad one
+            s.push_str("[bad opt]");
+            if opts.after_first {
+                s.push(']');
+            }
+            return s;
+        }
+        s.push(']');
     }
     let _ = write!(s, ", length {len}");
     s
+}
+
+/// The options as printed inside `options [...]`, and whether tcpdump
+/// gave up on one (it then prints `[bad opt]` and nothing after).
+struct TcpOptions {
+    text: String,
+    bad: bool,
+    /// The bad option was not the first.
+    after_first: bool,
 }
 
 /// print_tcp_fastopen_option: a cookie request, a cookie, or invalid.
@@ -520,9 +541,17 @@ fn fast_open(cookie: &[u8]) -> String {
     }
 }
 
-/// TCP options as tcpdump prints them (RFC 9293, 7323, 2018).
-fn tcp_options(mut o: &[u8], sack_base: u32) -> String {
-    let mut parts = Vec::new();
+/// TCP options as tcpdump prints them (RFC 9293, 7323, 2018; MPTCP, RFC
+/// 8684, through print-mptcp.c): `flags` are the segment's TCP flags,
+/// which decide what an MPTCP option may be.
+fn tcp_options(mut o: &[u8], sack_base: u32, flags: u8) -> TcpOptions {
+    let mut parts: Vec<String> = Vec::new();
+    // tcpdump's separator comes before each option's checks
+    let bad = |parts: Vec<String>, printed: &str| TcpOptions {
+        text: parts.iter().map(|p| format!("{p},")).collect::<String>() + printed,
+        bad: true,
+        after_first: !parts.is_empty(),
+    };
     while let Some(&kind) = o.first() {
         match kind {
             0 => {
@@ -537,15 +566,21 @@ fn tcp_options(mut o: &[u8], sack_base: u32) -> String {
             _ => {}
         }
         let Some(&len) = o.get(1) else {
-            parts.push("bad opt".into());
-            break;
+            return bad(parts, "");
         };
         let len = len as usize;
         if len < 2 || len > o.len() {
-            parts.push("bad opt".into());
-            break;
+            return bad(parts, "");
         }
         let v = &o[2..len];
+        if kind == 30 {
+            match mptcp::option(&o[..len], flags) {
+                Ok(text) => parts.push(format!("mptcp{text}")),
+                Err(text) => return bad(parts, &format!("mptcp{text}")),
+            }
+            o = &o[len..];
+            continue;
+        }
         let be16 = |b: &[u8]| u16::from_be_bytes([b[0], b[1]]);
         let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
@@ -593,5 +628,9 @@ fn tcp_options(mut o: &[u8], sack_base: u32) -> String {
         });
         o = &o[len..];
     }
-    parts.join(",")
+    TcpOptions {
+        text: parts.join(","),
+        bad: false,
+        after_first: false,
+    }
 }

@@ -4,7 +4,7 @@
 //! netobs's summaries of the same bytes. Covers truncated captures (caplen
 //! below the length on the wire), every ICMP/ICMPv6 message the summaries
 //! name, neighbour discovery, IPv6 extension headers, VLAN/QinQ and ARP
-//! with unknown formats; and
+//! with unknown formats, MPTCP options of every subtype; and
 //! random bytes never make a summary panic.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -391,6 +391,122 @@ fn links() -> Vec<Captured> {
 }
 
 /// The packets in a pcap file under the temporary directory.
+/// TCP segments carrying MPTCP options (RFC 8684): every subtype in each
+/// form print-mptcp.c accepts, forms it refuses (a length or TCP flags a
+/// subtype does not allow: `[bad opt]` ends the line), options after an
+/// MPTCP option, and a malformed option length.
+fn mptcp_segments() -> Vec<Captured> {
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const PSH_ACK: u8 = 0x18;
+    let key = [0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81];
+    let key2 = [0x91, 0xa2, 0xb3, 0xc4, 0xd5, 0xe6, 0xf7, 0x08];
+    let opt = |sub_etc: u8, third: Option<u8>, body: &[u8]| {
+        let mut o = vec![30, 0, sub_etc];
+        o.extend(third);
+        o.extend_from_slice(body);
+        o[1] = o.len() as u8;
+        o
+    };
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let seg = |flags: u8, options: Vec<u8>| {
+        let mut options = options;
+        while options.len() % 4 != 0 {
+            options.push(1); // nop after, as padding
+        }
+        let data: &[u8] = if flags & 0x08 != 0 { b"mptcp data" } else { b"" };
+        whole(ether(
+            0x0800,
+            &ipv4(6, A4, B4, &tcp_with(40000, 5001, 1000, 2000, flags, &options, data)),
+        ))
+    };
+    let v4 = [10, 77, 0, 9];
+    let v6: [u8; 16] = "fd00::9".parse::<Ipv6Addr>().unwrap().octets();
+    let port = 5002u16.to_be_bytes();
+    let hmac = [0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3];
+    let mut v = vec![
+        // MP_CAPABLE: v1 SYN (4 bytes), v0 SYN with a key and checksums,
+        // the third ACK with both keys, with data-level length (22),
+        // an unknown version, and a SYN form on a plain ACK (bad)
+        seg(SYN, cat(&[&[2, 4, 5, 0xb4], &opt(0x01, Some(0x01), &[])])),
+        seg(SYN, opt(0x00, Some(0x81), &key)),
+        seg(ACK, opt(0x01, Some(0x01), &cat(&[&key, &key2]))),
+        seg(PSH_ACK, opt(0x01, Some(0x01), &cat(&[&key, &key2, &[0, 10]]))),
+        seg(SYN, opt(0x03, Some(0x01), &key)),
+        seg(ACK, opt(0x01, Some(0x01), &key)),
+        // MP_JOIN: SYN (token, nonce, backup), SYN/ACK (hmac, nonce), ACK
+        // (20-byte hmac), and a SYN form on an ACK (bad)
+        seg(
+            SYN,
+            opt(0x11, Some(3), &cat(&[&[0, 0, 0x12, 0x34], &[0xab, 0xcd, 0xef, 0x01]])),
+        ),
+        seg(SYN | ACK, opt(0x10, Some(3), &cat(&[&key, &[0, 0, 0, 7]]))),
+        seg(ACK, opt(0x10, Some(0), &[0x5a; 20])),
+        seg(
+            ACK,
+            opt(0x10, Some(3), &cat(&[&[0, 0, 0x12, 0x34], &[0xab, 0xcd, 0xef, 0x01]])),
+        ),
+        // DSS: a 4-byte data ack; a 8-byte ack with an 8-byte mapping and
+        // checksum; a mapping with DATA_FIN; one cut short (bad); on a SYN (bad)
+        seg(ACK, opt(0x20, Some(0x01), &[0, 0, 1, 0])),
+        seg(
+            PSH_ACK,
+            opt(
+                0x20,
+                Some(0x0f),
+                &cat(&[&key, &key2, &[0, 0, 0, 1], &[0, 10], &[0xbe, 0xef]]),
+            ),
+        ),
+        seg(
+            PSH_ACK,
+            opt(
+                0x20,
+                Some(0x15),
+                &cat(&[&[0, 0, 1, 0], &[0, 0, 2, 0], &[0, 0, 0, 1], &[0, 10]]),
+            ),
+        ),
+        seg(ACK, opt(0x20, Some(0x05), &[0, 0, 1, 0, 0, 0, 2])),
+        seg(SYN, opt(0x20, Some(0x01), &[0, 0, 1, 0])),
+        // ADD_ADDR: v1 with and without a port, echo, IPv6, v0 forms, and
+        // a length no form has (bad)
+        seg(ACK, opt(0x30, Some(2), &cat(&[&v4, &hmac]))),
+        seg(ACK, opt(0x30, Some(2), &cat(&[&v4, &port, &hmac]))),
+        seg(ACK, opt(0x31, Some(2), &v4)),
+        seg(ACK, opt(0x31, Some(2), &cat(&[&v4, &port]))),
+        seg(ACK, opt(0x30, Some(4), &cat(&[&v6, &hmac]))),
+        seg(ACK, opt(0x30, Some(4), &cat(&[&v6, &port, &hmac]))),
+        seg(ACK, opt(0x31, Some(4), &v6)),
+        seg(ACK, opt(0x34, Some(5), &v4)),
+        seg(ACK, opt(0x36, Some(5), &cat(&[&v6, &port]))),
+        seg(ACK, opt(0x3f, Some(5), &v4)),
+        seg(ACK, opt(0x30, Some(2), &[10, 77, 0, 9, 0])),
+        // REMOVE_ADDR, MP_PRIO (both forms), MP_FAIL, MP_FASTCLOSE, an
+        // unknown subtype, and wrong lengths of each (bad)
+        seg(ACK, opt(0x40, Some(2), &[3, 4])),
+        seg(ACK, opt(0x40, None, &[])),
+        seg(ACK, opt(0x51, Some(2), &[])),
+        seg(ACK, opt(0x50, None, &[])),
+        seg(ACK, opt(0x50, Some(2), &[0])),
+        seg(ACK, opt(0x60, Some(0), &key)),
+        seg(ACK, opt(0x60, Some(0), &key[..4])),
+        seg(ACK, opt(0x70, Some(0), &key2)),
+        seg(ACK, opt(0x70, Some(0), &[])),
+        seg(ACK, opt(0x90, Some(0), &[1, 2, 3])),
+        seg(ACK, vec![30, 2]),
+        // an MPTCP option followed by timestamps and sack
+        seg(
+            ACK,
+            cat(&[
+                &opt(0x20, Some(0x01), &[0, 0, 1, 0]),
+                &[1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9],
+            ]),
+        ),
+    ];
+    // an option length running past the header (bad, before any MPTCP)
+    v.push(seg(ACK, vec![1, 30, 40, 0x20]));
+    v
+}
+
 fn write_pcap(name: &str, packets: &[Captured]) -> String {
     let path = format!(
         "{}/netobs-summary-{}-{name}.pcap",
@@ -477,6 +593,7 @@ fn built_packets_print_as_tcpdump_prints_them() {
         ("icmp", icmp_messages()),
         ("icmp6", icmp6_messages()),
         ("links", links()),
+        ("mptcp", mptcp_segments()),
     ];
     let failures: Vec<String> = groups
         .iter()
@@ -501,6 +618,7 @@ proptest! {
         all.extend(icmp_messages());
         all.extend(icmp6_messages());
         all.extend(links());
+        all.extend(mptcp_segments());
         let p = &all[pick % all.len()];
         let cut = &p.data[..cut.min(p.data.len())];
         for frame in [&bytes[..], cut] {

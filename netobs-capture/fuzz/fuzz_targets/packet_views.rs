@@ -1,8 +1,14 @@
-//! Every packet view over arbitrary bytes: must never panic.
+//! Every packet view and every summary printer over arbitrary bytes:
+//! must never panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     netobs_capture::wire::walk_ethernet(data);
     netobs_capture::wire::FrameFields::of_ethernet(data);
+    // the length on the wire: as captured, and longer (a truncated capture)
+    for wire_len in [data.len() as u32, 65535] {
+        netobs_capture::summary::summary(data, wire_len);
+        netobs_capture::summary::Summarizer::new().quick(true).summary(data, wire_len);
+    }
 });

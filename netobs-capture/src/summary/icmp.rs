@@ -6,25 +6,10 @@
 //! (`[|icmp6]`), as tcpdump's bounds-checked reads do.
 
 use std::fmt::Write;
-use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::read::{be16, be32, ipv4_at, ipv6_at};
 
 use crate::wire::{ipproto, Ipv6Packet};
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn ipv4_at(b: &[u8], at: usize) -> Option<Ipv4Addr> {
-    Some(Ipv4Addr::from(<[u8; 4]>::try_from(b.get(at..at + 4)?).ok()?))
-}
-
-fn ipv6_at(b: &[u8], at: usize) -> Option<Ipv6Addr> {
-    Some(Ipv6Addr::from(<[u8; 16]>::try_from(b.get(at..at + 16)?).ok()?))
-}
 
 /// Offset of the quoted IP header in an error message (after type, code,
 /// checksum and the 4-byte unused/pointer/MTU field).

@@ -5,13 +5,16 @@
 //! As with tcpdump, `-d` with `-i IF` prints the code for a live Linux
 //! socket (VLAN tags, direction and interface index from the kernel's
 //! metadata), without `-i` the code for a file; a live capture runs that
-//! live code in the kernel.
+//! live code in the kernel. `-i any` captures every interface in Linux
+//! cooked mode (LINUX_SLL2), each line starting with the interface's name
+//! and direction, as tcpdump's does.
 //!
 //! ```text
 //! tcpdump [-i IF] [-n] [-S] [-c N] [-s SNAPLEN] [-w FILE] [-r FILE] [-e] [-q] [-x|-X]
 //!         [-d|-dd|-ddd] [-y EN10MB|LINUX_SLL|LINUX_SLL2|RAW] [--count] [EXPR...]
 //! ```
 
+use std::cell::RefCell;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,7 +22,8 @@ use std::time::Duration;
 use netobs::capture::bpf::{self, Metadata, Program};
 use netobs::capture::file::{linktype, CaptureReader, PcapWriter, Precision};
 use netobs::capture::summary::Summarizer;
-use netobs::capture::{filter, hexdump, summary, CaptureConfig};
+use netobs::capture::{capture, filter, hexdump, summary, CaptureConfig};
+use netobs::core::rtnetlink::InterfaceNames;
 
 #[path = "common/signal.rs"]
 mod signal;
@@ -92,38 +96,74 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Summaries with relative TCP sequence numbers, or absolute with -S.
-fn describe(sum: &mut Summarizer, a: &Args, data: &[u8], wire_len: u32) -> String {
-    // -q prints no sequence numbers: the summarizer's quick mode serves both.
-    match (a.link_header, a.absolute_seq && !a.quick) {
-        (true, true) => summary::summary_after_link(data, wire_len),
-        (true, false) => sum.summary_after_link(data, wire_len),
-        (false, true) => summary::summary(data, wire_len),
-        (false, false) => sum.summary(data, wire_len),
-    }
+/// Prints packets of one link type as tcpdump does: relative TCP sequence
+/// numbers (absolute with -S), -e, -q, -x/-X; LINUX_SLL2 packets (`-i any`)
+/// with the name of their interface in this namespace.
+struct Lines<'a> {
+    a: &'a Args,
+    sum: Summarizer,
+    link: u16,
+    names: RefCell<Option<InterfaceNames>>,
 }
 
-fn print_packet(out: &mut impl Write, sum: &mut Summarizer, a: &Args, ts_ns: u64, data: &[u8], wire_len: u32) {
-    let secs = ts_ns / 1_000_000_000;
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    let usec = (ts_ns % 1_000_000_000) / 1000;
-    let mut line = format!("{h:02}:{m:02}:{s:02}.{usec:06} ");
-    if a.link_header {
-        line.push_str(&match a.quick {
-            true => summary::link_header_quick(data, wire_len),
-            false => summary::link_header(data, wire_len),
-        });
+impl<'a> Lines<'a> {
+    fn new(a: &'a Args, link: u16) -> Self {
+        let names = (link == linktype::LINUX_SLL2)
+            .then(|| InterfaceNames::open().ok())
+            .flatten();
+        Lines {
+            a,
+            sum: Summarizer::new().quick(a.quick),
+            link,
+            names: RefCell::new(names),
+        }
     }
-    line.push_str(&describe(sum, a, data, wire_len));
-    let _ = writeln!(out, "{line}");
-    if let (None, Some(body)) = (a.hex, summary::undecoded_payload(data)) {
-        let _ = writeln!(out, "{}", hexdump::tcpdump_hex(body, true));
+
+    fn describe(&mut self, data: &[u8], wire_len: u32) -> String {
+        let a = self.a;
+        let absolute = a.absolute_seq && !a.quick;
+        if self.link == linktype::LINUX_SLL2 {
+            let names = &self.names;
+            let name = |i: u32| names.borrow_mut().as_mut().and_then(|n| n.name(i));
+            return match absolute {
+                true => summary::sll2_summary(data, wire_len, &name),
+                false => self.sum.sll2_summary(data, wire_len, &name),
+            };
+        }
+        // -q prints no sequence numbers: the summarizer's quick mode serves both.
+        match (a.link_header, absolute) {
+            (true, true) => summary::summary_after_link(data, wire_len),
+            (true, false) => self.sum.summary_after_link(data, wire_len),
+            (false, true) => summary::summary(data, wire_len),
+            (false, false) => self.sum.summary(data, wire_len),
+        }
     }
-    if let Some(ascii) = a.hex {
-        // Like tcpdump -x/-X: the bytes after the 14-byte link header.
-        let body = data.get(14..).unwrap_or_default();
-        if !body.is_empty() {
-            let _ = writeln!(out, "{}", hexdump::tcpdump_hex(body, ascii));
+
+    fn print(&mut self, out: &mut impl Write, ts_ns: u64, data: &[u8], wire_len: u32) {
+        let a = self.a;
+        let secs = ts_ns / 1_000_000_000;
+        let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+        let usec = (ts_ns % 1_000_000_000) / 1000;
+        let mut line = format!("{h:02}:{m:02}:{s:02}.{usec:06} ");
+        let ethernet = self.link != linktype::LINUX_SLL2;
+        if a.link_header && ethernet {
+            line.push_str(&match a.quick {
+                true => summary::link_header_quick(data, wire_len),
+                false => summary::link_header(data, wire_len),
+            });
+        }
+        line.push_str(&self.describe(data, wire_len));
+        let _ = writeln!(out, "{line}");
+        if let (None, true, Some(body)) = (a.hex, ethernet, summary::undecoded_payload(data)) {
+            let _ = writeln!(out, "{}", hexdump::tcpdump_hex(body, true));
+        }
+        if let Some(ascii) = a.hex {
+            // Like tcpdump -x/-X: the bytes after the link-layer header.
+            let header = if ethernet { 14 } else { summary::SLL2_HDR_LEN };
+            let body = data.get(header..).unwrap_or_default();
+            if !body.is_empty() {
+                let _ = writeln!(out, "{}", hexdump::tcpdump_hex(body, ascii));
+            }
         }
     }
 }
@@ -133,10 +173,15 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => return usage(&e),
     };
-    let link = a.link.unwrap_or(linktype::ETHERNET);
+    let mut link = a.link.unwrap_or(linktype::ETHERNET);
     if a.dump > 0 {
         // tcpdump opens the interface given with -i and compiles for it.
         let mode = match (&a.interface, &a.read) {
+            // `-i any` is a cooked capture, compiled for LINUX_SLL2.
+            (Some(name), None) if name == capture::ANY => {
+                link = linktype::LINUX_SLL2;
+                filter::CodeMode::LinuxLive
+            }
             (Some(name), None) => {
                 if let Err(e) = netobs::capture::capture::interface_index(name) {
                     eprintln!("tcpdump: {e}");
@@ -218,7 +263,7 @@ fn read_file(a: &Args, path: &str) -> ExitCode {
         Err(c) => return c,
     };
     let mut n = 0u64;
-    let mut sum = Summarizer::new().quick(a.quick);
+    let mut lines = Lines::new(a, r.linktype());
     let meta = Metadata::default();
     loop {
         let rec = match r.next_record() {
@@ -237,7 +282,7 @@ fn read_file(a: &Args, path: &str) -> ExitCode {
         if let Some(w) = writer.as_mut() {
             let _ = w.write_packet(rec.ts_ns, rec.orig_len, rec.data);
         } else if !a.count_only {
-            print_packet(&mut out, &mut sum, a, rec.ts_ns, rec.data, rec.orig_len);
+            lines.print(&mut out, rec.ts_ns, rec.data, rec.orig_len);
         }
         if a.count == Some(n) {
             break;
@@ -278,19 +323,24 @@ fn live(a: &Args) -> ExitCode {
         }
     };
     cap.set_stop(&stop);
+    let link = cap.linktype();
+    let link_name = match link {
+        linktype::LINUX_SLL2 => "LINUX_SLL2 (Linux cooked v2)",
+        _ => "EN10MB (Ethernet)",
+    };
     eprintln!(
-        "listening on {}, link-type EN10MB (Ethernet), snapshot length {} bytes",
+        "listening on {}, link-type {link_name}, snapshot length {} bytes",
         a.interface.as_deref().unwrap_or("any"),
         a.snaplen
     );
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let mut writer = match open_writer(a, linktype::ETHERNET) {
+    let mut writer = match open_writer(a, link) {
         Ok(w) => w,
         Err(c) => return c,
     };
     let mut n = 0u64;
-    let mut sum = Summarizer::new().quick(a.quick);
+    let mut lines = Lines::new(a, link);
     'capture: loop {
         if stop.is_stopped() {
             break;
@@ -312,7 +362,7 @@ fn live(a: &Args) -> ExitCode {
             if let Some(w) = writer.as_mut() {
                 let _ = w.write_packet(p.ts_ns(), p.wire_len(), p.data());
             } else if !a.count_only {
-                print_packet(&mut out, &mut sum, a, p.ts_ns(), p.data(), p.wire_len());
+                lines.print(&mut out, p.ts_ns(), p.data(), p.wire_len());
             }
             if a.count == Some(n) {
                 break 'capture;

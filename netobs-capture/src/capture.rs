@@ -25,6 +25,12 @@ const ETH_P_ALL: u16 = 0x0003;
 const VLAN_TAG_LEN: usize = 4;
 /// Size of `struct tpacket3_hdr` rounded to TPACKET_ALIGNMENT (16).
 const TPACKET3_HDRLEN: usize = 48;
+/// The cooked header a capture on "any" puts before each packet.
+const SLL2_HDR_LEN: usize = crate::summary::SLL2_HDR_LEN;
+/// Size of `struct sockaddr_ll`, which follows the tpacket3_hdr.
+const SOCKADDR_LL_LEN: usize = 20;
+/// The interface name that captures every interface in cooked mode.
+pub const ANY: &str = "any";
 /// ARPHRD_ETHER and ARPHRD_LOOPBACK (include/uapi/linux/if_arp.h).
 const ARPHRD_ETHER: u16 = 1;
 const ARPHRD_LOOPBACK: u16 = 772;
@@ -107,7 +113,13 @@ impl CaptureConfig {
         Self::default()
     }
 
-    /// Capture on one interface (default: all interfaces).
+    /// Capture on one interface (default: all interfaces, each packet
+    /// from its own link-layer header). `"any"` ([`ANY`]) captures every
+    /// interface the way `tcpdump -i any` does: a cooked (SOCK_DGRAM)
+    /// socket, each packet behind a LINUX_SLL2 header (protocol,
+    /// interface index, ARPHRD type, direction, link-layer address) built
+    /// from its `sockaddr_ll`, and filters compiled for LINUX_SLL2 (see
+    /// [`Capture::linktype`]).
     pub fn interface(mut self, name: &str) -> Self {
         self.interface = Some(name.to_string());
         self
@@ -182,8 +194,11 @@ impl CaptureConfig {
     }
 
     /// A pcap-filter expression, compiled when the capture opens in live
-    /// Linux mode ([`crate::filter::CodeMode::LinuxLive`]) for an Ethernet
-    /// link with the capture's snap length, and run in the kernel: `vlan`
+    /// Linux mode ([`crate::filter::CodeMode::LinuxLive`]) for the
+    /// capture's link type (Ethernet; LINUX_SLL2 on "any") with its snap
+    /// length, and run in the kernel (on "any", where the kernel cannot
+    /// read a cooked-header field the program reads, in user space, as
+    /// libpcap does): `vlan`
     /// reads the tag the kernel moved into the skb metadata, as libpcap's
     /// live code does, and `inbound`/`outbound`/`ifindex` work. An invalid
     /// expression makes [`open`](Self::open) fail with
@@ -195,7 +210,7 @@ impl CaptureConfig {
     }
 
     /// A filter run in user space on every packet after its VLAN tag was
-    /// put back, so offline-mode programs (what [`crate::filter::compile`]
+    /// put back (on "any": after its LINUX_SLL2 header was built), so offline-mode programs (what [`crate::filter::compile`]
     /// emits, reading tags from the packet bytes) see the frame as it was
     /// on the wire. Every packet is then copied into the ring: prefer
     /// [`filter_expression`](Self::filter_expression), which filters
@@ -237,8 +252,15 @@ pub struct Capture {
     direction: Direction,
     /// Blocks still to filter in user space after a filter change.
     userland_blocks: usize,
+    /// The filter in the capture's link type: what the kernel runs on an
+    /// interface; on "any" the LINUX_SLL2 program, of which the kernel
+    /// runs the translation ([`bpf::for_cooked_socket`]).
     filter: Option<Program>,
     userspace_filter: Option<Program>,
+    /// On "any": a filter the kernel cannot run, run in user space.
+    punted_filter: Option<Program>,
+    /// A cooked capture ("any"): packets get a LINUX_SLL2 header.
+    cooked: bool,
     stats: Stats,
     stop: Option<Stop>,
     /// poll(2)'s answer, kept so a wait allocates nothing.
@@ -285,22 +307,41 @@ impl Capture {
                 cfg.block_count, cfg.frame_size
             )));
         }
+        let cooked = cfg.interface.as_deref() == Some(ANY);
+        let link = if cooked {
+            linktype::LINUX_SLL2
+        } else {
+            linktype::ETHERNET
+        };
         let compiled = match &cfg.filter_expression {
-            Some(expr) => Some(compile_live(expr, cfg.snaplen)?),
+            Some(expr) => Some(compile_live(expr, link, cfg.snaplen)?),
             None => None,
         };
         let filter = compiled.or_else(|| cfg.filter.clone());
         for f in filter.iter().chain(&cfg.userspace_filter) {
             bpf::check(f)?;
         }
+        let (kernel_filter, punted_filter) = match (&filter, cooked) {
+            (Some(f), true) => match bpf::for_cooked_socket(f) {
+                Some(k) => (Some(k), None),
+                None => (None, Some(f.clone())),
+            },
+            (f, _) => (f.clone(), None),
+        };
         let ifindex = match &cfg.interface {
+            Some(_) if cooked => 0,
             Some(name) => interface_index(name)?,
             None => 0,
         };
         // Protocol 0: nothing is queued until bind(), so the filter below
         // is in place before the first packet arrives.
-        let fd = sys::packet_socket(0).map_err(io_err("socket(AF_PACKET, SOCK_RAW)"))?;
-        if let Some(f) = &filter {
+        let op = if cooked {
+            "socket(AF_PACKET, SOCK_DGRAM)"
+        } else {
+            "socket(AF_PACKET, SOCK_RAW)"
+        };
+        let fd = sys::packet_socket(0, cooked).map_err(io_err(op))?;
+        if let Some(f) = &kernel_filter {
             sys::attach_filter(&fd, f).map_err(attach_err)?;
         }
         sys::setsockopt(
@@ -310,14 +351,17 @@ impl Capture {
             &(libc::tpacket_versions::TPACKET_V3 as libc::c_int),
         )
         .map_err(io_err("setsockopt(PACKET_VERSION, TPACKET_V3)"))?;
-        // Room before the MAC header for a reinserted VLAN tag.
-        sys::setsockopt(
-            &fd,
-            libc::SOL_PACKET,
-            libc::PACKET_RESERVE,
-            &(VLAN_TAG_LEN as libc::c_uint),
-        )
-        .map_err(io_err("setsockopt(PACKET_RESERVE)"))?;
+        // Room before the MAC header for a reinserted VLAN tag; on a cooked
+        // socket for the LINUX_SLL2 header, less the 16 bytes the kernel
+        // leaves there anyway (af_packet.c tpacket_rcv, SOCK_DGRAM), as
+        // libpcap reserves it.
+        let reserve = if cooked {
+            VLAN_TAG_LEN + SLL2_HDR_LEN - 16
+        } else {
+            VLAN_TAG_LEN
+        };
+        sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_RESERVE, &(reserve as libc::c_uint))
+            .map_err(io_err("setsockopt(PACKET_RESERVE)"))?;
         if cfg.direction == Direction::In {
             // Kernel >= 4.20; older kernels are handled by the user-space check.
             let _ = sys::setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, &(1 as libc::c_int));
@@ -367,6 +411,8 @@ impl Capture {
             userland_blocks: 0,
             filter,
             userspace_filter: cfg.userspace_filter.clone(),
+            punted_filter,
+            cooked,
             stats: Stats::default(),
             stop: None,
             revents: Vec::with_capacity(1),
@@ -379,11 +425,25 @@ impl Capture {
     /// the old program) are filtered in user space with the new program
     /// by our interpreter, on the packets as the kernel's filter sees them
     /// (VLAN tag in the metadata, before it is put back), as libpcap does.
+    ///
+    /// On "any" `prog` is a LINUX_SLL2 program: the kernel runs its
+    /// translation, or, when the program reads a cooked-header field the
+    /// kernel cannot give, accepts everything and the program runs in user
+    /// space.
     pub fn set_filter(&mut self, prog: &Program) -> Result<()> {
         bpf::check(prog)?;
+        let (kernel, punted) = if self.cooked {
+            match bpf::for_cooked_socket(prog) {
+                Some(k) => (k, None),
+                None => (Program::accept_all(self.snaplen), Some(prog.clone())),
+            }
+        } else {
+            (prog.clone(), None)
+        };
         sys::attach_filter(&self.fd, &Program::reject_all()).map_err(io_err("attach reject-all filter"))?;
-        sys::attach_filter(&self.fd, prog).map_err(attach_err)?;
+        sys::attach_filter(&self.fd, &kernel).map_err(attach_err)?;
         self.filter = Some(prog.clone());
+        self.punted_filter = punted;
         self.userland_blocks = self.block_count;
         Ok(())
     }
@@ -391,8 +451,18 @@ impl Capture {
     /// [`set_filter`](Self::set_filter) with a pcap-filter expression
     /// compiled as for [`CaptureConfig::filter_expression`].
     pub fn set_filter_expression(&mut self, expr: &str) -> Result<()> {
-        let prog = compile_live(expr, self.snaplen)?;
+        let prog = compile_live(expr, self.linktype(), self.snaplen)?;
         self.set_filter(&prog)
+    }
+
+    /// The link type of the captured bytes: LINUX_SLL2 on "any", else
+    /// Ethernet (`file::linktype`), what a pcap file of them says.
+    pub fn linktype(&self) -> u16 {
+        if self.cooked {
+            linktype::LINUX_SLL2
+        } else {
+            linktype::ETHERNET
+        }
     }
 
     /// Makes [`next_block`](Self::next_block) return `None` at once when
@@ -449,8 +519,10 @@ impl Capture {
             index,
             snaplen: self.snaplen,
             direction: self.direction,
+            cooked: self.cooked,
             userland_filter: userland,
             userspace_filter: self.userspace_filter.as_ref(),
+            punted_filter: self.punted_filter.as_ref(),
         }))
     }
 
@@ -465,14 +537,9 @@ impl Capture {
     }
 }
 
-/// Live-mode code for an Ethernet capture.
-fn compile_live(expr: &str, snaplen: u32) -> Result<Program> {
-    Ok(filter::compile_with(
-        expr,
-        linktype::ETHERNET,
-        snaplen,
-        filter::CodeMode::LinuxLive,
-    )?)
+/// Live-mode code for a capture of link type `link`.
+fn compile_live(expr: &str, link: u16, snaplen: u32) -> Result<Program> {
+    Ok(filter::compile_with(expr, link, snaplen, filter::CodeMode::LinuxLive)?)
 }
 
 #[inline]
@@ -523,6 +590,42 @@ const L_PROTOCOL: usize = TPACKET3_HDRLEN + 2;
 const L_IFINDEX: usize = TPACKET3_HDRLEN + 4;
 const L_HATYPE: usize = TPACKET3_HDRLEN + 8;
 const L_PKTTYPE: usize = TPACKET3_HDRLEN + 10;
+const L_HALEN: usize = TPACKET3_HDRLEN + 11;
+const L_ADDR: usize = TPACKET3_HDRLEN + 12;
+
+/// Builds the LINUX_SLL2 header of a cooked packet in the room before it
+/// (the kernel's 16 bytes plus PACKET_RESERVE), from its `sockaddr_ll`, as
+/// libpcap does (pcap-linux.c): protocol (already big-endian), interface
+/// index, ARPHRD type, packet type, address length and 8 address bytes;
+/// the packet then starts at the header. A packet without the room (which
+/// the reserve rules out) is marked rejected; one already done (a block
+/// walked twice) is left alone.
+#[inline]
+fn insert_sll2_header(pkt: &mut [u8]) {
+    if pkt[H_REINSERTED] == 1 {
+        return;
+    }
+    let mac = le16(pkt, H_MAC) as usize;
+    let snap = le32(pkt, H_SNAPLEN) as usize;
+    if mac < TPACKET3_HDRLEN + SOCKADDR_LL_LEN + SLL2_HDR_LEN || mac + snap > pkt.len() {
+        pkt[H_REJECTED] = 1;
+        return;
+    }
+    let mut h = [0u8; SLL2_HDR_LEN];
+    h[0..2].copy_from_slice(&pkt[L_PROTOCOL..L_PROTOCOL + 2]);
+    h[4..8].copy_from_slice(&le32(pkt, L_IFINDEX).to_be_bytes());
+    h[8..10].copy_from_slice(&le16(pkt, L_HATYPE).to_be_bytes());
+    h[10] = pkt[L_PKTTYPE];
+    h[11] = pkt[L_HALEN];
+    h[12..20].copy_from_slice(&pkt[L_ADDR..L_ADDR + 8]);
+    let at = mac - SLL2_HDR_LEN;
+    pkt[at..mac].copy_from_slice(&h);
+    put16(pkt, H_MAC, at as u16);
+    put32(pkt, H_SNAPLEN, (snap + SLL2_HDR_LEN) as u32);
+    let len = le32(pkt, H_LEN);
+    put32(pkt, H_LEN, len + SLL2_HDR_LEN as u32);
+    pkt[H_REINSERTED] = 1;
+}
 
 /// Puts back the VLAN tag the kernel (or the NIC) stripped from the packet
 /// whose `tpacket3_hdr` starts `pkt`, as libpcap does: when
@@ -573,10 +676,12 @@ struct PacketWalk<'a> {
     /// A new kernel filter to run on packets filled before it, and the
     /// snap length.
     refilter: Option<(&'a Program, u32)>,
+    /// Cooked packets: build their LINUX_SLL2 header.
+    cooked: bool,
 }
 
 impl<'a> PacketWalk<'a> {
-    fn new(block: &'a mut [u8], refilter: Option<(&'a Program, u32)>) -> Self {
+    fn new(block: &'a mut [u8], refilter: Option<(&'a Program, u32)>, cooked: bool) -> Self {
         let left = le32(block, BD_NUM_PKTS);
         let next = le32(block, BD_FIRST_PKT) as usize;
         PacketWalk {
@@ -584,6 +689,7 @@ impl<'a> PacketWalk<'a> {
             next,
             left,
             refilter,
+            cooked,
         }
     }
 }
@@ -610,6 +716,18 @@ impl<'a> Iterator for PacketWalk<'a> {
         };
         self.rest = tail;
         self.next = 0;
+        if self.cooked {
+            // The new LINUX_SLL2 program judges the packet with its header.
+            insert_sll2_header(pkt);
+            if let Some((prog, snaplen)) = self.refilter {
+                let rejected = Packet::at(pkt, 0, snaplen)
+                    .is_some_and(|p| bpf::run(&prog.insns, p.data, p.wire_len(), &Metadata::default()) == 0);
+                if rejected {
+                    pkt[H_REJECTED] = 1;
+                }
+            }
+            return Some(pkt);
+        }
         // The new filter judges the packet as the kernel's filter would:
         // before its tag is put back (the tag is in the metadata), as
         // libpcap does.
@@ -633,10 +751,13 @@ pub struct Block<'c> {
     index: usize,
     snaplen: u32,
     direction: Direction,
+    cooked: bool,
     /// The new kernel filter, re-applied to blocks filled before it.
     userland_filter: Option<&'c Program>,
     /// [`CaptureConfig::userspace_filter`].
     userspace_filter: Option<&'c Program>,
+    /// On "any": the filter the kernel could not run.
+    punted_filter: Option<&'c Program>,
 }
 
 impl<'c> Block<'c> {
@@ -647,8 +768,8 @@ impl<'c> Block<'c> {
     #[inline]
     pub fn packets(&mut self) -> impl Iterator<Item = Packet<'_>> + '_ {
         let (snaplen, direction) = (self.snaplen, self.direction);
-        let (userland, userspace) = (self.userland_filter, self.userspace_filter);
-        PacketWalk::new(self.data, userland.map(|f| (f, snaplen))).filter_map(move |pkt| {
+        let (userland, userspace, punted) = (self.userland_filter, self.userspace_filter, self.punted_filter);
+        PacketWalk::new(self.data, userland.map(|f| (f, snaplen)), self.cooked).filter_map(move |pkt| {
             let p = Packet::at(pkt, 0, snaplen)?;
             let outgoing = p.pkttype() == libc::PACKET_OUTGOING;
             let keep = match direction {
@@ -662,8 +783,9 @@ impl<'c> Block<'c> {
             if p.block[H_REJECTED] == 1 {
                 return None;
             }
-            if let Some(f) = userspace {
-                // Offline semantics: the frame with its tag, no metadata.
+            for f in [punted, userspace].into_iter().flatten() {
+                // Offline semantics: the frame with its tag (or its cooked
+                // header), no metadata.
                 if bpf::run(&f.insns, p.data, p.wire_len(), &Metadata::default()) == 0 {
                     return None;
                 }
@@ -801,6 +923,6 @@ impl<'a> Packet<'a> {
 /// our checker: attaches it to an unbound packet socket (which receives
 /// nothing). Returns the kernel's error (EINVAL for a refused program).
 pub fn kernel_accepts(prog: &Program) -> std::io::Result<()> {
-    let fd = sys::packet_socket(0)?;
+    let fd = sys::packet_socket(0, false)?;
     sys::attach_filter(&fd, prog)
 }

@@ -129,7 +129,7 @@ impl Error {
             Some(libc::EPERM) | Some(libc::EACCES) => Error::Permission {
                 cap: "CAP_NET_RAW",
                 what: match op {
-                    "socket(AF_PACKET, SOCK_RAW)" => "open a packet socket",
+                    "socket(AF_PACKET, SOCK_RAW)" | "socket(AF_PACKET, SOCK_DGRAM)" => "open a packet socket",
                     other => other,
                 },
             },

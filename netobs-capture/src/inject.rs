@@ -23,7 +23,7 @@ impl PacketSender {
     pub fn open(ifname: &str) -> Result<PacketSender> {
         let ifindex = interface_index(ifname)?;
         // Protocol 0: the socket sends but receives nothing.
-        let fd = sys::packet_socket(0).map_err(|e| Error::os("socket(AF_PACKET, SOCK_RAW)", e))?;
+        let fd = sys::packet_socket(0, false).map_err(|e| Error::os("socket(AF_PACKET, SOCK_RAW)", e))?;
         sys::bind_packet(&fd, ifindex, 0).map_err(|e| Error::os("bind packet socket", e))?;
         Ok(PacketSender { fd, ifindex })
     }
@@ -84,7 +84,7 @@ impl BulkSender {
         let frame_size = 2048u32;
         let per_block = 4096 / frame_size;
         let frames = frames.max(per_block).div_ceil(per_block) * per_block;
-        let fd = sys::packet_socket(0).map_err(|e| Error::os("socket(AF_PACKET, SOCK_RAW)", e))?;
+        let fd = sys::packet_socket(0, false).map_err(|e| Error::os("socket(AF_PACKET, SOCK_RAW)", e))?;
         sys::setsockopt(
             &fd,
             libc::SOL_PACKET,

@@ -104,6 +104,110 @@ impl Summarizer {
     pub fn summary_after_link(&mut self, frame: &[u8], wire_len: u32) -> String {
         summarize(frame, wire_len, false, self.quick, Some(&mut self.conversations))
     }
+
+    /// Like [`sll2_summary`], with relative sequence numbers.
+    pub fn sll2_summary(&mut self, frame: &[u8], wire_len: u32, names: &dyn Fn(u32) -> Option<String>) -> String {
+        summarize_sll2(frame, wire_len, self.quick, Some(&mut self.conversations), names)
+    }
+}
+
+/// Length of a LINUX_SLL2 header (libpcap's `struct sll2_header`).
+pub const SLL2_HDR_LEN: usize = 20;
+
+/// tcpdump's line for a LINUX_SLL2 frame (what `tcpdump -i any` captures;
+/// print-sll.c `sll2_if_print`): the interface's name from `names` (`?`
+/// when it has none, as `if_indextoname` failing gives) left-aligned in 5
+/// columns, the direction (`In`, `Out`, `B`, `M`, `P`) in 3, then the
+/// packet as after an Ethernet header; an EtherType tcpdump does not
+/// decode gets the cooked header's `ifindex N MAC ethertype ..., length
+/// N: ` instead. Absolute sequence numbers (`-S`).
+pub fn sll2_summary(frame: &[u8], wire_len: u32, names: &dyn Fn(u32) -> Option<String>) -> String {
+    summarize_sll2(frame, wire_len, false, None, names)
+}
+
+fn summarize_sll2(
+    frame: &[u8],
+    wire_len: u32,
+    quick: bool,
+    conv: Conversations<'_>,
+    names: &dyn Fn(u32) -> Option<String>,
+) -> String {
+    if frame.len() < SLL2_HDR_LEN {
+        return "[|sll2]".into();
+    }
+    let be16 = |at: usize| u16::from_be_bytes([frame[at], frame[at + 1]]);
+    let ifindex = u32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let direction = match frame[10] {
+        0 => "In",
+        1 => "B",
+        2 => "M",
+        3 => "P",
+        4 => "Out",
+        _ => "?",
+    };
+    let name = names(ifindex).unwrap_or_else(|| "?".into());
+    let mut out = format!("{name:<5} {direction:<3} ");
+    let (protocol, hatype) = (be16(0), be16(8));
+    // Radiotap (ARPHRD_IEEE80211_RADIOTAP) is not decoded here.
+    if hatype == 803 {
+        return out;
+    }
+    let mut payload = &frame[SLL2_HDR_LEN..];
+    let mut length = wire_len.saturating_sub(SLL2_HDR_LEN as u32);
+    let mut protocol = protocol;
+    // A VLAN tag the kernel left in the data: named, then what it carries.
+    while protocol == ethertype::VLAN {
+        if payload.len() < 4 {
+            out.push_str("[|vlan]");
+            return out;
+        }
+        protocol = u16::from_be_bytes([payload[2], payload[3]]);
+        if protocol <= 1500 {
+            protocol = 0x0004;
+        }
+        if !quick {
+            let name = netobs_core::names::ethertype::tcpdump_name(protocol).unwrap_or("Unknown");
+            let _ = write!(out, "ethertype {name}, ");
+        }
+        payload = &payload[4..];
+        length = length.saturating_sub(4);
+    }
+    // 802.3 and 802.2 payloads (protocol values up to 1500) are not decoded.
+    if protocol <= 1500 {
+        return out;
+    }
+    match network(protocol, payload, length, quick, conv) {
+        Some(line) => out.push_str(&line),
+        None => {
+            let _ = write!(out, "ifindex {ifindex} ");
+            if frame[11] == 6 {
+                let m = &frame[12..18];
+                let _ = write!(
+                    out,
+                    "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ",
+                    m[0], m[1], m[2], m[3], m[4], m[5]
+                );
+            }
+            if !quick {
+                let whole = length + SLL2_HDR_LEN as u32;
+                let _ = write!(out, "{}, length {whole}: ", ethertype_text(protocol, false));
+            }
+        }
+    }
+    out
+}
+
+/// The line of a network-layer packet tcpdump decodes (IPv4, IPv6, ARP,
+/// RARP), with its protocol's name (`IP `, `IP6 `, `ARP, `); None for
+/// other EtherTypes.
+fn network(protocol: u16, payload: &[u8], length: u32, quick: bool, conv: Conversations<'_>) -> Option<String> {
+    Some(match protocol {
+        ethertype::IPV4 => ipv4(payload, length, quick, conv),
+        ethertype::IPV6 => ipv6(payload, length, quick, conv),
+        // ethertype_print hands reverse ARP to arp_print as well.
+        ethertype::ARP | ethertype::RARP => arp(payload, length),
+        _ => return None,
+    })
 }
 
 type Conversations<'c> = Option<&'c mut HashMap<ConversationKey, (u32, u32)>>;
@@ -152,18 +256,23 @@ fn summarize(frame: &[u8], wire_len: u32, name: bool, quick: bool, conv: Convers
             s.strip_prefix(prefix).unwrap_or(&s).to_string()
         }
     };
-    match eth.inner_ethertype() {
-        ethertype::IPV4 => out.push_str(&strip(ipv4(payload, network_len, quick, conv), "IP ")),
-        ethertype::IPV6 => out.push_str(&strip(ipv6(payload, network_len, quick, conv), "IP6 ")),
-        // ethertype_print hands reverse ARP to arp_print as well.
-        ethertype::ARP | ethertype::RARP => out.push_str(&strip(arp(payload, network_len), "ARP, ")),
-        _ if tags > 0 && !name => {
+    let et = eth.inner_ethertype();
+    match network(et, payload, network_len, quick, conv) {
+        Some(line) => {
+            let prefix = match et {
+                ethertype::IPV4 => "IP ",
+                ethertype::IPV6 => "IP6 ",
+                _ => "ARP, ",
+            };
+            out.push_str(&strip(line, prefix));
+        }
+        None if tags > 0 && !name => {
             let _ = write!(out, "length {network_len}");
         }
         // An EtherType tcpdump does not decode: it shows the link header
         // (already there with -e) and then dumps the payload.
-        _ if name => out = link_header_with(frame, wire_len, quick),
-        _ => {}
+        None if name => out = link_header_with(frame, wire_len, quick),
+        None => {}
     }
     out
 }

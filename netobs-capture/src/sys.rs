@@ -20,16 +20,18 @@ fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// socket(AF_PACKET, SOCK_RAW, protocol). With protocol 0 the socket
+/// socket(AF_PACKET, SOCK_RAW or, `cooked`, SOCK_DGRAM, protocol). With protocol 0 the socket
 /// receives nothing until it is bound with a protocol, which lets the
 /// caller attach a filter first (as libpcap does).
-pub(crate) fn packet_socket(protocol: u16) -> io::Result<OwnedFd> {
+pub(crate) fn packet_socket(protocol: u16, cooked: bool) -> io::Result<OwnedFd> {
+    // SOCK_DGRAM: the kernel removes the link-layer header (cooked mode).
+    let kind = if cooked { libc::SOCK_DGRAM } else { libc::SOCK_RAW };
     // SAFETY: socket(2) takes no pointers; a non-negative result is a new
     // descriptor that nothing else owns.
     let fd = cvt(unsafe {
         libc::socket(
             libc::AF_PACKET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            kind | libc::SOCK_CLOEXEC,
             protocol.to_be() as libc::c_int,
         )
     })?;

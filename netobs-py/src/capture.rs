@@ -26,6 +26,7 @@ use crate::netns::netns_arg;
 use crate::table::{ColumnKind::*, Columns, TableBuilder};
 use crate::wait;
 use netobs_capture::wire::FrameFields;
+use netobs_core::rtnetlink::InterfaceNames;
 
 /// The snap length tcpdump uses by default, and the largest it takes
 /// (libpcap's MAXIMUM_SNAPLEN). The Python signatures spell it out so
@@ -86,10 +87,33 @@ pub struct Packet {
     /// packets read from a file.
     #[pyo3(get)]
     direction: Option<&'static str>,
-    /// LINKTYPE_* of the bytes (1: Ethernet).
+    /// LINKTYPE_* of the bytes (1: Ethernet; 276: LINUX_SLL2, from a
+    /// capture on "any").
     #[pyo3(get)]
     linktype: u16,
+    /// The interface's name in the captured namespace (live capture).
+    #[pyo3(get)]
+    interface_name: Option<String>,
     data: Vec<u8>,
+}
+
+impl Packet {
+    /// The LINUX_SLL2 line, the interface named as the capture named it,
+    /// else as this namespace names that index (as `tcpdump -r` does).
+    fn sll2_summary(&self) -> String {
+        let own = self.interface_name.clone();
+        let here = std::cell::RefCell::new(None::<Option<InterfaceNames>>);
+        let name = |i: u32| {
+            if own.is_some() && i == self.interface {
+                return own.clone();
+            }
+            here.borrow_mut()
+                .get_or_insert_with(|| InterfaceNames::open().ok())
+                .as_mut()
+                .and_then(|n| n.name(i))
+        };
+        summary::sll2_summary(&self.data, self.length, &name)
+    }
 }
 
 #[pymethods]
@@ -99,7 +123,7 @@ impl Packet {
     /// (1: Ethernet), as `read_pcap` would give it; for `write_pcap`,
     /// `summary()` and `packet_table` on bytes made elsewhere.
     #[new]
-    #[pyo3(signature = (data, timestamp=None, length=None, interface=0, direction=None, linktype=1))]
+    #[pyo3(signature = (data, timestamp=None, length=None, interface=0, direction=None, linktype=1, interface_name=None))]
     fn new(
         data: Vec<u8>,
         timestamp: Option<u64>,
@@ -107,6 +131,7 @@ impl Packet {
         interface: u32,
         direction: Option<&str>,
         linktype: u16,
+        interface_name: Option<String>,
     ) -> PyResult<Self> {
         let length = length.unwrap_or(u32::try_from(data.len()).unwrap_or(u32::MAX));
         if (length as usize) < data.len() {
@@ -121,6 +146,7 @@ impl Packet {
             interface,
             direction: direction_arg(direction)?,
             linktype,
+            interface_name,
             data,
         })
     }
@@ -136,6 +162,7 @@ impl Packet {
             p.interface,
             p.direction,
             p.linktype,
+            p.interface_name.clone(),
         )
             .into_pyobject(py)?
             .into_any();
@@ -170,23 +197,27 @@ impl Packet {
     }
 
     /// tcpdump's `-n -S` line after the time stamp, for an Ethernet frame
-    /// (`IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 1, seq 1, length 64`).
+    /// (`IP 10.0.0.1 > 10.0.0.2: ICMP echo request, id 1, seq 1, length 64`)
+    /// or a LINUX_SLL2 one from a capture on "any" (`vb    In  IP ...`: the
+    /// interface's name, from the capture or else this namespace's, and
+    /// the direction first, as `tcpdump -i any` prints them).
     fn summary(&self) -> PyResult<String> {
-        if self.linktype != linktype::ETHERNET {
-            return Err(PyValueError::new_err(format!(
-                "summary: only Ethernet frames (linktype 1) are decoded, this is linktype {}",
-                self.linktype
-            )));
+        match self.linktype {
+            linktype::ETHERNET => Ok(summary::summary(&self.data, self.length)),
+            linktype::LINUX_SLL2 => Ok(self.sll2_summary()),
+            other => Err(PyValueError::new_err(format!(
+                "summary: only Ethernet (linktype 1) and LINUX_SLL2 (276) frames are decoded, this is linktype {other}"
+            ))),
         }
-        Ok(summary::summary(&self.data, self.length))
     }
 
     /// tcpdump's `-X` (or `-x` with `ascii=False`) dump of the bytes after
-    /// the 14-byte Ethernet header.
+    /// the link-layer header (14 bytes of Ethernet, 20 of LINUX_SLL2).
     #[pyo3(signature = (ascii=true))]
     fn hexdump(&self, ascii: bool) -> String {
         let body = match self.linktype {
             linktype::ETHERNET => self.data.get(14..).unwrap_or_default(),
+            linktype::LINUX_SLL2 => self.data.get(summary::SLL2_HDR_LEN..).unwrap_or_default(),
             _ => &self.data,
         };
         hexdump::tcpdump_hex(body, ascii)
@@ -262,6 +293,7 @@ fn read_pcap(py: Python<'_>, path: PathBuf, filter: Option<&str>) -> PyResult<Ve
                 interface: rec.interface,
                 direction: None,
                 linktype: rec.linktype,
+                interface_name: None,
                 data: rec.data.to_vec(),
             });
         }
@@ -283,7 +315,7 @@ fn write_pcap(py: Python<'_>, path: PathBuf, packets: &Bound<'_, PyAny>, snaplen
         let p = if let Ok(packet) = p.cast::<Packet>() {
             packet.clone()
         } else if let Ok(data) = p.extract::<Vec<u8>>() {
-            Bound::new(py, Packet::new(data, None, None, 0, None, 1)?)?
+            Bound::new(py, Packet::new(data, None, None, 0, None, 1, None)?)?
         } else {
             return Err(PyTypeError::new_err(format!(
                 "write_pcap: packets must be netobs.Packet or bytes, not {}",
@@ -317,7 +349,10 @@ fn write_pcap(py: Python<'_>, path: PathBuf, packets: &Bound<'_, PyAny>, snaplen
 /// `tcpdump -i INTERFACE [EXPR]`: iterating yields `netobs.Packet`s as
 /// they arrive; `read(timeout)` returns what arrived within a time;
 /// `stats` says how many the socket received and dropped. The socket is
-/// closed by `close()` or at the end of the `with` block.
+/// closed by `close()` or at the end of the `with` block. On "any" it
+/// captures every interface of the namespace in cooked mode, like `tcpdump
+/// -i any`: packets of linktype 276 (LINUX_SLL2), the filter compiled for
+/// it.
 #[pyclass(module = "netobs")]
 pub struct Capture {
     // The ring's mapping is Send but not Sync; pyo3 classes must be both,
@@ -325,6 +360,8 @@ pub struct Capture {
     inner: Option<Mutex<netobs_capture::Capture>>,
     queue: VecDeque<Packet>,
     interface: String,
+    /// Interface names of the captured namespace, by index.
+    names: Option<InterfaceNames>,
     /// Given to the capture; woken by Ctrl-C while a read waits.
     stop: Stop,
 }
@@ -342,7 +379,14 @@ impl Capture {
     /// `timeout` (None: until one comes) for one; Ctrl-C ends the wait.
     fn fill(&mut self, py: Python<'_>, timeout: Option<Duration>) -> PyResult<()> {
         let stop = self.stop.clone();
-        let cap = self.capture()?;
+        let names = &mut self.names;
+        let cap = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| PyValueError::new_err("Capture is closed"))?
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let link = cap.linktype();
         let mut got = Vec::new();
         wait::blocking(py, &stop, || -> netobs_capture::Result<()> {
             if let Some(mut block) = cap.next_block(timeout)? {
@@ -351,7 +395,8 @@ impl Capture {
                     length: p.wire_len(),
                     interface: p.ifindex(),
                     direction: Some(direction_name(p.pkttype())),
-                    linktype: linktype::ETHERNET,
+                    linktype: link,
+                    interface_name: names.as_mut().and_then(|n| n.name(p.ifindex())),
                     data: p.data().to_vec(),
                 }));
             }
@@ -384,16 +429,25 @@ impl Capture {
             .retire_timeout_ms(50);
         if let Some(expr) = filter {
             // Live Linux code: the kernel runs it, VLAN tags read from the
-            // skb metadata where the kernel moved them.
-            cfg = cfg.filter(compile(py, expr, linktype::ETHERNET, snaplen, CodeMode::LinuxLive)?);
+            // skb metadata where the kernel moved them; on "any" LINUX_SLL2
+            // code, of which the kernel runs what it can (libpcap's
+            // fix_program).
+            let link = match interface.as_str() {
+                netobs_capture::capture::ANY => linktype::LINUX_SLL2,
+                _ => linktype::ETHERNET,
+            };
+            cfg = cfg.filter(compile(py, expr, link, snaplen, CodeMode::LinuxLive)?);
         }
         let mut cap = py.detach(|| cfg.open_in(&netns)).py_err(py)?;
+        // Names of the packets' interfaces, in the captured namespace.
+        let names = py.detach(|| InterfaceNames::open_in(&netns)).ok();
         let stop = wait::new_stop()?;
         cap.set_stop(&stop);
         Ok(Capture {
             inner: Some(Mutex::new(cap)),
             queue: VecDeque::new(),
             interface,
+            names,
             stop,
         })
     }
@@ -486,6 +540,7 @@ static PACKET_COLUMNS: Columns = &[
     ("length", U64),
     ("caplen", U64),
     ("interface", U64),
+    ("interface_name", Str),
     ("direction", Str),
     ("src_mac", Str),
     ("dst_mac", Str),
@@ -520,8 +575,8 @@ fn protocol_name(f: &FrameFields) -> Option<&'static str> {
     })
 }
 
-/// One row per packet with its headers decoded (Ethernet frames; other
-/// link types give the capture columns only): a `Table` of
+/// One row per packet with its headers decoded (Ethernet and LINUX_SLL2
+/// frames; other link types give the capture columns only): a `Table` of
 /// `netobs.PacketRow`, with `to_pandas()` for a DataFrame.
 #[pyfunction]
 fn packet_table<'py>(py: Python<'py>, packets: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -535,11 +590,13 @@ fn packet_table<'py>(py: Python<'py>, packets: &Bound<'py, PyAny>) -> PyResult<B
             ))
         })?;
         let p = p.get();
-        let ethernet = p.linktype == linktype::ETHERNET;
-        let f = if ethernet {
-            FrameFields::of_ethernet(&p.data)
-        } else {
-            FrameFields::default()
+        let (f, line) = match p.linktype {
+            linktype::ETHERNET => (
+                FrameFields::of_ethernet(&p.data),
+                Some(summary::summary(&p.data, p.length)),
+            ),
+            linktype::LINUX_SLL2 => (FrameFields::of_linux_sll2(&p.data), Some(p.sll2_summary())),
+            _ => (FrameFields::default(), None),
         };
         t.row()
             .time(i64::try_from(p.timestamp).ok())
@@ -547,6 +604,7 @@ fn packet_table<'py>(py: Python<'py>, packets: &Bound<'py, PyAny>) -> PyResult<B
             .u64(u64::from(p.length))
             .u64(p.data.len() as u64)
             .u64(u64::from(p.interface))
+            .str(p.interface_name.clone())
             .label(p.direction)
             .str(f.src_mac.map(|m| m.to_string()))
             .str(f.dst_mac.map(|m| m.to_string()))
@@ -561,7 +619,7 @@ fn packet_table<'py>(py: Python<'py>, packets: &Bound<'py, PyAny>) -> PyResult<B
             .str(f.tcp_flags.map(|x| x.tcpdump_letters()))
             .u64(f.icmp_type.map(u64::from))
             .u64(f.icmp_code.map(u64::from))
-            .str(ethernet.then(|| summary::summary(&p.data, p.length)));
+            .str(line);
     }
     t.into_py(py, "PacketRow")
 }

@@ -158,6 +158,41 @@ impl Program {
     }
 }
 
+/// The kernel's version of a program written for LINUX_SLL2 bytes (what
+/// `compile(expr, LINUX_SLL2, ..)` gives), for a cooked (SOCK_DGRAM)
+/// packet socket, whose filter sees each packet from its network header
+/// on, as libpcap's `fix_program`/`fix_offset` (pcap-linux.c) make it:
+/// absolute, indirect and MSH loads at or past the 20-byte cooked header
+/// move back by its length, and loads of its protocol, interface index and
+/// packet type fields become the kernel's ancillary loads (SKF_AD_PROTOCOL,
+/// SKF_AD_IFINDEX, SKF_AD_PKTTYPE). None when the program reads another
+/// field of the header (such as the ARPHRD type or the address): only
+/// user space can run it.
+pub fn for_cooked_socket(prog: &Program) -> Option<Program> {
+    const SLL2_HDR_LEN: u32 = 20;
+    let mut insns = prog.insns.clone();
+    for insn in &mut insns {
+        let class = insn.code & 0x07;
+        let mode = insn.code & 0xe0;
+        if !(class == op::LD || class == op::LDX) || !matches!(mode, op::ABS | op::IND | op::MSH) {
+            continue;
+        }
+        // Negative offsets (ancillary loads, SKF_NET_OFF, SKF_LL_OFF) are
+        // the kernel's already.
+        if (insn.k as i32) < 0 {
+            continue;
+        }
+        insn.k = match insn.k {
+            k if k >= SLL2_HDR_LEN => k - SLL2_HDR_LEN,
+            0 => skf::AD_OFF + skf::AD_PROTOCOL,
+            4 => skf::AD_OFF + skf::AD_IFINDEX,
+            10 => skf::AD_OFF + skf::AD_PKTTYPE,
+            _ => return None,
+        };
+    }
+    Some(Program::new(insns))
+}
+
 /// A label in a [`Builder`] program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Label(usize);

@@ -49,59 +49,82 @@ impl FrameFields {
         f.src_mac = Some(eth.src());
         f.dst_mac = Some(eth.dst());
         f.vlan = eth.vlan_tags().next().map(|t| t.id());
-        let et = eth.inner_ethertype();
+        f.network(eth.inner_ethertype(), eth.payload());
+        f
+    }
+
+    /// Reads the fields of a LINUX_SLL2 frame (what a capture on "any"
+    /// gives): the cooked header's protocol as the EtherType and its
+    /// link-layer address, when it is a MAC, as `src_mac` (the sender's
+    /// for a received packet, the interface's own for a sent one).
+    pub fn of_linux_sll2(frame: &[u8]) -> FrameFields {
+        let mut f = FrameFields::default();
+        let Some(header) = frame.get(..crate::summary::SLL2_HDR_LEN) else {
+            return f;
+        };
+        if header[11] == 6 {
+            let mut mac = [0u8; 6];
+            mac.copy_from_slice(&header[12..18]);
+            f.src_mac = Some(MacAddr(mac));
+        }
+        let protocol = u16::from_be_bytes([header[0], header[1]]);
+        f.network(protocol, &frame[crate::summary::SLL2_HDR_LEN..]);
+        f
+    }
+
+    /// The network and transport columns of a payload of EtherType `et`.
+    fn network(&mut self, et: u16, payload: &[u8]) {
         // Values below 0x0600 are an 802.3 length (IEEE 802.3 clause 3.2.6).
         if et < 0x0600 {
-            return f;
+            return;
         }
-        f.ethertype = Some(et);
+        self.ethertype = Some(et);
         let (proto, transport, first_fragment) = match et {
-            ethertype::IPV4 => match Ipv4Packet::parse(eth.payload()) {
+            ethertype::IPV4 => match Ipv4Packet::parse(payload) {
                 Ok(ip) => {
-                    f.src = Some(IpAddr::V4(ip.src()));
-                    f.dst = Some(IpAddr::V4(ip.dst()));
+                    self.src = Some(IpAddr::V4(ip.src()));
+                    self.dst = Some(IpAddr::V4(ip.dst()));
                     (ip.protocol(), ip.payload(), ip.frag_offset() == 0)
                 }
-                Err(_) => return f,
+                Err(_) => return,
             },
-            ethertype::IPV6 => match Ipv6Packet::parse(eth.payload()) {
+            ethertype::IPV6 => match Ipv6Packet::parse(payload) {
                 Ok(ip) => {
-                    f.src = Some(IpAddr::V6(ip.src()));
-                    f.dst = Some(IpAddr::V6(ip.dst()));
+                    self.src = Some(IpAddr::V6(ip.src()));
+                    self.dst = Some(IpAddr::V6(ip.dst()));
                     let up = ip.upper_layer();
                     (up.protocol, up.payload, up.fragment.is_none_or(|x| x.offset == 0))
                 }
-                Err(_) => return f,
+                Err(_) => return,
             },
-            _ => return f,
+            _ => return,
         };
-        f.ip_protocol = Some(proto);
+        self.ip_protocol = Some(proto);
         if !first_fragment {
-            return f;
+            return;
         }
         match proto {
             ipproto::TCP => {
                 if let Ok(t) = TcpSegment::parse(transport) {
-                    f.sport = Some(t.src_port());
-                    f.dport = Some(t.dst_port());
-                    f.tcp_flags = Some(t.flags());
+                    self.sport = Some(t.src_port());
+                    self.dport = Some(t.dst_port());
+                    self.tcp_flags = Some(t.flags());
                 }
             }
             ipproto::UDP => {
                 if let Ok(u) = UdpDatagram::parse(transport) {
-                    f.sport = Some(u.src_port());
-                    f.dport = Some(u.dst_port());
+                    self.sport = Some(u.src_port());
+                    self.dport = Some(u.dst_port());
                 }
             }
             ipproto::ICMP | ipproto::ICMPV6 => {
                 if let Ok(i) = IcmpMessage::parse(transport) {
-                    f.icmp_type = Some(i.msg_type());
-                    f.icmp_code = Some(i.code());
+                    self.icmp_type = Some(i.msg_type());
+                    self.icmp_code = Some(i.code());
                 }
             }
             _ => {}
         }
-        f
     }
 }
 
@@ -131,6 +154,19 @@ mod tests {
         // cut inside the UDP header: the IP columns stay, the ports go
         let cut = FrameFields::of_ethernet(&frame[..frame.len() - 4]);
         assert_eq!((cut.src, cut.sport), (f.src, None));
+        // The same datagram behind a cooked header, as a capture on "any"
+        // gives it: protocol 0x0800, ifindex 3, ARPHRD_ETHER, outgoing.
+        let mut cooked = vec![0x08, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 4, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+        cooked.extend_from_slice(&ip);
+        let c = FrameFields::of_linux_sll2(&cooked);
+        assert_eq!(
+            (c.src_mac, c.dst_mac, c.vlan),
+            (Some(MacAddr([2, 0, 0, 0, 0, 1])), None, None)
+        );
+        assert_eq!(
+            (c.ethertype, c.src, c.sport, c.dport),
+            (Some(0x0800), f.src, f.sport, f.dport)
+        );
     }
 
     proptest! {
@@ -141,6 +177,10 @@ mod tests {
             let f = FrameFields::of_ethernet(&bytes);
             if bytes.len() < ETH_HLEN {
                 prop_assert_eq!(f, FrameFields::default());
+            }
+            let c = FrameFields::of_linux_sll2(&bytes);
+            if bytes.len() < 20 {
+                prop_assert_eq!(c, FrameFields::default());
             }
         }
     }

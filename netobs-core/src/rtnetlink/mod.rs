@@ -133,3 +133,46 @@ impl NetlinkSocket {
         Ok(v)
     }
 }
+
+/// Interface names by index in one namespace, for naming the interface of
+/// many packets (`tcpdump -i any` names each with `if_indextoname`): each
+/// index is asked of the kernel once (RTM_GETLINK by index) and its
+/// answer, a name or none, kept.
+#[derive(Debug)]
+pub struct InterfaceNames {
+    sock: NetlinkSocket,
+    known: std::collections::HashMap<u32, Option<String>>,
+}
+
+impl InterfaceNames {
+    /// Names of the caller's namespace.
+    pub fn open() -> Result<Self> {
+        Ok(InterfaceNames {
+            sock: NetlinkSocket::open(crate::socket::Protocol::Route)?,
+            known: Default::default(),
+        })
+    }
+
+    /// Names of `netns`.
+    pub fn open_in(netns: &crate::netns::Netns) -> Result<Self> {
+        Ok(InterfaceNames {
+            sock: NetlinkSocket::open_in(crate::socket::Protocol::Route, netns)?,
+            known: Default::default(),
+        })
+    }
+
+    /// The name of interface `index`; None when the namespace has no such
+    /// interface (or the kernel could not be asked).
+    pub fn name(&mut self, index: u32) -> Option<String> {
+        if let Some(n) = self.known.get(&index) {
+            return n.clone();
+        }
+        let n = self
+            .sock
+            .link_by_index(index)
+            .ok()
+            .and_then(|l| l.name().map(str::to_owned));
+        self.known.insert(index, n.clone());
+        n
+    }
+}

@@ -153,6 +153,7 @@ class Packet:
         interface: int = 0,
         direction: Optional[str] = None,
         linktype: int = 1,
+        interface_name: Optional[str] = None,
     ) -> None: ...
     @property
     def timestamp(self) -> int:
@@ -173,7 +174,11 @@ class Packet:
     def direction(self) -> Optional[str]:
         """"host", "broadcast", "multicast", "otherhost", "outgoing"; None from files."""
     @property
-    def linktype(self) -> int: ...
+    def linktype(self) -> int:
+        """1: Ethernet; 276: LINUX_SLL2 (a capture on "any")."""
+    @property
+    def interface_name(self) -> Optional[str]:
+        """The interface's name in the captured namespace (live capture)."""
     @property
     def data(self) -> bytes: ...
     def __bytes__(self) -> bytes: ...
@@ -184,7 +189,8 @@ class Packet:
         """tcpdump's -X (-x with ascii=False) dump after the Ethernet header."""
 
 class Capture:
-    """A live capture on one interface (TPACKET_V3), like `tcpdump -i`."""
+    """A live capture on one interface (TPACKET_V3), like `tcpdump -i`; on
+    "any", every interface in cooked mode (LINUX_SLL2), like `tcpdump -i any`."""
 
     def __init__(
         self,

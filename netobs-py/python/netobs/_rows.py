@@ -343,6 +343,8 @@ class PacketRow(NamedTuple):
     caplen: int
     #: Interface index (live capture) or pcapng interface number.
     interface: int
+    #: The interface's name in the captured namespace (live capture only).
+    interface_name: Optional[str]
     #: "host", "outgoing", ... (live capture only).
     direction: Optional[str]
     src_mac: Optional[str]
@@ -366,7 +368,8 @@ class PacketRow(NamedTuple):
     tcp_flags: Optional[str]
     icmp_type: Optional[int]
     icmp_code: Optional[int]
-    #: tcpdump's `-n` line after the time stamp (Ethernet frames).
+    #: tcpdump's `-n` line after the time stamp (Ethernet and LINUX_SLL2
+    #: frames).
     summary: Optional[str]
 
 

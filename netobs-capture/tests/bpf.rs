@@ -208,3 +208,77 @@ fn builder_resolves_labels() {
         bpf::parse_decimal(&tcpdump(&["-y", "EN10MB", "-ddd", "ip6"]).unwrap()).unwrap()
     );
 }
+
+/// `bpf::for_cooked_socket` against the program it translates: the
+/// corpus's frames recast as a capture on "any" would give them (a
+/// LINUX_SLL2 header with the EtherType as protocol, interface index and
+/// packet type varying, ARPHRD_ETHER, the source MAC), every expression of
+/// the filter corpus compiled for LINUX_SLL2 in live mode keeps the same
+/// packets when its translation runs on what a cooked socket's filter sees
+/// (the packet after its link header, protocol/pkttype/ifindex in the
+/// metadata). Programs reading another cooked-header field have no
+/// translation; `link[8:2]` (the ARPHRD type) is one.
+#[test]
+fn cooked_socket_translation_keeps_the_same_packets() {
+    use netobs_capture::file::linktype;
+    use netobs_capture::filter::{compile_with, CodeMode};
+    let data = std::fs::read(CORPUS).unwrap();
+    let mut r = CaptureReader::new(Cursor::new(data)).unwrap();
+    let mut cooked = Vec::new();
+    let mut n = 0u32;
+    while let Some(rec) = r.next_record().unwrap() {
+        if rec.data.len() < 14 {
+            continue;
+        }
+        n += 1;
+        let protocol = u16::from_be_bytes([rec.data[12], rec.data[13]]);
+        let (ifindex, pkttype) = (1 + n % 3, (n % 5) as u8);
+        let mut sll2 = protocol.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[0, 0]);
+        sll2.extend_from_slice(&ifindex.to_be_bytes());
+        sll2.extend_from_slice(&[0, 1, pkttype, 6]);
+        sll2.extend_from_slice(&rec.data[6..12]);
+        sll2.extend_from_slice(&[0, 0]);
+        sll2.extend_from_slice(&rec.data[14..]);
+        let meta = Metadata {
+            protocol,
+            pkttype,
+            ifindex,
+            ..Metadata::default()
+        };
+        cooked.push((sll2, rec.orig_len + 6, meta));
+    }
+    let exprs = std::fs::read_to_string(FILTERS).unwrap();
+    let mut exprs: Vec<&str> = exprs
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .collect();
+    exprs.extend([
+        "inbound and icmp",
+        "outbound or arp",
+        "ifindex 2 and udp",
+        "not ifindex 3",
+    ]);
+    let (mut translated, mut kept) = (0, 0);
+    for expr in exprs {
+        let Ok(prog) = compile_with(expr, linktype::LINUX_SLL2, 262144, CodeMode::LinuxLive) else {
+            continue;
+        };
+        let Some(kernel) = bpf::for_cooked_socket(&prog) else {
+            continue;
+        };
+        translated += 1;
+        for (pkt, len, meta) in &cooked {
+            let want = bpf::run(&prog.insns, pkt, *len, &Metadata::default()) != 0;
+            let got = bpf::run(&kernel.insns, &pkt[20..], len - 20, meta) != 0;
+            assert_eq!(got, want, "{expr:?}");
+            kept += usize::from(want);
+        }
+    }
+    assert!(
+        translated >= 100 && kept > 1000,
+        "{translated} programs, {kept} packets kept"
+    );
+    let hatype = compile_with("link[8:2] == 1", linktype::LINUX_SLL2, 262144, CodeMode::LinuxLive).unwrap();
+    assert!(bpf::for_cooked_socket(&hatype).is_none());
+}

@@ -32,6 +32,17 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Listing one table failed ("listing raw sockets over IPv6: ..."):
+    /// the table named, the cause kept (errno, kind and kernel text are
+    /// its).
+    #[error("listing {table}: {source}")]
+    Listing {
+        /// The table: "tcp sockets over IPv4", "unix sockets", ...
+        table: String,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -40,6 +51,7 @@ impl Error {
         match self {
             Error::Netlink(e) => e.errno(),
             Error::Proc { source, .. } => source.raw_os_error(),
+            Error::Listing { source, .. } => source.errno(),
             _ => None,
         }
     }
@@ -58,6 +70,7 @@ impl ErrorInfo for Error {
             Error::Netlink(e) => e.kind(),
             Error::Filter { .. } | Error::UnknownState(_) => ErrorKind::InvalidInput,
             Error::Proc { source, .. } => source.raw_os_error().map_or(ErrorKind::Io, ErrorKind::from_errno),
+            Error::Listing { source, .. } => source.kind(),
         }
     }
 
@@ -68,6 +81,7 @@ impl ErrorInfo for Error {
     fn capability(&self) -> Option<&'static str> {
         match self {
             Error::Netlink(e) => e.capability(),
+            Error::Listing { source, .. } => source.capability(),
             _ => None,
         }
     }
@@ -75,6 +89,7 @@ impl ErrorInfo for Error {
     fn kernel_message(&self) -> Option<&str> {
         match self {
             Error::Netlink(e) => e.kernel_message(),
+            Error::Listing { source, .. } => source.kernel_message(),
             _ => None,
         }
     }
@@ -83,6 +98,7 @@ impl ErrorInfo for Error {
         match self {
             Error::Netlink(e) => e.subject(),
             Error::Proc { path, .. } => Some(path.clone()),
+            Error::Listing { source, .. } => source.subject(),
             _ => None,
         }
     }

@@ -208,7 +208,22 @@ impl Query {
     /// Runs one dump on `diag`, handing on each answer the filter keeps:
     /// the kernel filtered inet sockets with `bytecode`; unix, packet and
     /// netlink sockets are filtered here, as ss does.
+    /// Runs one dump; an error names the table it was listing.
     fn run_dump(
+        &self,
+        diag: &mut SockDiag,
+        dump: Dump,
+        bytecode: Option<&[u8]>,
+        f: &mut dyn FnMut(Answer<'_, '_>),
+    ) -> Result<()> {
+        self.run_dump_unnamed(diag, dump, bytecode, f)
+            .map_err(|e| Error::Listing {
+                table: dump.to_string(),
+                source: Box::new(e),
+            })
+    }
+
+    fn run_dump_unnamed(
         &self,
         diag: &mut SockDiag,
         dump: Dump,
@@ -528,6 +543,24 @@ pub enum Dump {
     Unix,
     /// The sockets of one inet protocol over one family.
     Inet(Proto, Family),
+}
+
+impl std::fmt::Display for Dump {
+    /// The table as an error names it: "tcp sockets over IPv6".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (table, family) = match *self {
+            Dump::Netlink => (Table::Netlink, None),
+            Dump::Packet => (Table::Packet, None),
+            Dump::Unix => (Table::Unix, None),
+            Dump::Inet(proto, Family::Inet) => (Table::Inet(proto), Some("IPv4")),
+            Dump::Inet(proto, Family::Inet6) => (Table::Inet(proto), Some("IPv6")),
+        };
+        write!(f, "{} sockets", table.name())?;
+        match family {
+            Some(family) => write!(f, " over {family}"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Where an answer came from: its table and, for inet tables, whether
@@ -1077,5 +1110,32 @@ pub(crate) mod serde_fields {
     /// An absent name as `*`, as ss prints an unbound socket.
     pub fn star_if_none<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(v.as_deref().unwrap_or("*"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netobs_core::ErrorInfo;
+
+    #[test]
+    fn a_listing_error_names_its_table_and_keeps_its_cause() {
+        let cause = Error::Netlink(netobs_core::Error::Kernel {
+            errno: libc::ENOENT,
+            msg: None,
+            offset: None,
+        });
+        let e = Error::Listing {
+            table: Dump::Inet(Proto::Raw, Family::Inet6).to_string(),
+            source: Box::new(cause),
+        };
+        assert!(e.to_string().starts_with("listing raw sockets over IPv6: "), "{e}");
+        assert_eq!(e.errno(), Some(libc::ENOENT));
+        assert_eq!(ErrorInfo::kind(&e), netobs_core::ErrorKind::NotFound);
+        assert_eq!(Dump::Unix.to_string(), "unix sockets");
+        assert_eq!(
+            Dump::Inet(Proto::Tcp, Family::Inet).to_string(),
+            "tcp sockets over IPv4"
+        );
     }
 }

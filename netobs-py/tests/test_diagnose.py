@@ -41,8 +41,11 @@ def test_closed_port_is_the_transport_layer(veth_world):
     # The same packets, counted by the kernel's drop point and by the MIB
     # over the same span (drops count from the middle of the first counter
     # snapshot to the middle of the last): a datagram every 20 ms, so the
-    # snapshots' own length (long in an emulated VM) blurs the edges a little.
-    assert abs(counters[0].lost - drops[0].lost) <= max(2, counters[0].lost // 10)
+    # snapshots' own length blurs the edges. Under single-threaded TCG a
+    # snapshot of every source takes a few hundred ms: 98 against 87 was
+    # seen there (a quarter of a second of datagrams); a miscount (none
+    # joined, or each counted twice) is far outside a fifth.
+    assert abs(counters[0].lost - drops[0].lost) <= max(2, counters[0].lost // 5)
     df = r.layers.to_pandas()
     assert list(df["layer"]) == LAYERS and int(df["lost"].sum()) >= drops[0].lost
     html = r._repr_html_()

@@ -72,6 +72,7 @@ print(f"world ready: {NS_A} (va, 10.98.0.1) <-> {NS_B} (vb, 10.98.0.2)")
 SERVER = """
 import socket, sys
 l = socket.create_server(("10.98.0.2", 8080))
+print("listening", flush=True)
 c, _ = l.accept()
 print("accepted", flush=True)
 sys.stdin.read()
@@ -84,9 +85,10 @@ print("sent", flush=True)
 sys.stdin.read()
 """
 server = subprocess.Popen(["ip", "netns", "exec", NS_B, sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-time.sleep(0.3)
+children.append(server)
+assert server.stdout.readline().strip() == "listening"  # before the client connects
 client = subprocess.Popen(["ip", "netns", "exec", NS_A, sys.executable, "-c", CLIENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-children += [server, client]
+children.append(client)
 assert client.stdout.readline().strip() == "sent" and server.stdout.readline().strip() == "accepted"
 time.sleep(0.3)
 socks = netobs.sockets(info=True, processes=True, netns=NS_B).to_pandas()

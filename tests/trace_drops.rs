@@ -174,10 +174,16 @@ fn start_dropwatch(args: &[&str]) -> (std::process::Child, String) {
     (child, banner)
 }
 
-/// Starts the example and returns it with its first stderr line (the
-/// backend it chose).
+/// Starts the dropwatch example and returns it with its first stderr
+/// line (the backend it chose).
 fn spawn_dropwatch(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(example_bin("dropwatch"))
+    spawn_example("dropwatch", args)
+}
+
+/// Starts example `name` and returns it with its first stderr line (its
+/// banner: what it chose, or why it cannot run).
+fn spawn_example(name: &str, args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(example_bin(name))
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -684,16 +690,7 @@ fn funcgraph_example_matches_trace_cmd() {
     // Warm up: the first drop on a device allocates its per-CPU counters.
     send();
     send();
-    let mut ours = Command::new(example_bin("funcgraph"))
-        .args(["--depth", "3"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(ours.stderr.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
+    let (mut ours, banner) = spawn_example("funcgraph", &["--depth", "3"]);
     if !banner.starts_with("funcgraph: tracing ") {
         let status = ours.wait().unwrap();
         assert!(!status.success());

@@ -560,19 +560,23 @@ fn twice(traffic: impl Fn()) {
 /// What tcpdump captured in the second round, checking that at most one
 /// more round came before it.
 fn second_round(theirs: &[Vec<u8>], want: &[Vec<u8>], expr: &str) -> Vec<Vec<u8>> {
+    one_round_or_two_counted(theirs.len(), want.len(), expr);
+    theirs[theirs.len() - want.len()..].to_vec()
+}
+
+/// Checks that tcpdump captured one to two rounds of `per_round` frames
+/// and says how many of the first it lost.
+fn one_round_or_two_counted(got: usize, per_round: usize, what: &str) {
     assert!(
-        theirs.len() >= want.len() && theirs.len() <= 2 * want.len(),
-        "{expr}: tcpdump captured {} frames, {} per round expected",
-        theirs.len(),
-        want.len()
+        got >= per_round && got <= 2 * per_round,
+        "{what}: tcpdump captured {got} frames, {per_round} per round expected",
     );
-    if theirs.len() < 2 * want.len() {
+    if got < 2 * per_round {
         eprintln!(
-            "{expr}: tcpdump lost {} matching frame(s) of its first ring block",
-            2 * want.len() - theirs.len()
+            "{what}: tcpdump lost {} matching frame(s) of its first ring block",
+            2 * per_round - got
         );
     }
-    theirs[theirs.len() - want.len()..].to_vec()
 }
 
 /// Runs `tcpdump -i ifname -w FILE expr` in `ns` while `traffic` runs and
@@ -708,9 +712,12 @@ fn kernel_tcpdump_and_interpreter_agree(
     let theirs = tcpdump_frames(ns, ifname, expr, || twice(traffic));
     let ours = frames_of(collect(&mut cap, Duration::from_millis(300)));
     let both = [&want[..], &want[..]].concat();
-    assert_eq!(ours, both, "{expr}: kernel and interpreter disagree");
-    let second = second_round(&theirs, &want, expr);
-    assert_eq!(second, want, "{expr}: netobs and tcpdump -i {ifname} disagree");
+    // Compared as multisets: frames sent on `ifname` reach the ring in the
+    // sender's context (dev_queue_xmit_nit), frames received on it after
+    // the per-CPU backlog, which an emulated guest under load may leave to
+    // ksoftirqd for longer than the gap between two rounds.
+    assert_eq!(sorted(&ours), sorted(&both), "{expr}: kernel and interpreter disagree");
+    one_round_or_two(&theirs, &want, &format!("{expr}: netobs and tcpdump -i {ifname}"));
     // Counted by the kernel after its filter: nothing was dropped in
     // user space.
     assert_eq!(cap.stats().unwrap().packets, both.len() as u64, "{expr}");
@@ -765,6 +772,32 @@ fn vlan_direction_and_ifindex_filters_on_sent_frames() {
     ]) {
         kernel_tcpdump_and_interpreter_agree(&a, "va", CaptureConfig::new(), &expr, &views, traffic);
     }
+}
+
+fn sorted(frames: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut v = frames.to_vec();
+    v.sort();
+    v
+}
+
+/// `theirs` holds every frame of `want` at least once and each at most
+/// twice (two rounds, the first maybe partly lost: see `twice`), nothing
+/// else; compared without order, like the kernel's ring above.
+fn one_round_or_two(theirs: &[Vec<u8>], want: &[Vec<u8>], what: &str) {
+    let count = |set: &[Vec<u8>], f: &Vec<u8>| set.iter().filter(|g| *g == f).count();
+    for f in want {
+        let (n, w) = (count(theirs, f), count(want, f));
+        assert!(
+            n >= w && n <= 2 * w,
+            "{what} disagree: a frame {n} times, {w} per round: {f:02x?}"
+        );
+    }
+    let strays: Vec<&Vec<u8>> = theirs.iter().filter(|f| !want.contains(f)).collect();
+    assert!(
+        strays.is_empty(),
+        "{what} disagree: frames the interpreter rejects: {strays:02x?}"
+    );
+    one_round_or_two_counted(theirs.len(), want.len(), what);
 }
 
 fn frames_of(packets: Vec<(Vec<u8>, Metadata, u8)>) -> Vec<Vec<u8>> {

@@ -521,6 +521,17 @@ fn healthy_traffic_is_none() {
     assert_eq!(r.verdict.layer, Layer::None, "{}", r.verdict.summary);
     assert!(r.layers.iter().all(|l| l.lost == 0));
     background_left_out(&r);
+    // Queue statistics: read where the kernel has the netdev family (veth
+    // keeps none, so no evidence), said to be missing where it has not.
+    let qstats_missing: Vec<&String> = r.missing.iter().filter(|m| m.starts_with("queue statistics")).collect();
+    match netobs::ethtool::qstats::NetdevNetlink::open_in(&Netns::named(w.b.name())) {
+        Ok(_) => assert!(qstats_missing.is_empty(), "{qstats_missing:?}"),
+        Err(e) => {
+            assert_eq!(qstats_missing.len(), 1, "{:?}", r.missing);
+            assert!(qstats_missing[0].contains(&e.to_string()), "{qstats_missing:?}");
+            eprintln!("healthy_traffic_is_none: queue statistics: {e}");
+        }
+    }
 }
 
 /// The example: `--json` carries the verdict object and the layers list;

@@ -265,6 +265,25 @@ pub fn driver_counter_is_loss(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
+/// Whether a queue statistic (its name in the netdev family's spec,
+/// Documentation/netlink/specs/netdev.yaml) counts lost frames: the
+/// hardware's and the driver's drops, and receive buffer allocation
+/// failures (which the spec says may or may not drop a frame; drivers that
+/// count them refill the ring without the frame). `rx-csum-bad` is not a
+/// loss: those frames are delivered to the stack.
+pub fn queue_counter_is_loss(name: &str) -> bool {
+    matches!(
+        name,
+        "rx-alloc-fail"
+            | "rx-hw-drops"
+            | "rx-hw-drop-overruns"
+            | "rx-hw-drop-ratelimits"
+            | "tx-hw-drops"
+            | "tx-hw-drop-errors"
+            | "tx-hw-drop-ratelimits"
+    )
+}
+
 /// What to look at next, in the seed articles' spirit, for a verdict in
 /// `layer` with the kernel's `reason` (if any) and the counter that showed it.
 pub fn next_step(layer: Layer, reason: Option<&str>, counter: Option<&str>, subject: &str) -> String {

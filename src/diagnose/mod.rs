@@ -5,7 +5,8 @@
 //! or one port) for a window and walks the stack the way the seed articles
 //! do by hand: socket queues and drops (ss), protocol counters (nstat),
 //! per-CPU backlog drops (/proc/net/softnet_stat), qdisc counters (tc -s),
-//! interface counters (ip -s link), driver counters (ethtool -S), and the
+//! interface counters (ip -s link), driver counters (ethtool -S, and the
+//! per-device queue statistics where the driver keeps them), and the
 //! kernel's own drop points with their reasons (skb:kfree_skb, as
 //! dropwatch). Counters are read at the start and the end of the window;
 //! kernel drops are streamed during it.
@@ -146,6 +147,9 @@ pub enum Source {
     Link,
     /// Driver statistics (ethtool -S).
     Ethtool,
+    /// Per-device queue statistics of drivers that keep them (the netdev
+    /// generic-netlink family's QSTATS_GET, `ynl --dump qstats-get`).
+    Qstats,
     /// skb:kfree_skb drops (dropwatch).
     Drops,
 }
@@ -159,6 +163,7 @@ impl Source {
             Source::Qdisc => "tc -s qdisc",
             Source::Link => "ip -s link",
             Source::Ethtool => "ethtool -S",
+            Source::Qstats => "netdev qstats",
             Source::Drops => "kfree_skb",
         }
     }

@@ -43,7 +43,7 @@ driver statistics.
                        netobs_skb_drops_total{reason,location}
   --max-drop-series N  at most N drop series; the rest are summed in
                        {reason=\"other\",location=\"other\"} (default 100)
-  --ethtool            driver statistics (node_ethtool_*)
+  --ethtool            driver statistics and link modes (node_ethtool_*, node_network_*_speed_bytes, ...)
   --node-only          only node_exporter's families (no sockets, listen queues
                        or queue statistics; --drops still adds the drops)";
 

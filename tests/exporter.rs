@@ -266,6 +266,20 @@ impl Drop for NodeExporter {
     }
 }
 
+/// The ethtool collector's link-mode families (ETHTOOL_GSET).
+const LINK_MODE_FAMILIES: [&str; 10] = [
+    "node_network_supported_speed_bytes",
+    "node_network_advertised_speed_bytes",
+    "node_network_supported_port_info",
+    "node_network_autonegotiate_supported",
+    "node_network_pause_supported",
+    "node_network_asymmetricpause_supported",
+    "node_network_autonegotiate_advertised",
+    "node_network_pause_advertised",
+    "node_network_asymmetricpause_advertised",
+    "node_network_autonegotiate",
+];
+
 /// The families node_exporter 1.5 and the exporter share.
 fn shared(series: &str) -> bool {
     let name = series.split('{').next().unwrap_or("");
@@ -273,6 +287,7 @@ fn shared(series: &str) -> bool {
         || name.starts_with("node_netstat_")
         || name.starts_with("node_sockstat_")
         || name.starts_with("node_ethtool_")
+        || LINK_MODE_FAMILIES.contains(&name)
         || matches!(
             name,
             "node_softnet_processed_total" | "node_softnet_dropped_total" | "node_softnet_times_squeezed_total"

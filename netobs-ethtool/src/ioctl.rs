@@ -110,6 +110,8 @@ pub(crate) enum Fixed {
     Coalesce,
     /// ETHTOOL_GPAUSEPARAM, `struct ethtool_pauseparam`.
     PauseParam,
+    /// ETHTOOL_GSET, the legacy `struct ethtool_cmd` (link modes in 32 bits).
+    Settings,
 }
 
 /// The largest [`Fixed`] answer.
@@ -123,6 +125,7 @@ impl Fixed {
             Fixed::Channels => 0x0000_003c,
             Fixed::Coalesce => 0x0000_000e,
             Fixed::PauseParam => 0x0000_0012,
+            Fixed::Settings => 0x0000_0001,
         }
     }
 
@@ -133,6 +136,10 @@ impl Fixed {
             Fixed::RingParam | Fixed::Channels => 4 + 4 * 8,
             Fixed::Coalesce => 4 + 4 * 22,
             Fixed::PauseParam => 4 + 4 * 3,
+            // cmd, supported, advertising, speed..mdio_support (8 bytes),
+            // maxtxpkt, maxrxpkt, speed_hi..eth_tp_mdix_ctrl (4 bytes),
+            // lp_advertising, reserved[2].
+            Fixed::Settings => 4 * 3 + 8 + 4 * 2 + 4 + 4 + 4 * 2,
         }
     }
 }
@@ -145,6 +152,7 @@ const _: () = {
         Fixed::Channels,
         Fixed::Coalesce,
         Fixed::PauseParam,
+        Fixed::Settings,
     ];
     let mut i = 0;
     while i < all.len() {

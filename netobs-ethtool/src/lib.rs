@@ -231,6 +231,71 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
         .unwrap_or(0)
 }
 
+/// `struct ethtool_cmd` (ETHTOOL_GSET): the legacy link settings, which
+/// the kernel converts from the driver's `ethtool_link_ksettings`
+/// (net/ethtool/ioctl.c, `convert_link_ksettings_to_legacy_settings`):
+/// only the first 32 link-mode bits survive. node_exporter's ethtool
+/// collector reads this answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LegacyLinkSettings {
+    /// Supported link modes: bit N is `ETHTOOL_LINK_MODE_*_BIT` N.
+    pub supported: u32,
+    /// Advertised link modes, same bits.
+    pub advertising: u32,
+    /// The link partner's advertised modes, same bits.
+    pub lp_advertising: u32,
+    /// Mb/s (`speed | speed_hi << 16`); `u32::MAX` is SPEED_UNKNOWN.
+    pub speed: u32,
+    /// DUPLEX_HALF 0, DUPLEX_FULL 1, DUPLEX_UNKNOWN 0xff.
+    pub duplex: u8,
+    /// PORT_TP 0, PORT_AUI 1, ... PORT_OTHER 0xff.
+    pub port: u8,
+    /// MDIO address of the PHY.
+    pub phy_address: u8,
+    /// XCVR_INTERNAL 0, XCVR_EXTERNAL 1.
+    pub transceiver: u8,
+    /// AUTONEG_DISABLE 0, AUTONEG_ENABLE 1.
+    pub autoneg: u8,
+}
+
+/// Link-mode bit numbers (`enum ethtool_link_mode_bit_indices`,
+/// include/uapi/linux/ethtool.h) of the first 32 bits.
+pub mod link_mode {
+    #![allow(missing_docs)]
+    pub const BIT_10BASET_HALF: u32 = 0;
+    pub const BIT_10BASET_FULL: u32 = 1;
+    pub const BIT_100BASET_HALF: u32 = 2;
+    pub const BIT_100BASET_FULL: u32 = 3;
+    pub const BIT_1000BASET_HALF: u32 = 4;
+    pub const BIT_1000BASET_FULL: u32 = 5;
+    pub const AUTONEG: u32 = 6;
+    pub const TP: u32 = 7;
+    pub const AUI: u32 = 8;
+    pub const MII: u32 = 9;
+    pub const FIBRE: u32 = 10;
+    pub const BNC: u32 = 11;
+    pub const BIT_10000BASET_FULL: u32 = 12;
+    pub const PAUSE: u32 = 13;
+    pub const ASYM_PAUSE: u32 = 14;
+    pub const BIT_2500BASEX_FULL: u32 = 15;
+    pub const BACKPLANE: u32 = 16;
+    pub const BIT_1000BASEKX_FULL: u32 = 17;
+    pub const BIT_10000BASEKX4_FULL: u32 = 18;
+    pub const BIT_10000BASEKR_FULL: u32 = 19;
+    pub const BIT_10000BASER_FEC: u32 = 20;
+    pub const BIT_20000BASEMLD2_FULL: u32 = 21;
+    pub const BIT_20000BASEKR2_FULL: u32 = 22;
+    pub const BIT_40000BASEKR4_FULL: u32 = 23;
+    pub const BIT_40000BASECR4_FULL: u32 = 24;
+    pub const BIT_40000BASESR4_FULL: u32 = 25;
+    pub const BIT_40000BASELR4_FULL: u32 = 26;
+    pub const BIT_56000BASEKR4_FULL: u32 = 27;
+    pub const BIT_56000BASECR4_FULL: u32 = 28;
+    pub const BIT_56000BASESR4_FULL: u32 = 29;
+    pub const BIT_56000BASELR4_FULL: u32 = 30;
+    pub const BIT_25000BASECR_FULL: u32 = 31;
+}
+
 /// `struct ethtool_drvinfo`: what `ethtool -i` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriverInfo {
@@ -393,6 +458,28 @@ impl Ethtool {
             testinfo_len: u32_at(&b, tail + 8),
             eedump_len: u32_at(&b, tail + 12),
             regdump_len: u32_at(&b, tail + 16),
+        })
+    }
+
+    /// ETHTOOL_GSET: the legacy link settings (EOPNOTSUPP, as
+    /// [`Error::NotSupported`], for drivers without `get_link_ksettings`,
+    /// such as lo).
+    pub fn legacy_link_settings(&self, ifname: &str) -> Result<LegacyLinkSettings> {
+        let b = self
+            .sock
+            .fixed(ifname, Fixed::Settings)
+            .map_err(|e| Error::from_io("get link settings", ifname, e))?;
+        let u16_at = |off: usize| u32::from(u16::from_ne_bytes([b[off], b[off + 1]]));
+        Ok(LegacyLinkSettings {
+            supported: u32_at(&b, 4),
+            advertising: u32_at(&b, 8),
+            speed: u16_at(12) | (u16_at(28) << 16),
+            duplex: b[14],
+            port: b[15],
+            phy_address: b[16],
+            transceiver: b[17],
+            autoneg: b[18],
+            lp_advertising: u32_at(&b, 32),
         })
     }
 

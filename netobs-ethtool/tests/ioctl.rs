@@ -51,3 +51,48 @@ fn clear_errors() {
         Err(Error::NoSuchInterface(_))
     ));
 }
+
+/// ETHTOOL_GSET (node_exporter's source for link modes) says what the
+/// netlink LINKMODES_GET/LINKINFO_GET answers and `ethtool e0` print say
+/// of the same veth; lo has no link settings.
+#[test]
+fn legacy_link_settings_match_netlink_and_ethtool() {
+    use netobs_ethtool::netlink::{Dev, EthtoolNetlink};
+    if !privileged("legacy_link_settings_match_netlink_and_ethtool") {
+        return;
+    }
+    let (ns, _peer) = connected_pair("g0", "g1", "10.66.1", 5);
+    let netns = Netns::named(ns.name());
+    let eth = Ethtool::open_in(&netns).unwrap();
+    let s = eth.legacy_link_settings("g0").unwrap();
+    let mut nl = EthtoolNetlink::open_in(&netns).unwrap();
+    let modes = nl.link_modes(Dev::Name("g0")).unwrap();
+    let info = nl.link_info(Dev::Name("g0")).unwrap();
+    assert_eq!(
+        (Some(s.speed), Some(s.duplex), Some(s.autoneg != 0)),
+        (modes.speed, modes.duplex, modes.autoneg)
+    );
+    assert_eq!(
+        (Some(s.port), Some(s.phy_address), Some(s.transceiver)),
+        (info.port, info.phyaddr, info.transceiver)
+    );
+    let out = ns.exec("ethtool", &["g0"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| Some(l.trim().strip_prefix(name)?.strip_prefix(":")?.trim()))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_string()
+    };
+    assert_eq!(field("Speed"), format!("{}Mb/s", s.speed));
+    assert_eq!(field("Duplex"), if s.duplex == 1 { "Full" } else { "Half" });
+    assert_eq!(field("Auto-negotiation"), if s.autoneg != 0 { "on" } else { "off" });
+    assert_eq!(field("Port"), if s.port == 0 { "Twisted Pair" } else { "other" });
+    // veth supports and advertises no link mode: "Not reported".
+    assert_eq!((s.supported, s.advertising), (0, 0));
+    assert_eq!(field("Supported link modes"), "Not reported");
+    match eth.legacy_link_settings("lo") {
+        Err(e @ Error::NotSupported { .. }) => assert_eq!(e.errno(), Some(libc::EOPNOTSUPP)),
+        other => panic!("{other:?}"),
+    }
+}

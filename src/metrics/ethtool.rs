@@ -14,13 +14,17 @@
 //! driver has no statistics (EOPNOTSUPP) or that goes away during the
 //! scrape gives no samples and fails nothing.
 //!
-//! Not written: node_exporter's link-mode families of this collector
-//! (`node_network_supported_speed_bytes`, `node_network_autonegotiate`, ...).
+//! The collector's link-mode families come from the legacy ETHTOOL_GSET
+//! answer, as node_exporter reads it ([`write_link_modes`]): supported and
+//! advertised speeds (`node_network_supported_speed_bytes{device,duplex,mode}`,
+//! `node_network_advertised_speed_bytes`), port types
+//! (`node_network_supported_port_info{device,type}`), autonegotiation and
+//! pause capabilities, and `node_network_autonegotiate`.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use netobs_ethtool::Ethtool;
+use netobs_ethtool::{link_mode, Ethtool, LegacyLinkSettings};
 use regex::Regex;
 
 use super::{per_target, Collector, MetricSet, MetricType, Scrape, Targets};
@@ -125,6 +129,142 @@ pub fn write_info(out: &mut MetricSet, device: &str, d: &netobs_ethtool::DriverI
     );
 }
 
+/// The link modes node_exporter 1.5 names (its `updateSpeeds`): bit,
+/// speed in Mb/s, duplex, and the PHY part of the `mode` label. Only bits
+/// below 32 can be set in GSET's masks; node_exporter's 2500baseT entry is
+/// bit 47 and never matches, so it is not here.
+const SPEEDS: [(u32, u64, &str, &str); 22] = [
+    (link_mode::BIT_10BASET_HALF, 10, "half", "T"),
+    (link_mode::BIT_10BASET_FULL, 10, "full", "T"),
+    (link_mode::BIT_100BASET_HALF, 100, "half", "T"),
+    (link_mode::BIT_100BASET_FULL, 100, "full", "T"),
+    (link_mode::BIT_1000BASET_HALF, 1000, "half", "T"),
+    (link_mode::BIT_1000BASET_FULL, 1000, "full", "T"),
+    (link_mode::BIT_10000BASET_FULL, 10000, "full", "T"),
+    (link_mode::BIT_1000BASEKX_FULL, 1000, "full", "KX"),
+    (link_mode::BIT_10000BASEKX4_FULL, 10000, "full", "KX4"),
+    (link_mode::BIT_10000BASEKR_FULL, 10000, "full", "KR"),
+    (link_mode::BIT_10000BASER_FEC, 10000, "full", "R_FEC"),
+    (link_mode::BIT_20000BASEMLD2_FULL, 20000, "full", "MLD2"),
+    (link_mode::BIT_20000BASEKR2_FULL, 20000, "full", "KR2"),
+    (link_mode::BIT_40000BASEKR4_FULL, 40000, "full", "KR4"),
+    (link_mode::BIT_40000BASECR4_FULL, 40000, "full", "CR4"),
+    (link_mode::BIT_40000BASESR4_FULL, 40000, "full", "SR4"),
+    (link_mode::BIT_40000BASELR4_FULL, 40000, "full", "LR4"),
+    (link_mode::BIT_56000BASEKR4_FULL, 56000, "full", "KR4"),
+    (link_mode::BIT_56000BASECR4_FULL, 56000, "full", "CR4"),
+    (link_mode::BIT_56000BASESR4_FULL, 56000, "full", "SR4"),
+    (link_mode::BIT_56000BASELR4_FULL, 56000, "full", "LR4"),
+    (link_mode::BIT_25000BASECR_FULL, 25000, "full", "CR"),
+];
+
+/// Port types of `node_network_supported_port_info` (its `updatePortInfo`).
+const PORTS: [(u32, &str); 6] = [
+    (link_mode::TP, "TP"),
+    (link_mode::AUI, "AUI"),
+    (link_mode::MII, "MII"),
+    (link_mode::FIBRE, "FIBRE"),
+    (link_mode::BNC, "BNC"),
+    (link_mode::BACKPLANE, "Backplane"),
+];
+
+/// Capability families of the supported modes (its `updatePortCapabilities`).
+const SUPPORTED: [(&str, u32, &str); 3] = [
+    (
+        "node_network_autonegotiate_supported",
+        link_mode::AUTONEG,
+        "If this port device supports autonegotiate",
+    ),
+    (
+        "node_network_pause_supported",
+        link_mode::PAUSE,
+        "If this port device supports pause frames",
+    ),
+    (
+        "node_network_asymmetricpause_supported",
+        link_mode::ASYM_PAUSE,
+        "If this port device supports asymmetric pause frames",
+    ),
+];
+
+/// The same of the advertised modes.
+const ADVERTISED: [(&str, u32, &str); 3] = [
+    (
+        "node_network_autonegotiate_advertised",
+        link_mode::AUTONEG,
+        "If this port device offers autonegotiate",
+    ),
+    (
+        "node_network_pause_advertised",
+        link_mode::PAUSE,
+        "If this port device offers pause capability",
+    ),
+    (
+        "node_network_asymmetricpause_advertised",
+        link_mode::ASYM_PAUSE,
+        "If this port device offers asymmetric pause capability",
+    ),
+];
+
+/// Writes one device's link-mode families from its ETHTOOL_GSET answer,
+/// as node_exporter 1.5 does: speeds in bytes per second (Mb/s x 125000,
+/// matching its netclass speeds), capabilities as 0/1 gauges.
+pub fn write_link_modes(out: &mut MetricSet, device: &str, s: &LegacyLinkSettings) {
+    let has = |mask: u32, bit: u32| mask & (1 << bit) != 0;
+    let speeds = |out: &mut MetricSet, name: &str, help: &str, mask: u32| {
+        for &(bit, mbps, duplex, phy) in &SPEEDS {
+            if has(mask, bit) {
+                let mode = format!("{mbps}base{phy}");
+                let labels = [("device", device), ("duplex", duplex), ("mode", mode.as_str())];
+                out.add(name, help, MetricType::Gauge, &labels, mbps * 125_000);
+            }
+        }
+    };
+    let capabilities = |out: &mut MetricSet, families: &[(&str, u32, &str); 3], mask: u32| {
+        for &(name, bit, help) in families {
+            out.add(
+                name,
+                help,
+                MetricType::Gauge,
+                &[("device", device)],
+                u64::from(has(mask, bit)),
+            );
+        }
+    };
+    speeds(
+        out,
+        "node_network_supported_speed_bytes",
+        "Combination of speeds and features supported by network device",
+        s.supported,
+    );
+    for &(bit, name) in &PORTS {
+        if has(s.supported, bit) {
+            out.add(
+                "node_network_supported_port_info",
+                "Type of ports or PHYs supported by network device",
+                MetricType::Gauge,
+                &[("device", device), ("type", name)],
+                1u64,
+            );
+        }
+    }
+    capabilities(out, &SUPPORTED, s.supported);
+    speeds(
+        out,
+        "node_network_advertised_speed_bytes",
+        "Combination of speeds and features offered by network device",
+        s.advertising,
+    );
+    capabilities(out, &ADVERTISED, s.advertising);
+    out.add(
+        "node_network_autonegotiate",
+        "If this port is using autonegotiate",
+        MetricType::Gauge,
+        &[("device", device)],
+        u64::from(s.autoneg),
+    );
+}
+
 /// The ethtool collector (source name `ethtool`).
 #[derive(Debug, Clone)]
 pub struct EthtoolCollector {
@@ -147,6 +287,9 @@ impl Collector for EthtoolCollector {
             for (dev, _) in &links {
                 // Per device, any failure (EOPNOTSUPP, the device gone)
                 // only leaves that device's samples out.
+                if let Ok(l) = eth.legacy_link_settings(dev) {
+                    write_link_modes(out, dev, &l);
+                }
                 if let Ok(d) = eth.driver_info(dev) {
                     write_info(out, dev, &d);
                 }
@@ -195,5 +338,49 @@ mod tests {
         assert_eq!(m.families()[0].samples()[0].value(), 4u64.into());
         assert_eq!(m.families()[1].help(), "Network interface bytes received");
         assert_eq!(m.families()[0].help(), "Network interface peer_ifindex");
+    }
+
+    /// An e1000-like answer: 10/100 half and full, 1000 full, autoneg,
+    /// twisted pair; advertising the same with pause.
+    #[test]
+    fn link_modes_as_node_exporter() {
+        use link_mode::*;
+        let bits = |b: &[u32]| b.iter().fold(0u32, |m, &b| m | 1 << b);
+        let supported = bits(&[
+            BIT_10BASET_HALF,
+            BIT_10BASET_FULL,
+            BIT_100BASET_HALF,
+            BIT_100BASET_FULL,
+            BIT_1000BASET_FULL,
+            AUTONEG,
+            TP,
+        ]);
+        let s = LegacyLinkSettings {
+            supported,
+            advertising: supported | bits(&[PAUSE, BIT_25000BASECR_FULL]),
+            autoneg: 1,
+            ..LegacyLinkSettings::default()
+        };
+        let mut m = MetricSet::new();
+        write_link_modes(&mut m, "eth0", &s);
+        let text = m.encode(super::super::Format::Text);
+        for line in [
+            "node_network_supported_speed_bytes{device=\"eth0\",duplex=\"half\",mode=\"10baseT\"} 1250000",
+            "node_network_supported_speed_bytes{device=\"eth0\",duplex=\"full\",mode=\"1000baseT\"} 125000000",
+            "node_network_advertised_speed_bytes{device=\"eth0\",duplex=\"full\",mode=\"25000baseCR\"} 3125000000",
+            "node_network_supported_port_info{device=\"eth0\",type=\"TP\"} 1",
+            "node_network_autonegotiate_supported{device=\"eth0\"} 1",
+            "node_network_pause_supported{device=\"eth0\"} 0",
+            "node_network_pause_advertised{device=\"eth0\"} 1",
+            "node_network_asymmetricpause_advertised{device=\"eth0\"} 0",
+            "node_network_autonegotiate{device=\"eth0\"} 1",
+            "# TYPE node_network_supported_speed_bytes gauge",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line} in\n{text}");
+        }
+        let samples = |name: &str| m.get(name).map_or(0, |f| f.samples().len());
+        assert_eq!(samples("node_network_supported_speed_bytes"), 5);
+        assert_eq!(samples("node_network_advertised_speed_bytes"), 6);
+        assert_eq!(samples("node_network_supported_port_info"), 1);
     }
 }

@@ -16,7 +16,7 @@
 //! | [`netstat::NetstatCollector`] | `node_netstat_*` | /proc/net/{netstat,snmp,snmp6} of the namespace, node_exporter's default field filter |
 //! | [`sockstat::SockstatCollector`] | `node_sockstat_*` | /proc/net/sockstat{,6} of the namespace |
 //! | [`softnet::SoftnetCollector`] | `node_softnet_*{cpu}` | /proc/net/softnet_stat (host-wide) |
-//! | [`ethtool::EthtoolCollector`] | `node_ethtool_*{device}`, `node_ethtool_info` | SIOCETHTOOL GSTRINGS/GSTATS and GDRVINFO |
+//! | [`ethtool::EthtoolCollector`] | `node_ethtool_*{device}`, `node_ethtool_info`, and the link-mode families (`node_network_supported_speed_bytes`, `node_network_autonegotiate`, ...) | SIOCETHTOOL GSTRINGS/GSTATS, GDRVINFO and GSET |
 //!
 //! and what no exporter has without eBPF:
 //!

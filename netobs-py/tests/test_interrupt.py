@@ -61,7 +61,16 @@ def interrupt_one(call, netns, masked):
     cmd = [sys.executable, "-c", script]
     if netns is not None:
         cmd = ["ip", "netns", "exec", netns] + cmd
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child whatever this process inherited:
+    # a shell that starts a job in the background without job control
+    # ignores SIGINT in it, and Python leaves an ignored SIGINT ignored.
+    p = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         assert p.stdout.readline().strip() == "ready", p.stderr.read()
         # Let the child get into its wait (a signal before it would also

@@ -125,9 +125,11 @@ impl<'a> Lines<'a> {
         if self.link == linktype::LINUX_SLL2 {
             let names = &self.names;
             let name = |i: u32| names.borrow_mut().as_mut().and_then(|n| n.name(i));
-            return match absolute {
-                true => summary::sll2_summary(data, wire_len, &name),
-                false => self.sum.sll2_summary(data, wire_len, &name),
+            return match (a.link_header, absolute) {
+                (true, true) => summary::sll2_summary_with_link(data, wire_len, &name),
+                (true, false) => self.sum.sll2_summary_with_link(data, wire_len, &name),
+                (false, true) => summary::sll2_summary(data, wire_len, &name),
+                (false, false) => self.sum.sll2_summary(data, wire_len, &name),
             };
         }
         // -q prints no sequence numbers: the summarizer's quick mode serves both.

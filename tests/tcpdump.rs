@@ -345,7 +345,7 @@ fn any_interface_is_captured_cooked_as_tcpdump_does() {
         for e in expect {
             assert!(lines.contains(e), "-i any {filter:?}: no {e:?} in\n{lines}");
         }
-        for flags in [&["-S"][..], &[], &["-q"], &["-S", "-X"]] {
+        for flags in [&["-S"][..], &[], &["-q"], &["-S", "-X"], &["-e"], &["-e", "-q"]] {
             let mut args = vec!["-n", "-r", theirs.as_str()];
             args.extend_from_slice(flags);
             let want = String::from_utf8_lossy(&b.exec("tcpdump", &args).stdout).into_owned();

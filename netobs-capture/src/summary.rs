@@ -17,8 +17,12 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
-use crate::wire::{ethertype, ipproto, ArpPacket, EthernetFrame, Ipv4Packet, Ipv6Packet, TcpSegment, UdpDatagram};
+use self::addr::Ip6Text;
+use crate::wire::{
+    ethertype, ipproto, ArpPacket, EthernetFrame, Ipv4Packet, Ipv6Packet, TcpSegment, UdpDatagram, VlanTag,
+};
 
+mod addr;
 mod icmp;
 mod mptcp;
 mod read;
@@ -31,6 +35,28 @@ fn ethertype_text(t: u16, quick: bool) -> String {
         (None, false) => format!("ethertype Unknown (0x{t:04x})"),
         (Some(n), true) => n.to_string(),
         (None, true) => format!("Unknown Ethertype (0x{t:04x})"),
+    }
+}
+
+/// A tag as tcpdump names it (addrtoname.c `ieee8021q_tci_string`):
+/// `vlan ID, p PCP`, with `, DEI` when the drop-eligible bit is set.
+fn tci_text(tag: VlanTag) -> String {
+    let dei = if tag.dei() { ", DEI" } else { "" };
+    format!("vlan {}, p {}{dei}", tag.id(), tag.priority())
+}
+
+/// The line of a network-layer packet without the protocol's name, as
+/// tcpdump prints it after a link header (`-e`: ip_print, ip6_print and
+/// arp_print leave out `IP `, `IP6 `, `ARP, `).
+fn without_protocol_name(ethertype: u16, line: String) -> String {
+    let prefix = match ethertype {
+        ethertype::IPV4 => "IP ",
+        ethertype::IPV6 => "IP6 ",
+        _ => "ARP, ",
+    };
+    match line.strip_prefix(prefix) {
+        Some(rest) => rest.to_string(),
+        None => line,
     }
 }
 
@@ -107,7 +133,17 @@ impl Summarizer {
 
     /// Like [`sll2_summary`], with relative sequence numbers.
     pub fn sll2_summary(&mut self, frame: &[u8], wire_len: u32, names: &dyn Fn(u32) -> Option<String>) -> String {
-        summarize_sll2(frame, wire_len, self.quick, Some(&mut self.conversations), names)
+        summarize_sll2(frame, wire_len, self.quick, false, Some(&mut self.conversations), names)
+    }
+
+    /// Like [`sll2_summary_with_link`], with relative sequence numbers.
+    pub fn sll2_summary_with_link(
+        &mut self,
+        frame: &[u8],
+        wire_len: u32,
+        names: &dyn Fn(u32) -> Option<String>,
+    ) -> String {
+        summarize_sll2(frame, wire_len, self.quick, true, Some(&mut self.conversations), names)
     }
 }
 
@@ -122,13 +158,49 @@ pub const SLL2_HDR_LEN: usize = 20;
 /// decode gets the cooked header's `ifindex N MAC ethertype ..., length
 /// N: ` instead. Absolute sequence numbers (`-S`).
 pub fn sll2_summary(frame: &[u8], wire_len: u32, names: &dyn Fn(u32) -> Option<String>) -> String {
-    summarize_sll2(frame, wire_len, false, None, names)
+    summarize_sll2(frame, wire_len, false, false, None, names)
+}
+
+/// [`sll2_summary`] as `tcpdump -e` prints it: the cooked header
+/// (`ifindex N MAC ethertype IPv4 (0x0800), length N: `) after the
+/// direction, each VLAN tag the kernel left in the data as `vlan ID, p
+/// PCP, ethertype ..., `, and the packet without its protocol's name.
+pub fn sll2_summary_with_link(frame: &[u8], wire_len: u32, names: &dyn Fn(u32) -> Option<String>) -> String {
+    summarize_sll2(frame, wire_len, false, true, None, names)
+}
+
+/// print-sll.c `sll2_print`: `ifindex N `, the address when it is six
+/// bytes long, then (without -q) the protocol and the frame's `length`.
+fn sll2_header(frame: &[u8], length: u32, quick: bool) -> String {
+    let ifindex = u32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+    let mut out = format!("ifindex {ifindex} ");
+    if frame[11] == 6 {
+        let m = &frame[12..18];
+        let _ = write!(
+            out,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        );
+    }
+    if !quick {
+        let protocol = u16::from_be_bytes([frame[0], frame[1]]);
+        // LINUX_SLL_P_802_3 and LINUX_SLL_P_802_2 (if_ether.h ETH_P_*).
+        let text = match protocol {
+            0x0001 => "802.3".to_string(),
+            0x0004 => "802.2".to_string(),
+            p if p <= 1500 => format!("ethertype Unknown (0x{p:04x})"),
+            p => ethertype_text(p, false),
+        };
+        let _ = write!(out, "{text}, length {length}: ");
+    }
+    out
 }
 
 fn summarize_sll2(
     frame: &[u8],
     wire_len: u32,
     quick: bool,
+    link: bool,
     conv: Conversations<'_>,
     names: &dyn Fn(u32) -> Option<String>,
 ) -> String {
@@ -147,6 +219,9 @@ fn summarize_sll2(
     };
     let name = names(ifindex).unwrap_or_else(|| "?".into());
     let mut out = format!("{name:<5} {direction:<3} ");
+    if link {
+        out.push_str(&sll2_header(frame, wire_len, quick));
+    }
     let (protocol, hatype) = (be16(0), be16(8));
     // Radiotap (ARPHRD_IEEE80211_RADIOTAP) is not decoded here.
     if hatype == 803 {
@@ -160,6 +235,10 @@ fn summarize_sll2(
         if payload.len() < 4 {
             out.push_str("[|vlan]");
             return out;
+        }
+        if link {
+            let tci = u16::from_be_bytes([payload[0], payload[1]]);
+            let _ = write!(out, "{}, ", tci_text(VlanTag { tpid: protocol, tci }));
         }
         protocol = u16::from_be_bytes([payload[2], payload[3]]);
         if protocol <= 1500 {
@@ -177,22 +256,12 @@ fn summarize_sll2(
         return out;
     }
     match network(protocol, payload, length, quick, conv) {
+        Some(line) if link => out.push_str(&without_protocol_name(protocol, line)),
         Some(line) => out.push_str(&line),
-        None => {
-            let _ = write!(out, "ifindex {ifindex} ");
-            if frame[11] == 6 {
-                let m = &frame[12..18];
-                let _ = write!(
-                    out,
-                    "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ",
-                    m[0], m[1], m[2], m[3], m[4], m[5]
-                );
-            }
-            if !quick {
-                let whole = length + SLL2_HDR_LEN as u32;
-                let _ = write!(out, "{}, length {whole}: ", ethertype_text(protocol, false));
-            }
-        }
+        // Not decoded: the cooked header stands for it (with -e it is
+        // there already).
+        None if link => {}
+        None => out.push_str(&sll2_header(frame, length + SLL2_HDR_LEN as u32, quick)),
     }
     out
 }
@@ -237,35 +306,16 @@ fn summarize(frame: &[u8], wire_len: u32, name: bool, quick: bool, conv: Convers
         let mut types: Vec<u16> = eth.vlan_tags().skip(1).map(|t| t.tpid).collect();
         types.push(eth.inner_ethertype());
         for (tag, next) in eth.vlan_tags().zip(types) {
-            let _ = write!(
-                out,
-                "vlan {}, p {}, {}, ",
-                tag.id(),
-                tag.priority(),
-                ethertype_text(next, quick)
-            );
+            let _ = write!(out, "{}, {}, ", tci_text(tag), ethertype_text(next, quick));
         }
     }
     let payload = eth.payload();
     // What the link layer carried, from the frame's length on the wire.
     let network_len = (wire_len as usize).saturating_sub(eth.header_len()) as u32;
-    let strip = |s: String, prefix: &str| {
-        if name {
-            s
-        } else {
-            s.strip_prefix(prefix).unwrap_or(&s).to_string()
-        }
-    };
     let et = eth.inner_ethertype();
     match network(et, payload, network_len, quick, conv) {
-        Some(line) => {
-            let prefix = match et {
-                ethertype::IPV4 => "IP ",
-                ethertype::IPV6 => "IP6 ",
-                _ => "ARP, ",
-            };
-            out.push_str(&strip(line, prefix));
-        }
+        Some(line) if name => out.push_str(&line),
+        Some(line) => out.push_str(&without_protocol_name(et, line)),
         None if tags > 0 && !name => {
             let _ = write!(out, "length {network_len}");
         }
@@ -367,7 +417,7 @@ fn ipv6(p: &[u8], link_len: u32, quick: bool, conv: Conversations<'_>) -> String
     let Ok(ip) = Ipv6Packet::parse(p) else {
         return "IP6 [|ip6]".into();
     };
-    let (src, dst) = (ip.src().to_string(), ip.dst().to_string());
+    let (src, dst) = (Ip6Text(ip.src()).to_string(), Ip6Text(ip.dst()).to_string());
     let walk = Ipv6Extensions::walk(&ip);
     // A payload length beyond what the link carried (ip6_print, no space
     // after it).

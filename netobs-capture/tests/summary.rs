@@ -4,7 +4,8 @@
 //! netobs's summaries of the same bytes. Covers truncated captures (caplen
 //! below the length on the wire), every ICMP/ICMPv6 message the summaries
 //! name, neighbour discovery, IPv6 extension headers, VLAN/QinQ and ARP
-//! with unknown formats, MPTCP options of every subtype; and
+//! with unknown formats, MPTCP options of every subtype, IPv6 address
+//! texts; each also cooked as `-i any` captures it (LINUX_SLL2); and
 //! random bytes never make a summary panic.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -12,6 +13,7 @@ use std::process::Command;
 
 use netobs_capture::file::{linktype, PcapWriter, Precision};
 use netobs_capture::summary::{self, Summarizer};
+use netobs_core::rtnetlink::InterfaceNames;
 use proptest::prelude::*;
 
 const A4: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -366,6 +368,36 @@ fn icmp6_messages() -> Vec<Captured> {
     out
 }
 
+/// IPv6 addresses whose text differs between printers: IPv4-compatible
+/// and IPv4-mapped tails, `::1`, `::`, runs of zeros of equal length, in
+/// the header and in a neighbour solicitation's target.
+fn ipv6_addresses() -> Vec<Captured> {
+    let addrs = [
+        "::102:304",
+        "::1:0",
+        "::ffff:a00:1",
+        "::ffff:0:a00:1",
+        "::1",
+        "::",
+        "::2",
+        "1::102:304",
+        "64:ff9b::102:304",
+        "2001:db8:0:0:1:0:0:1",
+        "0:0:1::1",
+        "fe80::1",
+    ];
+    let mut out = Vec::new();
+    for pair in addrs.windows(2) {
+        let (src, dst) = (pair[0].parse().unwrap(), pair[1].parse().unwrap());
+        out.push(whole(ether(0x86dd, &ipv6(17, src, dst, &udp(40000, 5001, 4)))));
+        let target: Ipv6Addr = pair[0].parse().unwrap();
+        let mut ns = target.octets().to_vec();
+        ns.extend_from_slice(&[1, 1, 2, 0, 0, 0, 0, 0x0a]);
+        out.push(whole(ether(0x86dd, &ipv6(58, a6(), dst, &icmp(135, 0, [0; 4], &ns)))));
+    }
+    out
+}
+
 fn links() -> Vec<Captured> {
     let dgram = ipv4(17, A4, B4, &udp(40000, 5001, 11));
     vec![
@@ -507,20 +539,41 @@ fn mptcp_segments() -> Vec<Captured> {
     v
 }
 
-fn write_pcap(name: &str, packets: &[Captured]) -> String {
+fn write_pcap(name: &str, link: u16, packets: &[Captured]) -> String {
     let path = format!(
-        "{}/netobs-summary-{}-{name}.pcap",
+        "{}/netobs-summary-{}-{name}-{link}.pcap",
         std::env::temp_dir().display(),
         std::process::id()
     );
     let file = std::fs::File::create(&path).unwrap();
-    let mut w = PcapWriter::new(file, linktype::ETHERNET, 262144, Precision::Micro).unwrap();
+    let mut w = PcapWriter::new(file, link, 262144, Precision::Micro).unwrap();
     for (i, p) in packets.iter().enumerate() {
         w.write_packet((i as u64 + 1) * 1_000_000_000, p.wire_len, &p.data)
             .unwrap();
     }
     drop(w);
     path
+}
+
+/// An Ethernet frame as `-i any` would have captured it (LINUX_SLL2): the
+/// EtherType as protocol, ARPHRD_ETHER, the source MAC as address, the
+/// data after the Ethernet header (tags stay in it). Packet types and
+/// interface indexes vary: 1 is lo for tcpdump and for us, the other
+/// has no name (`?`).
+fn cooked(i: usize, p: &Captured) -> Captured {
+    let d = &p.data;
+    let mut sll2 = d[12..14].to_vec();
+    sll2.extend_from_slice(&[0, 0]);
+    let ifindex: u32 = if i % 2 == 0 { 1 } else { 4_000_000 };
+    sll2.extend_from_slice(&ifindex.to_be_bytes());
+    sll2.extend_from_slice(&[0, 1, (i % 6) as u8, 6]);
+    sll2.extend_from_slice(&d[6..12]);
+    sll2.extend_from_slice(&[0, 0]);
+    sll2.extend_from_slice(&d[14..]);
+    Captured {
+        data: sll2,
+        wire_len: p.wire_len - 14 + summary::SLL2_HDR_LEN as u32,
+    }
 }
 
 /// tcpdump's first line per packet, without the timestamp.
@@ -562,29 +615,58 @@ fn ours(packets: &[Captured], flags: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// The lines of `packets` that differ from tcpdump's, under each set of flags.
+/// The same for LINUX_SLL2 frames, naming interfaces as tcpdump does
+/// (if_indextoname in this namespace).
+fn ours_cooked(packets: &[Captured], flags: &[&str]) -> Vec<String> {
+    let (link, quick, absolute) = (flags.contains(&"-e"), flags.contains(&"-q"), flags.contains(&"-S"));
+    let mut s = Summarizer::new().quick(quick);
+    let names = std::cell::RefCell::new(InterfaceNames::open().unwrap());
+    let name = |i: u32| names.borrow_mut().name(i);
+    packets
+        .iter()
+        .map(|p| {
+            let (d, n) = (&p.data[..], p.wire_len);
+            match (link, absolute && !quick) {
+                (false, true) => summary::sll2_summary(d, n, &name),
+                (true, true) => summary::sll2_summary_with_link(d, n, &name),
+                (false, false) => s.sll2_summary(d, n, &name),
+                (true, false) => s.sll2_summary_with_link(d, n, &name),
+            }
+        })
+        .collect()
+}
+
+/// The lines of `packets` that differ from tcpdump's, under each set of
+/// flags, as Ethernet frames and as the same frames cooked (`-i any`).
 fn compare(name: &str, packets: &[Captured]) -> Vec<String> {
-    let path = write_pcap(name, packets);
+    let cooked: Vec<Captured> = packets.iter().enumerate().map(|(i, p)| cooked(i, p)).collect();
     let mut failures = Vec::new();
-    for flags in [&[][..], &["-q"], &["-e"], &["-S"], &["-q", "-e"]] {
-        let want = tcpdump_lines(&path, flags);
-        let got = ours(packets, flags);
-        assert_eq!(want.len(), packets.len(), "{name} {flags:?}: tcpdump printed {want:?}");
-        for (i, (w, g)) in want.iter().zip(&got).enumerate() {
-            if w != g {
-                failures.push(format!(
-                    "{name} {flags:?} packet {}:\n  tcpdump: {w}\n  netobs:  {g}",
-                    i + 1
-                ));
+    for (link, packets) in [(linktype::ETHERNET, packets), (linktype::LINUX_SLL2, &cooked[..])] {
+        let path = write_pcap(name, link, packets);
+        for flags in [&[][..], &["-q"], &["-e"], &["-S"], &["-q", "-e"]] {
+            let want = tcpdump_lines(&path, flags);
+            let got = match link {
+                linktype::ETHERNET => ours(packets, flags),
+                _ => ours_cooked(packets, flags),
+            };
+            assert_eq!(want.len(), packets.len(), "{name} {flags:?}: tcpdump printed {want:?}");
+            for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+                if w != g {
+                    failures.push(format!(
+                        "{name} (link type {link}) {flags:?} packet {}:\n  tcpdump: {w}\n  netobs:  {g}",
+                        i + 1
+                    ));
+                }
             }
         }
+        let _ = std::fs::remove_file(&path);
     }
-    let _ = std::fs::remove_file(&path);
     failures
 }
 
 /// Truncated transports, every ICMP and ICMPv6 message named (with
-/// neighbour discovery and extension headers), VLAN tags and ARP formats:
+/// neighbour discovery and extension headers), VLAN tags and ARP formats,
+/// MPTCP options and IPv6 address texts:
 /// each group in its own file, all differences reported together.
 #[test]
 fn built_packets_print_as_tcpdump_prints_them() {
@@ -594,6 +676,7 @@ fn built_packets_print_as_tcpdump_prints_them() {
         ("icmp6", icmp6_messages()),
         ("links", links()),
         ("mptcp", mptcp_segments()),
+        ("ipv6addr", ipv6_addresses()),
     ];
     let failures: Vec<String> = groups
         .iter()
@@ -619,6 +702,7 @@ proptest! {
         all.extend(icmp6_messages());
         all.extend(links());
         all.extend(mptcp_segments());
+        all.extend(ipv6_addresses());
         let p = &all[pick % all.len()];
         let cut = &p.data[..cut.min(p.data.len())];
         for frame in [&bytes[..], cut] {

@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use super::addr::Ip6Text;
 use super::read::{be16, be32, ipv4_at, ipv6_at};
 
 use crate::wire::{ipproto, Ipv6Packet};
@@ -217,7 +218,7 @@ fn icmp6_detail(b: &[u8], kind: u8, length: u32) -> Option<Detail> {
                 let inner = Ipv6Packet::parse(b.get(QUOTED..)?).ok()?;
                 let up = inner.upper_layer();
                 let dport = be16(up.payload, 2)?;
-                let dst = inner.dst();
+                let dst = Ip6Text(inner.dst());
                 match up.protocol {
                     ipproto::TCP => format!(", unreachable port, {dst} tcp port {dport}"),
                     ipproto::UDP => format!(", unreachable port, {dst} udp port {dport}"),

@@ -4,6 +4,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::addr::Ip6Text;
+
 pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
@@ -20,6 +22,7 @@ pub(super) fn ipv4_at(b: &[u8], at: usize) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(<[u8; 4]>::try_from(b.get(at..at + 4)?).ok()?))
 }
 
-pub(super) fn ipv6_at(b: &[u8], at: usize) -> Option<Ipv6Addr> {
-    Some(Ipv6Addr::from(<[u8; 16]>::try_from(b.get(at..at + 16)?).ok()?))
+/// An IPv6 address, to be printed as tcpdump prints it.
+pub(super) fn ipv6_at(b: &[u8], at: usize) -> Option<Ip6Text> {
+    Some(Ip6Text(Ipv6Addr::from(<[u8; 16]>::try_from(b.get(at..at + 16)?).ok()?)))
 }

@@ -80,6 +80,11 @@ impl VlanTag {
     pub fn priority(&self) -> u8 {
         (self.tci >> 13) as u8
     }
+
+    /// The drop eligible indicator (formerly CFI).
+    pub fn dei(&self) -> bool {
+        self.tci & 0x1000 != 0
+    }
 }
 
 /// An Ethernet II frame, borrowed.

@@ -703,6 +703,8 @@ proptest! {
         all.extend(links());
         all.extend(mptcp_segments());
         all.extend(ipv6_addresses());
+        let cooked: Vec<Captured> = all.iter().enumerate().map(|(i, p)| cooked(i, p)).collect();
+        all.extend(cooked);
         let p = &all[pick % all.len()];
         let cut = &p.data[..cut.min(p.data.len())];
         for frame in [&bytes[..], cut] {
@@ -711,6 +713,9 @@ proptest! {
                 let _ = summary::summary_after_link(frame, wire_len);
                 let _ = Summarizer::new().quick(true).summary(frame, wire_len);
                 let _ = summary::link_header_quick(frame, wire_len);
+                let _ = summary::sll2_summary(frame, wire_len, &|_| None);
+                let _ = summary::sll2_summary_with_link(frame, wire_len, &|_| None);
+                let _ = Summarizer::new().quick(true).sll2_summary_with_link(frame, wire_len, &|_| None);
             }
         }
     }

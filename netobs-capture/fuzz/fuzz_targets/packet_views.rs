@@ -12,5 +12,9 @@ fuzz_target!(|data: &[u8]| {
         netobs_capture::summary::summary(data, wire_len);
         netobs_capture::summary::Summarizer::new().quick(true).summary(data, wire_len);
         netobs_capture::summary::sll2_summary(data, wire_len, &|i| Some(format!("if{i}")));
+        netobs_capture::summary::Summarizer::new()
+            .quick(true)
+            .sll2_summary_with_link(data, wire_len, &|_| None);
+        netobs_capture::summary::sll2_summary_with_link(data, wire_len, &|i| Some(format!("if{i}")));
     }
 });

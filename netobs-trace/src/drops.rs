@@ -888,7 +888,27 @@ impl DropMonitor {
     /// the next poll, where its stack is the CPU's first record (the
     /// trigger runs after the event is committed, so a read can fall
     /// between them). If that read shows no stack, it comes out without.
-    pub fn poll_detailed(&mut self, timeout: Option<Duration>, mut f: impl FnMut(&DropDetail<'_>)) -> Result<u64> {
+    /// [`DropMonitor::finish_detailed`] hands out what is still held back.
+    pub fn poll_detailed(&mut self, timeout: Option<Duration>, f: impl FnMut(&DropDetail<'_>)) -> Result<u64> {
+        self.read_detailed(timeout, false, f)
+    }
+
+    /// The last read: like [`DropMonitor::poll_detailed`] without waiting,
+    /// then every drop earlier reads held back comes out too: a drop whose
+    /// stack record has not been read comes without it, and with the
+    /// device join ([`DropMonitor::enable_devices`]) drops written after
+    /// the read began are joined with what is known. Call it before
+    /// dropping the monitor, or those drops are never handed out.
+    pub fn finish_detailed(&mut self, f: impl FnMut(&DropDetail<'_>)) -> Result<u64> {
+        self.read_detailed(Some(Duration::ZERO), true, f)
+    }
+
+    fn read_detailed(
+        &mut self,
+        timeout: Option<Duration>,
+        last: bool,
+        mut f: impl FnMut(&DropDetail<'_>),
+    ) -> Result<u64> {
         let kfree = &self.kfree;
         let stacks = self.stacks;
         let buf = &mut self.stack_buf;
@@ -970,7 +990,7 @@ impl DropMonitor {
         // Drops of the last poll whose stack did not come are given
         // without; this read's last drops wait for the next one.
         for (cpu, (d, carried)) in awaiting {
-            if carried {
+            if carried || last {
                 settle(d, &[], &tcp);
             } else {
                 self.awaiting_stack.insert(cpu, d);
@@ -979,7 +999,10 @@ impl DropMonitor {
         if let Some(dev) = devices.as_deref_mut() {
             dev.seen.sort_by_key(|e| e.0);
             waiting.sort_by_key(|(d, _)| d.timestamp);
-            let cut = waiting.partition_point(|(d, _)| d.timestamp <= read_start);
+            let cut = match last {
+                true => waiting.len(),
+                false => waiting.partition_point(|(d, _)| d.timestamp <= read_start),
+            };
             dev.later = waiting.split_off(cut);
         }
         let mut next_event = 0;

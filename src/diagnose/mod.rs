@@ -605,9 +605,8 @@ fn run(target: &Target, options: &Options, workload: Option<Workload<'_>>) -> ne
     // moments wrote, and the drops the device join held back for a later
     // read.
     if let Some(mon) = monitor.as_mut().filter(|_| !poll_failed) {
-        let read = mon.poll_detailed(Some(Duration::ZERO), |d| {
-            tally.count(d, &target_devices, unhandled_proto, (window_start, window_end))
-        });
+        let read =
+            mon.finish_detailed(|d| tally.count(d, &target_devices, unhandled_proto, (window_start, window_end)));
         match read {
             Ok(lost) => tally.lost += lost,
             Err(e) => missing.push(format!("kernel drops: the last read failed: {e}")),

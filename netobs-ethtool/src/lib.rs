@@ -238,12 +238,12 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
 /// collector reads this answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LegacyLinkSettings {
-    /// Supported link modes: bit N is `ETHTOOL_LINK_MODE_*_BIT` N.
-    pub supported: u32,
-    /// Advertised link modes, same bits.
-    pub advertising: u32,
-    /// The link partner's advertised modes, same bits.
-    pub lp_advertising: u32,
+    /// Supported link modes.
+    pub supported: LegacyLinkModes,
+    /// Advertised link modes.
+    pub advertising: LegacyLinkModes,
+    /// The link partner's advertised modes.
+    pub lp_advertising: LegacyLinkModes,
     /// Mb/s (`speed | speed_hi << 16`); `u32::MAX` is SPEED_UNKNOWN.
     pub speed: u32,
     /// DUPLEX_HALF 0, DUPLEX_FULL 1, DUPLEX_UNKNOWN 0xff.
@@ -258,42 +258,77 @@ pub struct LegacyLinkSettings {
     pub autoneg: u8,
 }
 
-/// Link-mode bit numbers (`enum ethtool_link_mode_bit_indices`,
-/// include/uapi/linux/ethtool.h) of the first 32 bits.
-pub mod link_mode {
-    #![allow(missing_docs)]
-    pub const BIT_10BASET_HALF: u32 = 0;
-    pub const BIT_10BASET_FULL: u32 = 1;
-    pub const BIT_100BASET_HALF: u32 = 2;
-    pub const BIT_100BASET_FULL: u32 = 3;
-    pub const BIT_1000BASET_HALF: u32 = 4;
-    pub const BIT_1000BASET_FULL: u32 = 5;
-    pub const AUTONEG: u32 = 6;
-    pub const TP: u32 = 7;
-    pub const AUI: u32 = 8;
-    pub const MII: u32 = 9;
-    pub const FIBRE: u32 = 10;
-    pub const BNC: u32 = 11;
-    pub const BIT_10000BASET_FULL: u32 = 12;
-    pub const PAUSE: u32 = 13;
-    pub const ASYM_PAUSE: u32 = 14;
-    pub const BIT_2500BASEX_FULL: u32 = 15;
-    pub const BACKPLANE: u32 = 16;
-    pub const BIT_1000BASEKX_FULL: u32 = 17;
-    pub const BIT_10000BASEKX4_FULL: u32 = 18;
-    pub const BIT_10000BASEKR_FULL: u32 = 19;
-    pub const BIT_10000BASER_FEC: u32 = 20;
-    pub const BIT_20000BASEMLD2_FULL: u32 = 21;
-    pub const BIT_20000BASEKR2_FULL: u32 = 22;
-    pub const BIT_40000BASEKR4_FULL: u32 = 23;
-    pub const BIT_40000BASECR4_FULL: u32 = 24;
-    pub const BIT_40000BASESR4_FULL: u32 = 25;
-    pub const BIT_40000BASELR4_FULL: u32 = 26;
-    pub const BIT_56000BASEKR4_FULL: u32 = 27;
-    pub const BIT_56000BASECR4_FULL: u32 = 28;
-    pub const BIT_56000BASESR4_FULL: u32 = 29;
-    pub const BIT_56000BASELR4_FULL: u32 = 30;
-    pub const BIT_25000BASECR_FULL: u32 = 31;
+bitflags::bitflags! {
+    /// The first 32 link modes (`enum ethtool_link_mode_bit_indices`,
+    /// include/uapi/linux/ethtool.h): what ETHTOOL_GSET's masks can hold.
+    /// Bits this crate does not name are kept.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct LegacyLinkModes: u32 {
+        /// 10baseT half duplex (bit 0).
+        const MODE_10BASET_HALF = 1 << 0;
+        /// 10baseT full duplex (bit 1).
+        const MODE_10BASET_FULL = 1 << 1;
+        /// 100baseT half duplex (bit 2).
+        const MODE_100BASET_HALF = 1 << 2;
+        /// 100baseT full duplex (bit 3).
+        const MODE_100BASET_FULL = 1 << 3;
+        /// 1000baseT half duplex (bit 4).
+        const MODE_1000BASET_HALF = 1 << 4;
+        /// 1000baseT full duplex (bit 5).
+        const MODE_1000BASET_FULL = 1 << 5;
+        /// Autonegotiation (bit 6).
+        const AUTONEG = 1 << 6;
+        /// Twisted pair port (bit 7).
+        const TP = 1 << 7;
+        /// AUI port (bit 8).
+        const AUI = 1 << 8;
+        /// MII port (bit 9).
+        const MII = 1 << 9;
+        /// Fibre port (bit 10).
+        const FIBRE = 1 << 10;
+        /// BNC port (bit 11).
+        const BNC = 1 << 11;
+        /// 10000baseT full duplex (bit 12).
+        const MODE_10000BASET_FULL = 1 << 12;
+        /// Symmetric pause frames (bit 13).
+        const PAUSE = 1 << 13;
+        /// Asymmetric pause frames (bit 14).
+        const ASYM_PAUSE = 1 << 14;
+        /// 2500baseX full duplex (bit 15).
+        const MODE_2500BASEX_FULL = 1 << 15;
+        /// Backplane (bit 16).
+        const BACKPLANE = 1 << 16;
+        /// 1000baseKX full duplex (bit 17).
+        const MODE_1000BASEKX_FULL = 1 << 17;
+        /// 10000baseKX4 full duplex (bit 18).
+        const MODE_10000BASEKX4_FULL = 1 << 18;
+        /// 10000baseKR full duplex (bit 19).
+        const MODE_10000BASEKR_FULL = 1 << 19;
+        /// 10000baseR FEC (bit 20).
+        const MODE_10000BASER_FEC = 1 << 20;
+        /// 20000baseMLD2 full duplex (bit 21).
+        const MODE_20000BASEMLD2_FULL = 1 << 21;
+        /// 20000baseKR2 full duplex (bit 22).
+        const MODE_20000BASEKR2_FULL = 1 << 22;
+        /// 40000baseKR4 full duplex (bit 23).
+        const MODE_40000BASEKR4_FULL = 1 << 23;
+        /// 40000baseCR4 full duplex (bit 24).
+        const MODE_40000BASECR4_FULL = 1 << 24;
+        /// 40000baseSR4 full duplex (bit 25).
+        const MODE_40000BASESR4_FULL = 1 << 25;
+        /// 40000baseLR4 full duplex (bit 26).
+        const MODE_40000BASELR4_FULL = 1 << 26;
+        /// 56000baseKR4 full duplex (bit 27).
+        const MODE_56000BASEKR4_FULL = 1 << 27;
+        /// 56000baseCR4 full duplex (bit 28).
+        const MODE_56000BASECR4_FULL = 1 << 28;
+        /// 56000baseSR4 full duplex (bit 29).
+        const MODE_56000BASESR4_FULL = 1 << 29;
+        /// 56000baseLR4 full duplex (bit 30).
+        const MODE_56000BASELR4_FULL = 1 << 30;
+        /// 25000baseCR full duplex (bit 31).
+        const MODE_25000BASECR_FULL = 1 << 31;
+    }
 }
 
 /// `struct ethtool_drvinfo`: what `ethtool -i` shows.
@@ -471,15 +506,15 @@ impl Ethtool {
             .map_err(|e| Error::from_io("get link settings", ifname, e))?;
         let u16_at = |off: usize| u32::from(u16::from_ne_bytes([b[off], b[off + 1]]));
         Ok(LegacyLinkSettings {
-            supported: u32_at(&b, 4),
-            advertising: u32_at(&b, 8),
+            supported: LegacyLinkModes::from_bits_retain(u32_at(&b, 4)),
+            advertising: LegacyLinkModes::from_bits_retain(u32_at(&b, 8)),
             speed: u16_at(12) | (u16_at(28) << 16),
             duplex: b[14],
             port: b[15],
             phy_address: b[16],
             transceiver: b[17],
             autoneg: b[18],
-            lp_advertising: u32_at(&b, 32),
+            lp_advertising: LegacyLinkModes::from_bits_retain(u32_at(&b, 32)),
         })
     }
 

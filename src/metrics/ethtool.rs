@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use netobs_ethtool::{link_mode, Ethtool, LegacyLinkSettings};
+use netobs_ethtool::{Ethtool, LegacyLinkModes as M, LegacyLinkSettings};
 use regex::Regex;
 
 use super::{per_target, Collector, MetricSet, MetricType, Scrape, Targets};
@@ -129,79 +129,79 @@ pub fn write_info(out: &mut MetricSet, device: &str, d: &netobs_ethtool::DriverI
     );
 }
 
-/// The link modes node_exporter 1.5 names (its `updateSpeeds`): bit,
+/// The link modes node_exporter 1.5 names (its `updateSpeeds`): mode,
 /// speed in Mb/s, duplex, and the PHY part of the `mode` label. Only bits
 /// below 32 can be set in GSET's masks; node_exporter's 2500baseT entry is
 /// bit 47 and never matches, so it is not here.
-const SPEEDS: [(u32, u64, &str, &str); 22] = [
-    (link_mode::BIT_10BASET_HALF, 10, "half", "T"),
-    (link_mode::BIT_10BASET_FULL, 10, "full", "T"),
-    (link_mode::BIT_100BASET_HALF, 100, "half", "T"),
-    (link_mode::BIT_100BASET_FULL, 100, "full", "T"),
-    (link_mode::BIT_1000BASET_HALF, 1000, "half", "T"),
-    (link_mode::BIT_1000BASET_FULL, 1000, "full", "T"),
-    (link_mode::BIT_10000BASET_FULL, 10000, "full", "T"),
-    (link_mode::BIT_1000BASEKX_FULL, 1000, "full", "KX"),
-    (link_mode::BIT_10000BASEKX4_FULL, 10000, "full", "KX4"),
-    (link_mode::BIT_10000BASEKR_FULL, 10000, "full", "KR"),
-    (link_mode::BIT_10000BASER_FEC, 10000, "full", "R_FEC"),
-    (link_mode::BIT_20000BASEMLD2_FULL, 20000, "full", "MLD2"),
-    (link_mode::BIT_20000BASEKR2_FULL, 20000, "full", "KR2"),
-    (link_mode::BIT_40000BASEKR4_FULL, 40000, "full", "KR4"),
-    (link_mode::BIT_40000BASECR4_FULL, 40000, "full", "CR4"),
-    (link_mode::BIT_40000BASESR4_FULL, 40000, "full", "SR4"),
-    (link_mode::BIT_40000BASELR4_FULL, 40000, "full", "LR4"),
-    (link_mode::BIT_56000BASEKR4_FULL, 56000, "full", "KR4"),
-    (link_mode::BIT_56000BASECR4_FULL, 56000, "full", "CR4"),
-    (link_mode::BIT_56000BASESR4_FULL, 56000, "full", "SR4"),
-    (link_mode::BIT_56000BASELR4_FULL, 56000, "full", "LR4"),
-    (link_mode::BIT_25000BASECR_FULL, 25000, "full", "CR"),
+const SPEEDS: [(M, u64, &str, &str); 22] = [
+    (M::MODE_10BASET_HALF, 10, "half", "T"),
+    (M::MODE_10BASET_FULL, 10, "full", "T"),
+    (M::MODE_100BASET_HALF, 100, "half", "T"),
+    (M::MODE_100BASET_FULL, 100, "full", "T"),
+    (M::MODE_1000BASET_HALF, 1000, "half", "T"),
+    (M::MODE_1000BASET_FULL, 1000, "full", "T"),
+    (M::MODE_10000BASET_FULL, 10000, "full", "T"),
+    (M::MODE_1000BASEKX_FULL, 1000, "full", "KX"),
+    (M::MODE_10000BASEKX4_FULL, 10000, "full", "KX4"),
+    (M::MODE_10000BASEKR_FULL, 10000, "full", "KR"),
+    (M::MODE_10000BASER_FEC, 10000, "full", "R_FEC"),
+    (M::MODE_20000BASEMLD2_FULL, 20000, "full", "MLD2"),
+    (M::MODE_20000BASEKR2_FULL, 20000, "full", "KR2"),
+    (M::MODE_40000BASEKR4_FULL, 40000, "full", "KR4"),
+    (M::MODE_40000BASECR4_FULL, 40000, "full", "CR4"),
+    (M::MODE_40000BASESR4_FULL, 40000, "full", "SR4"),
+    (M::MODE_40000BASELR4_FULL, 40000, "full", "LR4"),
+    (M::MODE_56000BASEKR4_FULL, 56000, "full", "KR4"),
+    (M::MODE_56000BASECR4_FULL, 56000, "full", "CR4"),
+    (M::MODE_56000BASESR4_FULL, 56000, "full", "SR4"),
+    (M::MODE_56000BASELR4_FULL, 56000, "full", "LR4"),
+    (M::MODE_25000BASECR_FULL, 25000, "full", "CR"),
 ];
 
 /// Port types of `node_network_supported_port_info` (its `updatePortInfo`).
-const PORTS: [(u32, &str); 6] = [
-    (link_mode::TP, "TP"),
-    (link_mode::AUI, "AUI"),
-    (link_mode::MII, "MII"),
-    (link_mode::FIBRE, "FIBRE"),
-    (link_mode::BNC, "BNC"),
-    (link_mode::BACKPLANE, "Backplane"),
+const PORTS: [(M, &str); 6] = [
+    (M::TP, "TP"),
+    (M::AUI, "AUI"),
+    (M::MII, "MII"),
+    (M::FIBRE, "FIBRE"),
+    (M::BNC, "BNC"),
+    (M::BACKPLANE, "Backplane"),
 ];
 
 /// Capability families of the supported modes (its `updatePortCapabilities`).
-const SUPPORTED: [(&str, u32, &str); 3] = [
+const SUPPORTED: [(&str, M, &str); 3] = [
     (
         "node_network_autonegotiate_supported",
-        link_mode::AUTONEG,
+        M::AUTONEG,
         "If this port device supports autonegotiate",
     ),
     (
         "node_network_pause_supported",
-        link_mode::PAUSE,
+        M::PAUSE,
         "If this port device supports pause frames",
     ),
     (
         "node_network_asymmetricpause_supported",
-        link_mode::ASYM_PAUSE,
+        M::ASYM_PAUSE,
         "If this port device supports asymmetric pause frames",
     ),
 ];
 
 /// The same of the advertised modes.
-const ADVERTISED: [(&str, u32, &str); 3] = [
+const ADVERTISED: [(&str, M, &str); 3] = [
     (
         "node_network_autonegotiate_advertised",
-        link_mode::AUTONEG,
+        M::AUTONEG,
         "If this port device offers autonegotiate",
     ),
     (
         "node_network_pause_advertised",
-        link_mode::PAUSE,
+        M::PAUSE,
         "If this port device offers pause capability",
     ),
     (
         "node_network_asymmetricpause_advertised",
-        link_mode::ASYM_PAUSE,
+        M::ASYM_PAUSE,
         "If this port device offers asymmetric pause capability",
     ),
 ];
@@ -210,24 +210,23 @@ const ADVERTISED: [(&str, u32, &str); 3] = [
 /// as node_exporter 1.5 does: speeds in bytes per second (Mb/s x 125000,
 /// matching its netclass speeds), capabilities as 0/1 gauges.
 pub fn write_link_modes(out: &mut MetricSet, device: &str, s: &LegacyLinkSettings) {
-    let has = |mask: u32, bit: u32| mask & (1 << bit) != 0;
-    let speeds = |out: &mut MetricSet, name: &str, help: &str, mask: u32| {
-        for &(bit, mbps, duplex, phy) in &SPEEDS {
-            if has(mask, bit) {
+    let speeds = |out: &mut MetricSet, name: &str, help: &str, mask: M| {
+        for &(mode, mbps, duplex, phy) in &SPEEDS {
+            if mask.contains(mode) {
                 let mode = format!("{mbps}base{phy}");
                 let labels = [("device", device), ("duplex", duplex), ("mode", mode.as_str())];
                 out.add(name, help, MetricType::Gauge, &labels, mbps * 125_000);
             }
         }
     };
-    let capabilities = |out: &mut MetricSet, families: &[(&str, u32, &str); 3], mask: u32| {
-        for &(name, bit, help) in families {
+    let capabilities = |out: &mut MetricSet, families: &[(&str, M, &str); 3], mask: M| {
+        for &(name, mode, help) in families {
             out.add(
                 name,
                 help,
                 MetricType::Gauge,
                 &[("device", device)],
-                u64::from(has(mask, bit)),
+                u64::from(mask.contains(mode)),
             );
         }
     };
@@ -237,8 +236,8 @@ pub fn write_link_modes(out: &mut MetricSet, device: &str, s: &LegacyLinkSetting
         "Combination of speeds and features supported by network device",
         s.supported,
     );
-    for &(bit, name) in &PORTS {
-        if has(s.supported, bit) {
+    for &(mode, name) in &PORTS {
+        if s.supported.contains(mode) {
             out.add(
                 "node_network_supported_port_info",
                 "Type of ports or PHYs supported by network device",
@@ -344,20 +343,16 @@ mod tests {
     /// twisted pair; advertising the same with pause.
     #[test]
     fn link_modes_as_node_exporter() {
-        use link_mode::*;
-        let bits = |b: &[u32]| b.iter().fold(0u32, |m, &b| m | 1 << b);
-        let supported = bits(&[
-            BIT_10BASET_HALF,
-            BIT_10BASET_FULL,
-            BIT_100BASET_HALF,
-            BIT_100BASET_FULL,
-            BIT_1000BASET_FULL,
-            AUTONEG,
-            TP,
-        ]);
+        let supported = M::MODE_10BASET_HALF
+            | M::MODE_10BASET_FULL
+            | M::MODE_100BASET_HALF
+            | M::MODE_100BASET_FULL
+            | M::MODE_1000BASET_FULL
+            | M::AUTONEG
+            | M::TP;
         let s = LegacyLinkSettings {
             supported,
-            advertising: supported | bits(&[PAUSE, BIT_25000BASECR_FULL]),
+            advertising: supported | M::PAUSE | M::MODE_25000BASECR_FULL,
             autoneg: 1,
             ..LegacyLinkSettings::default()
         };

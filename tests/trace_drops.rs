@@ -289,9 +289,11 @@ fn net_dm_present() -> Result<(), String> {
 /// The real dropwatch (Debian's 1.5.4) on NET_DM: `start`, the traffic,
 /// SIGINT to stop, `exit`. Its stdout.
 fn real_dropwatch(traffic: impl FnOnce()) -> String {
-    use std::io::Write;
-    let mut child = Command::new("dropwatch")
-        .args(["-l", "kas"])
+    use std::io::{BufRead, Write};
+    // Line-buffered (its stdout is a pipe): the test waits for the line
+    // that says NET_DM is ours before it makes traffic.
+    let mut child = Command::new("stdbuf")
+        .args(["-oL", "dropwatch", "-l", "kas"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -299,7 +301,21 @@ fn real_dropwatch(traffic: impl FnOnce()) -> String {
         .expect("dropwatch installed (Debian package dropwatch)");
     let mut stdin = child.stdin.take().unwrap();
     writeln!(stdin, "start").unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("Kernel monitoring activated") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let activated = rx.recv_timeout(netobs_testsupport::patience(Duration::from_secs(10)));
+    assert!(activated.is_ok(), "the real dropwatch did not activate NET_DM");
     traffic();
     // NET_DM sends its summary alerts once a second.
     std::thread::sleep(Duration::from_millis(2500));
@@ -307,8 +323,8 @@ fn real_dropwatch(traffic: impl FnOnce()) -> String {
     std::thread::sleep(Duration::from_millis(500));
     let _ = writeln!(stdin, "exit");
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let _ = child.wait();
+    reader.join().unwrap()
 }
 
 /// NET_DM where the kernel has it (Debian's 6.1 and 6.12 with drop_monitor;
@@ -347,17 +363,16 @@ fn net_dm_example_counts_like_the_real_dropwatch() {
     let ours = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(drops_at(&ours, func), N, "example on NET_DM:\n{ours}");
 
-    // Both at once: the real dropwatch holds NET_DM (EBUSY for others).
-    let held = std::thread::scope(|s| {
-        let real = s.spawn(|| real_dropwatch(|| std::thread::sleep(Duration::from_secs(3))));
-        std::thread::sleep(Duration::from_millis(1000));
+    // Both at once: the real dropwatch holds NET_DM (EBUSY for others)
+    // from the moment it says so until it is stopped.
+    let mut held = String::new();
+    real_dropwatch(|| {
         let (child, banner) = start_dropwatch(&["-l", "kas", "--interval", "2", "--count", "1"]);
         assert!(banner.contains("busy") || banner.contains("EBUSY"), "{banner}");
         std::thread::sleep(Duration::from_millis(300));
         burst();
         let out = child.wait_with_output().unwrap();
-        let _ = real.join();
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        held = String::from_utf8_lossy(&out.stdout).into_owned();
     });
     assert_eq!(drops_at(&held, func), N, "example on the tracepoint:\n{held}");
 }

@@ -19,7 +19,7 @@ use std::net::Ipv4Addr;
 
 use self::addr::Ip6Text;
 use crate::wire::{
-    ethertype, ipproto, ArpPacket, EthernetFrame, Ipv4Packet, Ipv6Packet, TcpSegment, UdpDatagram, VlanTag,
+    ethertype, ipproto, ArpPacket, EthernetFrame, Ipv4Packet, Ipv6Packet, MacAddr, TcpSegment, UdpDatagram, VlanTag,
 };
 
 mod addr;
@@ -175,12 +175,8 @@ fn sll2_header(frame: &[u8], length: u32, quick: bool) -> String {
     let ifindex = u32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
     let mut out = format!("ifindex {ifindex} ");
     if frame[11] == 6 {
-        let m = &frame[12..18];
-        let _ = write!(
-            out,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} ",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        );
+        let mac = MacAddr([frame[12], frame[13], frame[14], frame[15], frame[16], frame[17]]);
+        let _ = write!(out, "{mac} ");
     }
     if !quick {
         let protocol = u16::from_be_bytes([frame[0], frame[1]]);
